@@ -1,0 +1,58 @@
+/**
+ * The composition root: config + logger + cloud adapters → the handlers the functions call. API clients are
+ * built on first use (cold start stays small) and reused by every later event of the instance.
+ */
+import type { Cloud } from './cloud/ports';
+import type { Config } from './config';
+import type { ReconcileRequest } from './events/request';
+import type { DomainEvent } from './events/types';
+import { createLogger, type Logger } from './log';
+import type { ActionRecord } from './reconcile/action';
+import { Memo, type ReconcileContext } from './reconcile/context';
+import { handleDomainEvent, throwIfRetryable } from './reconcile/dispatch';
+import { type RequestResult, reconcileRequest } from './reconcile/request';
+
+export interface App {
+  log: Logger;
+  onAuditEvent(event: DomainEvent, log: Logger): Promise<ActionRecord[]>;
+  onReconcileRequest(request: ReconcileRequest, log: Logger): Promise<RequestResult>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+  /** The cloud ports; default: adapters on the real client libraries (shared/cloud). */
+  cloud?: Cloud;
+}
+
+export function createApp(config: Config, options: AppOptions = {}): App {
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  let cloud = options.cloud;
+  const getCloud = (): Cloud => {
+    // Loaded on first use: the client libraries are most of the bundle's load time.
+    cloud ??= (require('./cloud') as typeof import('./cloud')).createCloud(config, log);
+    return cloud;
+  };
+  const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
+    config,
+    cloud: getCloud(),
+    log: eventLog,
+    dryRun,
+    memo: new Memo(),
+  });
+  return {
+    log,
+    async onAuditEvent(event, eventLog) {
+      const records = await handleDomainEvent(context(eventLog, config.dryRun), event);
+      throwIfRetryable(records);
+      return records;
+    },
+    async onReconcileRequest(request, eventLog) {
+      const result = await reconcileRequest(
+        context(eventLog, config.dryRun || request.dryRun === true),
+        request,
+      );
+      throwIfRetryable(result.records);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The narrow interfaces the reconcile steps use, one per Google API (DESIGN §4). Each holds the minimum the
+ * steps need; adapters in this folder implement them on the real client libraries, and tests use in-memory fakes.
+ * Reads return `undefined` for "not there" instead of throwing, because absence is a normal state to reconcile.
+ * Writes wait for their long-running operation (bounded) so the next step sees the result.
+ */
+import type { ClusterRef } from '../events/types';
+
+/** What Spokefleet needs to know about a GKE cluster, normalised from google.container.v1.Cluster. */
+export interface ClusterInfo {
+  ref: ClusterRef;
+  status: string;
+  /** The cluster's VPC, from `networkConfig.network` (`projects/P/global/networks/N`). */
+  network: { project: string; name: string };
+  /** `ipAllocationPolicy.useIpAliases`. */
+  vpcNative: boolean;
+  /** `workloadIdentityConfig.workloadPool`, if set. */
+  workloadPool?: string;
+  /** `privateClusterConfig.peeringName`: only peering-based private clusters have one (not PSC clusters). */
+  peeringName?: string;
+  /** `fleet.membership` (`//gkehub.googleapis.com/projects/P/locations/L/memberships/ID`) when in a fleet. */
+  fleetMembership?: string;
+  /** Control-plane endpoint and `masterAuth.clusterCaCertificate` (base64 PEM), for direct Kubernetes access. */
+  endpoint?: string;
+  caCertificate?: string;
+}
+
+export interface ClustersPort {
+  get(ref: ClusterRef): Promise<ClusterInfo | undefined>;
+  /** Every cluster in the project, all locations (`locations/-`). */
+  list(project: string): Promise<ClusterInfo[]>;
+  /** UpdateCluster with `desiredWorkloadIdentityConfig`, waiting for the operation. */
+  setWorkloadPool(ref: ClusterRef, workloadPool: string): Promise<void>;
+}
+
+export interface PeeringState {
+  name: string;
+  exportCustomRoutes: boolean;
+  importCustomRoutes: boolean;
+}
+
+export interface PeeringPort {
+  /** The named peering on the network, or undefined when the network or the peering does not exist. */
+  get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined>;
+  /** networks.updatePeering with both flags, waiting for the global operation. */
+  update(project: string, network: string, peering: PeeringState): Promise<void>;
+}
+
+export interface Membership {
+  /** `projects/P/locations/L/memberships/ID`. */
+  name: string;
+  /** `//container.googleapis.com/projects/P/locations/L/clusters/C`, for GKE memberships. */
+  resourceLink?: string;
+  labels: Record<string, string>;
+  /** `authority.workloadIdentityPool`, set when the membership has workload identity. */
+  workloadIdentityPool?: string;
+}
+
+export interface NewMembership {
+  resourceLink: string;
+  issuer: string;
+  labels: Record<string, string>;
+}
+
+export interface FleetPort {
+  /** Every membership of the fleet project, in every location (`locations/-`). */
+  listMemberships(fleetProject: string): Promise<Membership[]>;
+  getMembership(name: string): Promise<Membership | undefined>;
+  /** memberships.create + wait for the LRO. Throws an ALREADY_EXISTS-classified error when the id is taken. */
+  createMembership(
+    fleetProject: string,
+    location: string,
+    id: string,
+    spec: NewMembership,
+  ): Promise<Membership>;
+  deleteMembership(name: string): Promise<void>;
+  hasFeature(fleetProject: string, featureId: string): Promise<boolean>;
+  createFeature(fleetProject: string, featureId: string, labels: Record<string, string>): Promise<void>;
+}
+
+/** A Kubernetes object's metadata, as much as the steps read. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  resourceVersion?: string;
+  deletionTimestamp?: string;
+}
+
+export interface KubeService {
+  metadata: ObjectMeta;
+}
+
+export interface KubeServiceExport {
+  metadata: ObjectMeta;
+  /** `status.conditions` written by the MCS controller (Initialized, Exported, Conflict). */
+  conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
+}
+
+export interface KubeEventSpec {
+  namespace: string;
+  /** The Service the event is about. */
+  involved: { kind: string; name: string; uid?: string; apiVersion: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+}
+
+/** The Kubernetes API of one cluster. */
+export interface KubePort {
+  getNamespace(name: string): Promise<{ metadata: ObjectMeta } | undefined>;
+  createNamespace(name: string, labels: Record<string, string>): Promise<void>;
+  getService(namespace: string, name: string): Promise<KubeService | undefined>;
+  /** Services in every namespace matching the label selector. */
+  listServices(labelSelector: string): Promise<KubeService[]>;
+  getServiceExport(namespace: string, name: string): Promise<KubeServiceExport | undefined>;
+  /** ServiceExports in every namespace (optionally filtered by a label selector). */
+  listServiceExports(labelSelector?: string): Promise<KubeServiceExport[]>;
+  createServiceExport(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<KubeServiceExport>;
+  deleteServiceExport(namespace: string, name: string): Promise<void>;
+  /** Ready endpoints behind a Service, counted over its EndpointSlices. */
+  countReadyEndpoints(namespace: string, service: string): Promise<number>;
+  /** Records an Event on the Service, folding repeats into one (count/lastTimestamp) like kubelet does. */
+  recordEvent(event: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'>;
+}
+
+/** Which cluster to reach; the connector reads what it is missing (endpoint mode needs the ClusterInfo). */
+export interface KubeTarget {
+  ref: ClusterRef;
+  /** `projects/P/locations/L/memberships/ID`, for the Connect gateway. */
+  membership?: string;
+  cluster?: ClusterInfo;
+}
+
+export interface KubeConnector {
+  /** A Kubernetes client for the cluster (via Connect gateway or its endpoint, per config). */
+  connect(target: KubeTarget): Promise<KubePort>;
+}
+
+/** Every port, as the steps receive them. */
+export interface Cloud {
+  clusters: ClustersPort;
+  peering: PeeringPort;
+  fleet: FleetPort;
+  kube: KubeConnector;
+}

@@ -1,0 +1,220 @@
+/**
+ * The one configuration object (DESIGN §5): JSON in the SPOKEFLEET_CONFIG environment variable, validated once
+ * per instance at cold start. An invalid config fails fast with every problem listed, so a bad deploy shows up
+ * as one clear error instead of a trickle of odd behaviour.
+ */
+import { z } from 'zod';
+
+const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
+
+const projectId = z
+  .string()
+  .regex(PROJECT_ID, 'must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)');
+
+const regex = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a valid regular expression' },
+);
+
+/** Loopback only: credentials and cluster traffic never go to a non-Google host other than this machine. */
+export function isLoopbackUrl(value: string): boolean {
+  let host: string;
+  try {
+    host = new URL(value.includes('://') ? value : `http://${value}`).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+const loopback = z
+  .string()
+  .refine(isLoopbackUrl, {
+    message: 'endpoint overrides must point at loopback (127.0.0.0/8, localhost, [::1])',
+  });
+
+const spoke = z.union([
+  z.strictObject({
+    project: projectId.optional(),
+    network: z.string().regex(NETWORK_NAME, 'must be a VPC network name'),
+  }),
+  z.strictObject({ networkPattern: regex }),
+]);
+
+const schema = z
+  .strictObject({
+    /** Project that hosts the fleet (memberships, the MCS feature, the workload identity pool). */
+    fleetProject: projectId,
+    /** Projects whose clusters Spokefleet may touch. Nothing outside them is ever read or written. */
+    projects: z.array(projectId).min(1, 'list at least one project'),
+    /** Which VPCs are Aviatrix spokes: exact `{project?, network}` or `{networkPattern}` (a regex on the name). */
+    spokes: z.array(spoke).min(1, 'list at least one spoke'),
+    aviatrix: z
+      .strictObject({
+        controllerUrl: z.url({ protocol: /^https?$/ }),
+        username: z.string().min(1),
+        /** Secret Manager version holding the controller password. */
+        passwordSecret: z.string().regex(SECRET_VERSION, 'must be projects/P/secrets/S/versions/V'),
+        cacheSeconds: z.int().min(0).max(86_400).default(300),
+      })
+      .optional(),
+    membership: z
+      .strictObject({
+        /** `global` (the classic fleet location) or `region` (the cluster's region, like born-in-fleet clusters). */
+        location: z.enum(['global', 'region']).default('global'),
+        /** Membership id template; `{cluster}`, `{project}` and `{location}` are replaced. */
+        idTemplate: z
+          .string()
+          .refine((t) => t.includes('{cluster}'), { message: 'must contain {cluster}' })
+          .default('{cluster}'),
+      })
+      .prefault({}),
+    /** enable: turn workload identity on when off; require: refuse clusters without it; ignore: leave as is. */
+    workloadIdentity: z.enum(['enable', 'require', 'ignore']).default('enable'),
+    peering: z
+      .strictObject({
+        exportCustomRoutes: z.boolean().default(true),
+        /** Leave unset to keep whatever the peering has. */
+        importCustomRoutes: z.boolean().optional(),
+      })
+      .prefault({}),
+    namespaces: z
+      .array(z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label').max(63))
+      .default(['mcs-common']),
+    export: z
+      .strictObject({
+        label: z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').default('spokefleet.io/export'),
+        value: z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value').default('true'),
+      })
+      .prefault({}),
+    /** GKE's documented MCS limits; change only if Google's limits change for you. */
+    limits: z
+      .strictObject({
+        forbiddenNamespaces: z.array(z.string()).default(['default', 'kube-system']),
+        maxClustersPerService: z.int().min(1).default(5),
+        maxEndpointsPerService: z.int().min(1).default(250),
+        maxServicesPerFleet: z.int().min(1).default(50),
+        /** Refuse exporting a namespace/name that another project already exports. */
+        refuseCrossProjectDuplicates: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** connectGateway (no network path to the control plane needed) or endpoint (cluster IP + CA, needs VPC egress). */
+    kubeAccess: z.enum(['connectGateway', 'endpoint']).default('connectGateway'),
+    dryRun: z.boolean().default(false),
+    /** Clusters reconciled at once by a project- or fleet-wide request. */
+    concurrency: z.int().min(1).max(64).default(8),
+    /** Older events are acknowledged without work; the periodic fleet reconcile covers them. */
+    maxEventAgeSeconds: z.int().min(60).default(3600),
+    /** Principals whose Service writes are the automation's own (loop safety). */
+    selfPrincipals: z.array(z.email()).default([]),
+    /** In-process retry budget per API call, before the error goes back to Pub/Sub. */
+    retryBudgetMs: z.int().min(0).max(300_000).default(30_000),
+    logLevel: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
+    /** Local runs only: point each adapter at a stand-in on loopback. Never set in a deployment. */
+    endpoints: z
+      .strictObject({
+        container: loopback.optional(),
+        compute: loopback.optional(),
+        gkehub: loopback.optional(),
+        resourcemanager: loopback.optional(),
+        connectGateway: loopback.optional(),
+        /** Bearer token sent to the stand-ins instead of Application Default Credentials. */
+        token: z.string().min(1).default('sandbox-token'),
+      })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    config.spokes.forEach((s, i) => {
+      if ('project' in s && s.project && !config.projects.includes(s.project)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spokes', i, 'project'],
+          message: `project ${s.project} is not in projects`,
+        });
+      }
+    });
+    if (
+      config.aviatrix &&
+      !config.aviatrix.controllerUrl.startsWith('https://') &&
+      !isLoopbackUrl(config.aviatrix.controllerUrl)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aviatrix', 'controllerUrl'],
+        message: 'must use https (http only on loopback)',
+      });
+    }
+  });
+
+export type Config = z.output<typeof schema>;
+export type ConfigInput = z.input<typeof schema>;
+export type SpokeMatcher = Config['spokes'][number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(
+      `invalid SPOKEFLEET_CONFIG (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`,
+    );
+  }
+}
+
+/** Validates a config object; throws ConfigError listing every problem. */
+export function parseConfig(input: unknown): Config {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Parses the JSON text of SPOKEFLEET_CONFIG. */
+export function parseConfigJson(text: string | undefined): Config {
+  if (text === undefined || text.trim() === '') throw new ConfigError(['SPOKEFLEET_CONFIG is not set']);
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`SPOKEFLEET_CONFIG is not JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(input);
+}
+
+let cached: Config | undefined;
+
+/** The instance's config, read from the environment once (cold start) and reused by every event. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  cached ??= parseConfigJson(env.SPOKEFLEET_CONFIG);
+  return cached;
+}
+
+/** Tests only: forget the cached config. */
+export function resetConfigCache(): void {
+  cached = undefined;
+}
+
+/** Membership id for a cluster from the template, before collision handling (see reconcile/membership). */
+export function membershipIdFromTemplate(
+  template: string,
+  ref: { project: string; location: string; name: string },
+): string {
+  return template
+    .replaceAll('{cluster}', ref.name)
+    .replaceAll('{project}', ref.project)
+    .replaceAll('{location}', ref.location);
+}

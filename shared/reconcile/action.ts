@@ -1,0 +1,51 @@
+/**
+ * Action records: what one idempotent step found and did (DESIGN §1). A handler's result is the list of them;
+ * they are logged one per line and printed by the demo and the CLI.
+ */
+
+export type Outcome =
+  | 'created'
+  | 'updated'
+  | 'deleted'
+  | 'unchanged'
+  | 'skipped'
+  | 'refused'
+  | 'failed'
+  | 'planned';
+
+/** The rows of DESIGN §1, in the order reconcileCluster runs them. */
+export const STEPS = [
+  'spoke',
+  'vpc-native',
+  'workload-identity',
+  'membership',
+  'mcs-feature',
+  'peering',
+  'namespaces',
+  'exports',
+  'offboard',
+] as const;
+
+export type Step = (typeof STEPS)[number];
+
+export interface ActionRecord {
+  step: Step;
+  /** What the step acted on: a cluster `P/L/C`, a membership name, `ns/name` of a Service, … */
+  target: string;
+  outcome: Outcome;
+  reason?: string;
+  dryRun: boolean;
+  durationMs: number;
+  /** On `failed`: true when the cause was transient, so the event is worth redelivering. */
+  retryable?: boolean;
+}
+
+/** Outcomes that mean "the desired state is not reached and someone must look". */
+export const PROBLEM_OUTCOMES: ReadonlySet<Outcome> = new Set(['refused', 'failed']);
+
+/** Per-outcome counts, for summary log lines. */
+export function countOutcomes(records: readonly ActionRecord[]): Partial<Record<Outcome, number>> {
+  const counts: Partial<Record<Outcome, number>> = {};
+  for (const r of records) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  return counts;
+}

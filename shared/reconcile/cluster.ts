@@ -1,0 +1,148 @@
+/**
+ * reconcileCluster composes rows 1–8 of DESIGN §1 for one cluster; offboardCluster is row 10. Each row is an
+ * idempotent step; a row that refuses stops the rows that depend on it, which are recorded as skipped with why.
+ */
+import type { ClusterInfo, KubePort } from '../cloud/ports';
+import { isNotFound } from '../errors';
+import type { ClusterRef } from '../events/types';
+import { decideSpoke } from '../policy/spokes';
+import type { ActionRecord } from './action';
+import { failed, type ReconcileContext, runStep, skipped, wrote } from './context';
+import { reconcileExports } from './exports';
+import { ensureMcsFeature } from './feature';
+import { kubeFor } from './kube';
+import { ensureMembership, findMembershipFor, fleetMemberships } from './membership';
+import { MANAGED_BY, MEMBERSHIP_MANAGED_LABEL, refString } from './names';
+import { ensureNamespaces } from './namespaces';
+import { ensurePeeringExport } from './peering';
+import { ensureWorkloadIdentity } from './workload-identity';
+
+/** Clusters in these states are (or will be) gone; nothing is onboarded onto them. */
+const GOING_AWAY = new Set(['STOPPING', 'ERROR']);
+
+/**
+ * Rows 1–2 for any handler that acts on a cluster: it exists, it is in an allowed project and a spoke VPC, and it
+ * is VPC-native. Returns the cluster when every check passes.
+ */
+export async function admitCluster(
+  ctx: ReconcileContext,
+  ref: ClusterRef,
+  records: ActionRecord[],
+): Promise<ClusterInfo | undefined> {
+  const target = refString(ref);
+  let cluster: ClusterInfo | undefined;
+  const spoke = await runStep(ctx, 'spoke', target, async () => {
+    if (!ctx.config.projects.includes(ref.project)) {
+      return { outcome: 'refused', reason: `project ${ref.project} is not in the allowed projects` };
+    }
+    cluster = await ctx.cloud.clusters.get(ref);
+    if (!cluster) return { outcome: 'skipped', reason: 'cluster not found (deleted, or not created yet)' };
+    if (GOING_AWAY.has(cluster.status)) return { outcome: 'skipped', reason: `cluster is ${cluster.status}` };
+    const extra = ctx.extraSpokes ? await ctx.extraSpokes() : [];
+    const decision = decideSpoke(ctx.config, ref.project, cluster.network, extra);
+    return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };
+  });
+  records.push(spoke);
+  if (spoke.outcome !== 'unchanged' || !cluster) return undefined;
+  const admitted: ClusterInfo = cluster;
+  const vpcNative = await runStep(ctx, 'vpc-native', target, async () =>
+    admitted.vpcNative
+      ? { outcome: 'unchanged', reason: 'VPC-native (alias IPs)' }
+      : {
+          outcome: 'refused',
+          reason: 'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
+        },
+  );
+  records.push(vpcNative);
+  return vpcNative.outcome === 'unchanged' ? admitted : undefined;
+}
+
+export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): Promise<ActionRecord[]> {
+  const records: ActionRecord[] = [];
+  const target = refString(ref);
+  const cluster = await admitCluster(ctx, ref, records);
+  if (!cluster) return records;
+
+  const identity = await runStep(ctx, 'workload-identity', target, () =>
+    ensureWorkloadIdentity(ctx, cluster),
+  );
+  records.push(identity);
+  const identityOk = identity.outcome !== 'refused' && identity.outcome !== 'failed';
+
+  let membership: string | undefined;
+  let membershipExists = false;
+  if (identityOk) {
+    const record = await runStep(ctx, 'membership', target, async () => {
+      const decision = await ensureMembership(ctx, cluster);
+      membership = decision.membership;
+      membershipExists = decision.outcome !== 'planned';
+      return { outcome: decision.outcome, reason: decision.reason };
+    });
+    records.push(record);
+  } else {
+    records.push(skipped('membership', target, ctx, `workload identity is ${identity.outcome}`));
+  }
+
+  records.push(await runStep(ctx, 'mcs-feature', ctx.config.fleetProject, () => ensureMcsFeature(ctx)));
+  records.push(await runStep(ctx, 'peering', target, () => ensurePeeringExport(ctx, cluster)));
+
+  const kubeBlocked = !membership
+    ? 'the cluster has no fleet membership'
+    : !membershipExists && ctx.config.kubeAccess === 'connectGateway'
+      ? 'the membership does not exist yet (dry run), so the Connect gateway cannot reach the cluster'
+      : undefined;
+  if (kubeBlocked) {
+    records.push(
+      skipped('namespaces', target, ctx, kubeBlocked),
+      skipped('exports', target, ctx, kubeBlocked),
+    );
+    return records;
+  }
+  let kube: KubePort;
+  try {
+    kube = await kubeFor(ctx, { ref, membership, cluster });
+  } catch (error) {
+    records.push(
+      await failed(ctx, 'namespaces', target, error),
+      skipped('exports', target, ctx, 'the Kubernetes API is unreachable'),
+    );
+    return records;
+  }
+  records.push(...(await ensureNamespaces(ctx, kube, target)));
+  try {
+    records.push(...(await reconcileExports(ctx, kube, ref)));
+  } catch (error) {
+    // Listing Services or ServiceExports failed; the per-Service records cover everything else.
+    records.push(await failed(ctx, 'exports', target, error));
+  }
+  return records;
+}
+
+/** Row 10: a deleted cluster leaves no membership that Spokefleet created. */
+export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): Promise<ActionRecord[]> {
+  const record = await runStep(ctx, 'offboard', refString(ref), async () => {
+    if (!ctx.config.projects.includes(ref.project)) {
+      return { outcome: 'refused', reason: `project ${ref.project} is not in the allowed projects` };
+    }
+    // A delete entry delivered late, after a cluster of the same name was created again, must not offboard it.
+    if (await ctx.cloud.clusters.get(ref))
+      return { outcome: 'skipped', reason: 'the cluster exists; not offboarding' };
+    const membership = findMembershipFor(await fleetMemberships(ctx), ref);
+    if (!membership) return { outcome: 'unchanged', reason: 'no membership for this cluster' };
+    if (membership.labels[MEMBERSHIP_MANAGED_LABEL] !== MANAGED_BY) {
+      return {
+        outcome: 'skipped',
+        reason: `membership ${membership.name} was not created by Spokefleet; left alone`,
+      };
+    }
+    if (ctx.dryRun) return wrote(ctx, 'deleted', `membership ${membership.name}`);
+    try {
+      await ctx.cloud.fleet.deleteMembership(membership.name);
+    } catch (error) {
+      if (isNotFound(error)) return { outcome: 'unchanged', reason: 'membership already gone' };
+      throw error;
+    }
+    return wrote(ctx, 'deleted', `membership ${membership.name}`);
+  });
+  return [record];
+}

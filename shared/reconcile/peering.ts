@@ -1,0 +1,41 @@
+/** Row 6: the control-plane peering exports the VPC's custom routes (the ones Aviatrix programs). */
+import type { ClusterInfo } from '../cloud/ports';
+import { PermanentError } from '../errors';
+import { type Decision, type ReconcileContext, wrote } from './context';
+
+export async function ensurePeeringExport(ctx: ReconcileContext, cluster: ClusterInfo): Promise<Decision> {
+  if (!cluster.peeringName) {
+    return {
+      outcome: 'skipped',
+      reason: 'not applicable: no control-plane peering (Private Service Connect or public control plane)',
+    };
+  }
+  const { project, name: network } = cluster.network;
+  const current = await ctx.cloud.peering.get(project, network, cluster.peeringName);
+  if (!current)
+    throw new PermanentError(
+      `peering ${cluster.peeringName} not found on ${project}/${network}`,
+      'peering-missing',
+    );
+  const desired = {
+    name: current.name,
+    exportCustomRoutes: ctx.config.peering.exportCustomRoutes,
+    importCustomRoutes: ctx.config.peering.importCustomRoutes ?? current.importCustomRoutes,
+  };
+  if (
+    desired.exportCustomRoutes === current.exportCustomRoutes &&
+    desired.importCustomRoutes === current.importCustomRoutes
+  ) {
+    return {
+      outcome: 'unchanged',
+      reason: `${current.name}: export=${current.exportCustomRoutes} import=${current.importCustomRoutes}`,
+    };
+  }
+  // Send both flags: updatePeering applies what it is given, and we must not flip the one we were not asked about.
+  if (!ctx.dryRun) await ctx.cloud.peering.update(project, network, desired);
+  return wrote(
+    ctx,
+    'updated',
+    `${current.name}: export=${desired.exportCustomRoutes} import=${desired.importCustomRoutes}`,
+  );
+}

@@ -1,0 +1,44 @@
+/** A Service audit event: rows 1–2 for its cluster, then rows 8–9 for that one Service. */
+import type { ClusterRef } from '../events/types';
+import type { ActionRecord } from './action';
+import { admitCluster } from './cluster';
+import { failed, type ReconcileContext, skipped } from './context';
+import { syncServiceExport } from './exports';
+import { kubeFor } from './kube';
+import { findMembershipFor, fleetMemberships } from './membership';
+import { membershipResourceName, refString } from './names';
+
+export async function reconcileService(
+  ctx: ReconcileContext,
+  ref: ClusterRef,
+  namespace: string,
+  name: string,
+): Promise<ActionRecord[]> {
+  const records: ActionRecord[] = [];
+  const target = `${refString(ref)}/${namespace}/${name}`;
+  const cluster = await admitCluster(ctx, ref, records);
+  if (!cluster) return records;
+  let membership = cluster.fleetMembership ? membershipResourceName(cluster.fleetMembership) : undefined;
+  if (!membership && ctx.config.kubeAccess === 'connectGateway') {
+    try {
+      membership = findMembershipFor(await fleetMemberships(ctx), ref)?.name;
+    } catch (error) {
+      records.push(await failed(ctx, 'exports', target, error));
+      return records;
+    }
+    if (!membership) {
+      // The cluster reconcile (its CreateCluster event or the periodic one) exports it once onboarded.
+      records.push(skipped('exports', target, ctx, 'the cluster is not a fleet member yet'));
+      return records;
+    }
+  }
+  let kube: Awaited<ReturnType<typeof kubeFor>>;
+  try {
+    kube = await kubeFor(ctx, { ref, membership, cluster });
+  } catch (error) {
+    records.push(await failed(ctx, 'exports', target, error));
+    return records;
+  }
+  records.push(await syncServiceExport(ctx, kube, ref, namespace, name));
+  return records;
+}

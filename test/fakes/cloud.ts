@@ -1,0 +1,246 @@
+/**
+ * In-memory fakes of the cloud ports, for unit tests of the reconcile logic. They keep state like the real APIs
+ * would and record every call, so tests assert the exact writes a step made (recording stubs).
+ */
+import type {
+  Cloud,
+  ClusterInfo,
+  KubeEventSpec,
+  KubePort,
+  KubeService,
+  KubeServiceExport,
+  KubeTarget,
+  Membership,
+  NewMembership,
+  PeeringState,
+} from '../../shared/cloud/ports';
+import type { ClusterRef } from '../../shared/events/types';
+
+export interface Call {
+  api: string;
+  method: string;
+  args: unknown[];
+}
+
+const key = (ref: ClusterRef) => `${ref.project}/${ref.location}/${ref.name}`;
+const notFound = () => Object.assign(new Error('not found'), { code: 404 });
+const alreadyExists = () => Object.assign(new Error('already exists'), { code: 6 });
+
+const WRITES = /^(set|update|create|delete|record)/;
+
+export class CallLog {
+  readonly calls: Call[] = [];
+  /** Set to make the next calls of `api.method` throw this error (a function: once per call). */
+  readonly failures = new Map<string, () => unknown>();
+
+  record(api: string, method: string, args: unknown[]): void {
+    this.calls.push({ api, method, args });
+    const fail = this.failures.get(`${api}.${method}`) ?? this.failures.get(`${api}.*`);
+    if (fail) throw fail();
+  }
+
+  writes(): Call[] {
+    return this.calls.filter((c) => WRITES.test(c.method));
+  }
+
+  reads(): Call[] {
+    return this.calls.filter((c) => !WRITES.test(c.method));
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+  }
+}
+
+export function clusterInfo(ref: ClusterRef, overrides: Partial<ClusterInfo> = {}): ClusterInfo {
+  return {
+    ref,
+    status: 'RUNNING',
+    network: { project: ref.project, name: 'gcp-spoke100-us-east4' },
+    vpcNative: true,
+    endpoint: '127.0.0.1:1',
+    caCertificate: 'Y2E=',
+    ...overrides,
+  };
+}
+
+export class FakeKube implements KubePort {
+  namespaces = new Map<string, Record<string, string>>();
+  services = new Map<string, KubeService>();
+  exports = new Map<string, KubeServiceExport>();
+  endpoints = new Map<string, number>();
+  events: Array<KubeEventSpec & { count: number }> = [];
+
+  constructor(
+    readonly cluster: string,
+    private readonly log: CallLog,
+  ) {}
+
+  private call(method: string, ...args: unknown[]) {
+    this.log.record(`kube:${this.cluster}`, method, args);
+  }
+
+  addService(namespace: string, name: string, labels: Record<string, string> = {}): void {
+    this.services.set(`${namespace}/${name}`, { metadata: { name, namespace, labels, uid: `uid-${name}` } });
+  }
+
+  addExport(namespace: string, name: string, labels: Record<string, string> = {}): void {
+    this.exports.set(`${namespace}/${name}`, { metadata: { name, namespace, labels }, conditions: [] });
+  }
+
+  async getNamespace(name: string) {
+    this.call('getNamespace', name);
+    const labels = this.namespaces.get(name);
+    return labels ? { metadata: { name, labels } } : undefined;
+  }
+  async createNamespace(name: string, labels: Record<string, string>) {
+    this.call('createNamespace', name, labels);
+    if (this.namespaces.has(name))
+      throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
+    this.namespaces.set(name, labels);
+  }
+  async getService(namespace: string, name: string) {
+    this.call('getService', namespace, name);
+    return this.services.get(`${namespace}/${name}`);
+  }
+  async listServices(labelSelector: string) {
+    this.call('listServices', labelSelector);
+    const [k, v] = labelSelector.split('=');
+    return [...this.services.values()].filter((s) => s.metadata.labels?.[k] === v);
+  }
+  async getServiceExport(namespace: string, name: string) {
+    this.call('getServiceExport', namespace, name);
+    return this.exports.get(`${namespace}/${name}`);
+  }
+  async listServiceExports() {
+    this.call('listServiceExports');
+    return [...this.exports.values()];
+  }
+  async createServiceExport(namespace: string, name: string, labels: Record<string, string>) {
+    this.call('createServiceExport', namespace, name, labels);
+    if (this.exports.has(`${namespace}/${name}`))
+      throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
+    const created = { metadata: { name, namespace, labels }, conditions: [] };
+    this.exports.set(`${namespace}/${name}`, created);
+    return created;
+  }
+  async deleteServiceExport(namespace: string, name: string) {
+    this.call('deleteServiceExport', namespace, name);
+    if (!this.exports.delete(`${namespace}/${name}`)) throw notFound();
+  }
+  async countReadyEndpoints(namespace: string, service: string) {
+    this.call('countReadyEndpoints', namespace, service);
+    return this.endpoints.get(`${namespace}/${service}`) ?? 1;
+  }
+  async recordEvent(event: KubeEventSpec) {
+    const same = this.events.find(
+      (e) =>
+        e.involved.name === event.involved.name && e.reason === event.reason && e.message === event.message,
+    );
+    if (same) {
+      this.log.record(`kube:${this.cluster}`, 'readEvents', [event.involved.name]);
+      return 'unchanged' as const;
+    }
+    this.call('recordEvent', event);
+    this.events.push({ ...event, count: 1 });
+    return 'created' as const;
+  }
+}
+
+export class FakeCloud implements Cloud {
+  readonly log = new CallLog();
+  readonly clusterStore = new Map<string, ClusterInfo>();
+  readonly peerings = new Map<string, PeeringState>();
+  readonly memberships = new Map<string, Membership>();
+  readonly features = new Set<string>();
+  readonly kubes = new Map<string, FakeKube>();
+  readonly connects: KubeTarget[] = [];
+
+  addCluster(info: ClusterInfo): FakeKube {
+    this.clusterStore.set(key(info.ref), info);
+    return this.kubeOf(info.ref);
+  }
+
+  kubeOf(ref: ClusterRef): FakeKube {
+    let kube = this.kubes.get(key(ref));
+    if (!kube) {
+      kube = new FakeKube(key(ref), this.log);
+      this.kubes.set(key(ref), kube);
+    }
+    return kube;
+  }
+
+  readonly clusters = {
+    get: async (ref: ClusterRef) => {
+      this.log.record('clusters', 'get', [ref]);
+      return this.clusterStore.get(key(ref));
+    },
+    list: async (project: string) => {
+      this.log.record('clusters', 'list', [project]);
+      return [...this.clusterStore.values()].filter((c) => c.ref.project === project);
+    },
+    setWorkloadPool: async (ref: ClusterRef, pool: string) => {
+      this.log.record('clusters', 'setWorkloadPool', [ref, pool]);
+      const c = this.clusterStore.get(key(ref));
+      if (!c) throw notFound();
+      c.workloadPool = pool;
+    },
+  };
+
+  readonly peering = {
+    get: async (project: string, network: string, name: string) => {
+      this.log.record('peering', 'get', [project, network, name]);
+      const p = this.peerings.get(`${project}/${network}/${name}`);
+      return p ? { ...p } : undefined;
+    },
+    update: async (project: string, network: string, peering: PeeringState) => {
+      this.log.record('peering', 'update', [project, network, peering]);
+      this.peerings.set(`${project}/${network}/${peering.name}`, { ...peering });
+    },
+  };
+
+  readonly fleet = {
+    listMemberships: async (fleetProject: string) => {
+      this.log.record('fleet', 'listMemberships', [fleetProject]);
+      return [...this.memberships.values()].filter((m) => m.name.startsWith(`projects/${fleetProject}/`));
+    },
+    getMembership: async (name: string) => {
+      this.log.record('fleet', 'getMembership', [name]);
+      return this.memberships.get(name);
+    },
+    createMembership: async (fleetProject: string, location: string, id: string, spec: NewMembership) => {
+      this.log.record('fleet', 'createMembership', [fleetProject, location, id, spec]);
+      const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
+      if (this.memberships.has(name)) throw alreadyExists();
+      const m: Membership = {
+        name,
+        resourceLink: spec.resourceLink,
+        labels: spec.labels,
+        workloadIdentityPool: `${fleetProject}.svc.id.goog`,
+      };
+      this.memberships.set(name, m);
+      return m;
+    },
+    deleteMembership: async (name: string) => {
+      this.log.record('fleet', 'deleteMembership', [name]);
+      if (!this.memberships.delete(name)) throw notFound();
+    },
+    hasFeature: async (fleetProject: string, featureId: string) => {
+      this.log.record('fleet', 'hasFeature', [fleetProject, featureId]);
+      return this.features.has(`${fleetProject}/${featureId}`);
+    },
+    createFeature: async (fleetProject: string, featureId: string, labels: Record<string, string>) => {
+      this.log.record('fleet', 'createFeature', [fleetProject, featureId, labels]);
+      this.features.add(`${fleetProject}/${featureId}`);
+    },
+  };
+
+  readonly kube = {
+    connect: async (target: KubeTarget) => {
+      this.log.record('kube', 'connect', [key(target.ref)]);
+      this.connects.push(target);
+      if (!this.clusterStore.has(key(target.ref))) throw notFound();
+      return this.kubeOf(target.ref);
+    },
+  };
+}

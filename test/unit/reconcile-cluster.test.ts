@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import type { ClusterRef } from '../../shared/events/types';
+import type { ActionRecord } from '../../shared/reconcile/action';
+import { offboardCluster, reconcileCluster } from '../../shared/reconcile/cluster';
+import { fallbackMembershipId } from '../../shared/reconcile/names';
+import { clusterInfo, FakeCloud } from '../fakes/cloud';
+import { FLEET, PROJECT, testContext } from '../fakes/context';
+
+const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'gke-us-east4-cluster-1' };
+const link = `//container.googleapis.com/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`;
+const outcomes = (records: ActionRecord[]) => records.map((r) => `${r.step}:${r.outcome}`);
+
+describe('reconcileCluster', () => {
+  it('onboards a new spoke cluster: every row converges, with the exact writes', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
+      name: 'gke-n1-peer',
+      exportCustomRoutes: false,
+      importCustomRoutes: true,
+    });
+    const { ctx } = testContext(cloud);
+
+    const records = await reconcileCluster(ctx, ref);
+
+    assert.deepEqual(outcomes(records), [
+      'spoke:unchanged',
+      'vpc-native:unchanged',
+      'workload-identity:updated',
+      'membership:created',
+      'mcs-feature:created',
+      'peering:updated',
+      'namespaces:created',
+    ]);
+    assert.deepEqual(
+      cloud.log.writes().map((c) => [c.api, c.method, c.args]),
+      [
+        ['clusters', 'setWorkloadPool', [ref, `${FLEET}.svc.id.goog`]],
+        [
+          'fleet',
+          'createMembership',
+          [
+            FLEET,
+            'global',
+            'gke-us-east4-cluster-1',
+            {
+              resourceLink: link,
+              issuer: `https://container.googleapis.com/v1/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`,
+              labels: { 'managed-by': 'spokefleet' },
+            },
+          ],
+        ],
+        ['fleet', 'createFeature', [FLEET, 'multiclusterservicediscovery', { 'managed-by': 'spokefleet' }]],
+        // Both flags are sent; the import flag keeps its current value.
+        [
+          'peering',
+          'update',
+          [
+            PROJECT,
+            'gcp-spoke100-us-east4',
+            { name: 'gke-n1-peer', exportCustomRoutes: true, importCustomRoutes: true },
+          ],
+        ],
+        [
+          `kube:${PROJECT}/us-east4/gke-us-east4-cluster-1`,
+          'createNamespace',
+          ['mcs-common', { 'app.kubernetes.io/managed-by': 'spokefleet' }],
+        ],
+      ],
+    );
+    assert.deepEqual(
+      cloud.connects[0].membership,
+      `projects/${FLEET}/locations/global/memberships/gke-us-east4-cluster-1`,
+    );
+  });
+
+  it('a second run writes nothing', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
+      name: 'gke-n1-peer',
+      exportCustomRoutes: false,
+      importCustomRoutes: false,
+    });
+    await reconcileCluster(testContext(cloud).ctx, ref);
+    cloud.log.reset();
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(cloud.log.writes(), []);
+    assert.ok(
+      records.every((r) => r.outcome === 'unchanged'),
+      outcomes(records).join(),
+    );
+  });
+
+  const refusals: Array<{ name: string; setup: (c: FakeCloud) => void; expect: string[]; reason: RegExp }> = [
+    {
+      name: 'non-spoke network → skipped, nothing else',
+      setup: (c) =>
+        c.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'shared-services' } })),
+      expect: ['spoke:skipped'],
+      reason: /not a configured spoke/,
+    },
+    {
+      name: 'routes-based cluster → refused at row 2',
+      setup: (c) => c.addCluster(clusterInfo(ref, { vpcNative: false })),
+      expect: ['spoke:unchanged', 'vpc-native:refused'],
+      reason: /VPC-native/,
+    },
+    {
+      name: 'cluster gone → skipped',
+      setup: () => {},
+      expect: ['spoke:skipped'],
+      reason: /not found/,
+    },
+    {
+      name: 'cluster being deleted → skipped',
+      setup: (c) => c.addCluster(clusterInfo(ref, { status: 'STOPPING' })),
+      expect: ['spoke:skipped'],
+      reason: /STOPPING/,
+    },
+  ];
+  for (const t of refusals) {
+    it(t.name, async () => {
+      const cloud = new FakeCloud();
+      t.setup(cloud);
+      const records = await reconcileCluster(testContext(cloud).ctx, ref);
+      assert.deepEqual(outcomes(records), t.expect);
+      assert.match(records.at(-1)?.reason ?? '', t.reason);
+      assert.deepEqual(cloud.log.writes(), []);
+    });
+  }
+
+  it('a cluster in a project that is not allowed is refused without a single read', async () => {
+    const cloud = new FakeCloud();
+    const other = { ...ref, project: 'someone-elses' };
+    cloud.addCluster(clusterInfo(other));
+    const records = await reconcileCluster(testContext(cloud).ctx, other);
+    assert.deepEqual(outcomes(records), ['spoke:refused']);
+    assert.deepEqual(cloud.log.calls, []);
+  });
+
+  it('matches spokes by regex on the network name', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'gcp-spoke200-us-east4' } }));
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.equal(records[0].outcome, 'unchanged');
+  });
+
+  const wiPolicies: Array<{
+    policy: 'enable' | 'require' | 'ignore';
+    pool?: string;
+    expect: string;
+    membership: string;
+  }> = [
+    { policy: 'enable', expect: 'updated', membership: 'created' },
+    { policy: 'require', expect: 'refused', membership: 'skipped' },
+    { policy: 'ignore', expect: 'skipped', membership: 'created' },
+    { policy: 'enable', pool: 'other-prj.svc.id.goog', expect: 'refused', membership: 'skipped' },
+    { policy: 'require', pool: `${FLEET}.svc.id.goog`, expect: 'unchanged', membership: 'created' },
+  ];
+  for (const t of wiPolicies) {
+    it(`workload identity policy ${t.policy} with pool ${t.pool ?? 'unset'} → ${t.expect}`, async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { workloadPool: t.pool }));
+      const records = await reconcileCluster(testContext(cloud, { workloadIdentity: t.policy }).ctx, ref);
+      assert.equal(records.find((r) => r.step === 'workload-identity')?.outcome, t.expect);
+      assert.equal(records.find((r) => r.step === 'membership')?.outcome, t.membership);
+    });
+  }
+
+  it('a cluster born in the fleet gets no second membership', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(
+      clusterInfo(ref, {
+        workloadPool: `${FLEET}.svc.id.goog`,
+        fleetMembership: `//gkehub.googleapis.com/projects/${FLEET}/locations/us-east4/memberships/gke-us-east4-cluster-1`,
+      }),
+    );
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'unchanged');
+    assert.equal(cloud.log.writes().filter((c) => c.method === 'createMembership').length, 0);
+    assert.equal(
+      cloud.connects[0].membership,
+      `projects/${FLEET}/locations/us-east4/memberships/gke-us-east4-cluster-1`,
+    );
+  });
+
+  it('finds an existing membership by resource link, whatever its id', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    cloud.memberships.set(`projects/${FLEET}/locations/us-east4/memberships/custom`, {
+      name: `projects/${FLEET}/locations/us-east4/memberships/custom`,
+      resourceLink: link.replace('/locations/', '/zones/'),
+      labels: {},
+    });
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'unchanged');
+  });
+
+  it('falls back to a deterministic id when the preferred one belongs to another cluster', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    const taken = `projects/${FLEET}/locations/global/memberships/gke-us-east4-cluster-1`;
+    cloud.memberships.set(taken, {
+      name: taken,
+      resourceLink: link.replace(PROJECT, 'spoke-prj-two'),
+      labels: {},
+    });
+    await reconcileCluster(testContext(cloud).ctx, ref);
+    const create = cloud.log.writes().find((c) => c.method === 'createMembership');
+    assert.equal(create?.args[2], fallbackMembershipId('gke-us-east4-cluster-1', ref));
+    assert.match(String(create?.args[2]), /^gke-us-east4-cluster-1-[0-9a-f]{8}$/);
+  });
+
+  it('regional membership location when configured', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo({ ...ref, location: 'us-east4-a' }));
+    await reconcileCluster(testContext(cloud, { membership: { location: 'region' } }).ctx, {
+      ...ref,
+      location: 'us-east4-a',
+    });
+    const create = cloud.log.writes().find((c) => c.method === 'createMembership');
+    assert.equal(create?.args[1], 'us-east4');
+  });
+
+  it('PSC cluster: peering not applicable, nothing read from compute', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    const peering = records.find((r) => r.step === 'peering');
+    assert.equal(peering?.outcome, 'skipped');
+    assert.match(peering?.reason ?? '', /not applicable/);
+    assert.equal(cloud.log.calls.filter((c) => c.api === 'peering').length, 0);
+  });
+
+  it('dry-run plans every write and makes none', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
+      name: 'gke-n1-peer',
+      exportCustomRoutes: false,
+      importCustomRoutes: false,
+    });
+    const records = await reconcileCluster(testContext(cloud, {}, true).ctx, ref);
+    assert.deepEqual(cloud.log.writes(), []);
+    assert.deepEqual(outcomes(records), [
+      'spoke:unchanged',
+      'vpc-native:unchanged',
+      'workload-identity:planned',
+      'membership:planned',
+      'mcs-feature:planned',
+      'peering:planned',
+      'namespaces:skipped',
+      'exports:skipped',
+    ]);
+    assert.ok(records.every((r) => r.dryRun));
+  });
+
+  it('a transient failure is recorded as retryable and later rows that need it are skipped', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    cloud.log.failures.set('fleet.listMemberships', () =>
+      Object.assign(new Error('unavailable'), { code: 14 }),
+    );
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    const membership = records.find((r) => r.step === 'membership');
+    assert.equal(membership?.outcome, 'failed');
+    assert.equal(membership?.retryable, true);
+    assert.equal(records.find((r) => r.step === 'namespaces')?.outcome, 'skipped');
+    // Independent rows still ran.
+    assert.equal(records.find((r) => r.step === 'mcs-feature')?.outcome, 'created');
+  });
+
+  it('a permanent failure is not retryable', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    cloud.log.failures.set('fleet.createMembership', () => Object.assign(new Error('denied'), { code: 7 }));
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    const membership = records.find((r) => r.step === 'membership');
+    assert.equal(membership?.outcome, 'failed');
+    assert.equal(membership?.retryable, false);
+  });
+});
+
+describe('offboardCluster', () => {
+  const managed = `projects/${FLEET}/locations/global/memberships/gke-us-east4-cluster-1`;
+
+  it('deletes the membership Spokefleet created', async () => {
+    const cloud = new FakeCloud();
+    cloud.memberships.set(managed, {
+      name: managed,
+      resourceLink: link,
+      labels: { 'managed-by': 'spokefleet' },
+    });
+    const records = await offboardCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(records), ['offboard:deleted']);
+    assert.deepEqual(
+      cloud.log.writes().map((c) => [c.method, c.args]),
+      [['deleteMembership', [managed]]],
+    );
+  });
+
+  it('leaves an unmanaged membership alone', async () => {
+    const cloud = new FakeCloud();
+    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: {} });
+    const records = await offboardCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(records), ['offboard:skipped']);
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('does not offboard a cluster that exists again (late delete entry)', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    cloud.memberships.set(managed, {
+      name: managed,
+      resourceLink: link,
+      labels: { 'managed-by': 'spokefleet' },
+    });
+    const records = await offboardCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(records), ['offboard:skipped']);
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('no membership → unchanged; twice → still nothing written', async () => {
+    const cloud = new FakeCloud();
+    assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+});
