@@ -5,7 +5,7 @@
  * The config is validated at load time so a bad deploy fails at instance start with every problem listed;
  * API clients are built lazily, on the first event that needs them.
  */
-import { cloudEvent } from '@google-cloud/functions-framework';
+import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import { type App, createApp } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { handleAuditLogEvent } from './audit';
@@ -18,5 +18,5 @@ const getApp = (): App => {
   return app;
 };
 
-cloudEvent('onAuditLogEvent', (event) => handleAuditLogEvent(event, getApp()));
-cloudEvent('onReconcileRequest', (event) => handleReconcileRequest(event, getApp()));
+cloudEvent('onAuditLogEvent', (event: CloudEvent<unknown>) => handleAuditLogEvent(event, getApp()));
+cloudEvent('onReconcileRequest', (event: CloudEvent<unknown>) => handleReconcileRequest(event, getApp()));

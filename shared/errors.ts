@@ -123,8 +123,9 @@ export function classify(error: unknown): ErrorClass {
     return 'transient';
   const status = httpStatus(error);
   if (status !== undefined) {
-    // client-node surfaces a stale-resourceVersion update as 409; a fresh read fixes it.
-    if (status === 409 && isKubeConflict(error)) return 'transient';
+    // A 409 is either "already exists" (permanent) or a concurrency abort: Google's ABORTED, or Kubernetes'
+    // Conflict on a stale resourceVersion — both fixed by trying again.
+    if (status === 409 && (isKubeConflict(error) || googleStatus(error) === 'ABORTED')) return 'transient';
     return TRANSIENT_HTTP.has(status) ? 'transient' : 'permanent';
   }
   const code = grpcCode(error);
@@ -158,7 +159,15 @@ export function isNotFound(error: unknown): boolean {
 /** True for "it already exists" (HTTP 409 AlreadyExists / gRPC ALREADY_EXISTS). */
 export function isAlreadyExists(error: unknown): boolean {
   if (grpcCode(error) === GrpcCode.ALREADY_EXISTS) return true;
-  return httpStatus(error) === 409 && !isKubeConflict(error);
+  return httpStatus(error) === 409 && !isKubeConflict(error) && googleStatus(error) !== 'ABORTED';
+}
+
+/** The canonical status name in a Google JSON error body (`error.status`), e.g. from a googleapis GaxiosError. */
+function googleStatus(error: unknown): string | undefined {
+  const data = (error as { response?: { data?: unknown } }).response?.data;
+  const parsed = typeof data === 'string' ? safeJson(data) : data;
+  const status = (parsed as { error?: { status?: unknown } } | undefined)?.error?.status;
+  return typeof status === 'string' ? status : undefined;
 }
 
 /** A short, log-safe description of an error: never the request, headers or tokens. */

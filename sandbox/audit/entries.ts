@@ -2,17 +2,20 @@
  * Audit LogEntries as Google writes them, for the stand-ins to emit. Shapes follow real Admin Activity entries:
  * - container.googleapis.com long-running methods write two entries sharing `operation.id`: the `first` one
  *   (full request, response = the Operation, principal) and the sparse `last` one (no request, response or
- *   principal; only the resource labels say which cluster).
+ *   principal, only `metadata.operationType`; the resource labels say which cluster). A call refused before an
+ *   operation starts (e.g. INVALID_ARGUMENT) writes one entry with the error status and no `operation`.
  * - GKE's Kubernetes audit (serviceName `k8s.io`, resource type `k8s_cluster`) writes one entry per write with
- *   the request and response bodies and the caller.
+ *   the request and response bodies and the caller; its `operation` is `{id: insertId, producer: 'k8s.io',
+ *   first: true, last: true}` because Kubernetes has no long-running operations.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClusterRef, LogEntry } from '../../shared/events/types';
 
 export type ClusterMethod = 'CreateCluster' | 'DeleteCluster' | 'UpdateCluster';
 
 export interface ClusterEntryInput {
   method: ClusterMethod;
+  /** `first` with a non-zero `statusCode` is a call refused up front: one entry, no `operation`. */
   phase: 'first' | 'last';
   cluster: ClusterRef;
   operationId: string;
@@ -38,32 +41,40 @@ export function clusterAuditEntry(input: ClusterEntryInput): LogEntry {
   const { cluster, phase } = input;
   const version = input.apiVersion ?? 'v1';
   const time = (input.timestamp ?? new Date()).toISOString();
-  const status =
-    input.statusCode && input.statusCode !== 0
-      ? { code: input.statusCode, message: input.statusMessage ?? '' }
-      : {};
+  const failed = input.statusCode !== undefined && input.statusCode !== 0;
+  const resourceName = clusterResourceName(cluster);
   const protoPayload: LogEntry['protoPayload'] = {
     '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-    status,
-    authenticationInfo: phase === 'first' && input.principal ? { principalEmail: input.principal } : {},
     serviceName: 'container.googleapis.com',
     methodName: `google.container.${version}.ClusterManager.${input.method}`,
-    resourceName: clusterResourceName(cluster),
+    resourceName,
     resourceLocation: { currentLocations: [cluster.location] },
   };
+  // GKE writes `status: {}` on a successful last entry and no status on a successful first one.
+  if (failed) protoPayload.status = { code: input.statusCode, message: input.statusMessage ?? '' };
+  else if (phase === 'last') protoPayload.status = {};
   if (phase === 'first') {
+    if (input.principal) protoPayload.authenticationInfo = { principalEmail: input.principal };
     protoPayload.requestMetadata = { callerIp: '127.0.0.1', callerSuppliedUserAgent: 'spokefleet-sandbox' };
     protoPayload.authorizationInfo = [
       {
         permission: `container.clusters.${input.method.replace('Cluster', '').toLowerCase()}`,
         granted: true,
-        resource: `projects/${cluster.project}/locations/${cluster.location}/clusters/${cluster.name}`,
+        resource: resourceName,
+        permissionType: 'ADMIN_WRITE',
+        resourceAttributes: {
+          name: resourceName,
+          service: 'container.googleapis.com',
+          type: 'container.googleapis.com/Cluster',
+        },
       },
     ];
     if (input.request) protoPayload.request = input.request;
     if (input.response) protoPayload.response = input.response;
+  } else {
+    protoPayload.metadata = { operationType: OPERATION_TYPES[input.method] };
   }
-  return {
+  const entry: LogEntry = {
     protoPayload,
     insertId: randomBytes(6).toString('hex'),
     resource: {
@@ -71,16 +82,25 @@ export function clusterAuditEntry(input: ClusterEntryInput): LogEntry {
       labels: { project_id: cluster.project, location: cluster.location, cluster_name: cluster.name },
     },
     timestamp: time,
-    severity: input.statusCode ? 'ERROR' : 'NOTICE',
+    severity: failed ? 'ERROR' : 'NOTICE',
     logName: `projects/${cluster.project}/logs/cloudaudit.googleapis.com%2Factivity`,
-    operation: {
+    receiveTimestamp: time,
+  };
+  if (!(phase === 'first' && failed)) {
+    entry.operation = {
       id: input.operationId,
       producer: 'container.googleapis.com',
       ...(phase === 'first' ? { first: true } : { last: true }),
-    },
-    receiveTimestamp: time,
-  };
+    };
+  }
+  return entry;
 }
+
+const OPERATION_TYPES: Record<ClusterMethod, string> = {
+  CreateCluster: 'CREATE_CLUSTER',
+  DeleteCluster: 'DELETE_CLUSTER',
+  UpdateCluster: 'UPDATE_CLUSTER',
+};
 
 export type ServiceVerb = 'create' | 'update' | 'patch' | 'delete';
 
@@ -130,17 +150,19 @@ export function serviceAuditEntry(input: ServiceEntryInput): LogEntry {
     const type = input.verb === 'delete' ? 'core.k8s.io/v1.Status' : 'core.k8s.io/v1.Service';
     protoPayload.response = { '@type': type, ...input.response };
   }
+  const insertId = randomUUID();
   return {
     protoPayload,
-    insertId: randomBytes(8).toString('hex'),
+    insertId,
     resource: {
       type: 'k8s_cluster',
       labels: { project_id: cluster.project, location: cluster.location, cluster_name: cluster.name },
     },
     timestamp: time,
-    severity: 'NOTICE',
+    // GKE's Kubernetes audit entries carry no severity.
     logName: `projects/${cluster.project}/logs/cloudaudit.googleapis.com%2Factivity`,
     labels: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
+    operation: { id: insertId, producer: 'k8s.io', first: true, last: true },
     receiveTimestamp: time,
   };
 }

@@ -35,7 +35,13 @@ export interface AuditLog {
   resourceName?: string;
   status?: { code?: number; message?: string };
   authenticationInfo?: { principalEmail?: string; principalSubject?: string };
-  authorizationInfo?: Array<{ permission?: string; granted?: boolean; resource?: string }>;
+  authorizationInfo?: Array<{
+    permission?: string;
+    granted?: boolean;
+    resource?: string;
+    permissionType?: string;
+    resourceAttributes?: { name?: string; service?: string; type?: string };
+  }>;
   requestMetadata?: { callerIp?: string; callerSuppliedUserAgent?: string };
   request?: Record<string, unknown>;
   response?: Record<string, unknown>;
@@ -60,6 +66,8 @@ export interface EventMeta {
   principal?: string;
 }
 
+export type ServiceWriteVerb = 'create' | 'update' | 'patch';
+
 export type DomainEvent =
   | ({ kind: 'ClusterReady'; cluster: ClusterRef } & EventMeta)
   | ({ kind: 'ClusterDeleted'; cluster: ClusterRef } & EventMeta)
@@ -68,7 +76,8 @@ export type DomainEvent =
       cluster: ClusterRef;
       namespace: string;
       service: string;
-      method: string;
+      /** The Kubernetes verb that changed the Service. */
+      method: ServiceWriteVerb;
     } & EventMeta)
   | ({ kind: 'ServiceDeleted'; cluster: ClusterRef; namespace: string; service: string } & EventMeta)
   | ({ kind: 'Ignored'; reason: string } & EventMeta);

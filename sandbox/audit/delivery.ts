@@ -1,0 +1,141 @@
+/**
+ * Eventarc-style delivery, the sandbox's embedded default: each message is POSTed to a function as a binary-mode
+ * CloudEvent of type google.cloud.pubsub.topic.v1.messagePublished, exactly as the Pub/Sub trigger of a Cloud Run
+ * function receives it. Like Pub/Sub, a non-2xx answer means "not acknowledged": the message is delivered again
+ * after a backoff, up to `maxAttempts`, then kept in `deadLettered`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LogEntry } from '../../shared/events/types';
+import type { AuditSink } from './sink';
+
+export interface DeliveryOptions {
+  /** The function's URL (functions-framework serves it at `/`). */
+  url: string;
+  /** `projects/P/topics/T` — becomes the CloudEvent source, as Eventarc sets it. */
+  topic: string;
+  subscription?: string;
+  maxAttempts?: number;
+  /** First redelivery delay; doubles per attempt (Pub/Sub retry policy, scaled down for a laptop). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called after every attempt, for logs and tests. */
+  onAttempt?: (attempt: DeliveryAttempt) => void;
+}
+
+export interface DeliveryAttempt {
+  messageId: string;
+  attempt: number;
+  status: number | 'network-error';
+  acked: boolean;
+}
+
+export interface PublishedMessage {
+  messageId: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  publishTime: string;
+}
+
+let counter = 0;
+export function newMessageId(): string {
+  counter++;
+  return `${Date.now()}${String(counter).padStart(4, '0')}${randomBytes(2).readUInt16BE(0)}`;
+}
+
+export class CloudEventDelivery implements AuditSink {
+  readonly attempts: DeliveryAttempt[] = [];
+  readonly deadLettered: PublishedMessage[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private paused = false;
+  private readonly held: PublishedMessage[] = [];
+
+  constructor(private readonly options: DeliveryOptions) {}
+
+  emit(entry: LogEntry): void {
+    this.publish(Buffer.from(JSON.stringify(entry)));
+  }
+
+  /** Publishes raw message data (a reconcile request, or hostile bytes in tests). */
+  publish(data: Buffer, attributes: Record<string, string> = {}): PublishedMessage {
+    const message = { messageId: newMessageId(), data, attributes, publishTime: new Date().toISOString() };
+    if (this.paused) this.held.push(message);
+    else this.track(this.deliver(message));
+    return message;
+  }
+
+  /** Delivers an already published message again (duplicate delivery, as Pub/Sub may do). */
+  redeliver(message: PublishedMessage): void {
+    this.track(this.deliver(message));
+  }
+
+  /** Holds new messages until `resume` (tests use it to reorder deliveries). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(order: (held: PublishedMessage[]) => PublishedMessage[] = (h) => h): void {
+    this.paused = false;
+    for (const message of order(this.held.splice(0))) this.track(this.deliver(message));
+  }
+
+  /** Resolves when every delivery in flight (including redeliveries) has settled. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track(delivery: Promise<void>): void {
+    this.pending.add(delivery);
+    void delivery.finally(() => this.pending.delete(delivery));
+  }
+
+  private async deliver(message: PublishedMessage): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    let delay = this.options.backoffMs ?? 50;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const status = await this.post(message);
+      const acked = typeof status === 'number' && status >= 200 && status < 300;
+      const record = { messageId: message.messageId, attempt, status, acked };
+      this.attempts.push(record);
+      this.options.onAttempt?.(record);
+      if (acked) return;
+      if (attempt < maxAttempts) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(this.options.maxBackoffMs ?? 2_000, delay * 2);
+      }
+    }
+    this.deadLettered.push(message);
+  }
+
+  private async post(message: PublishedMessage): Promise<number | 'network-error'> {
+    const [, project] = this.options.topic.split('/');
+    const body = {
+      message: {
+        data: message.data.toString('base64'),
+        messageId: message.messageId,
+        message_id: message.messageId,
+        publishTime: message.publishTime,
+        publish_time: message.publishTime,
+        attributes: message.attributes,
+      },
+      subscription: this.options.subscription ?? `projects/${project}/subscriptions/eventarc-sandbox`,
+    };
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+          'ce-source': `//pubsub.googleapis.com/${this.options.topic}`,
+          'ce-id': message.messageId,
+          'ce-time': message.publishTime,
+        },
+        body: JSON.stringify(body),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    } catch {
+      return 'network-error';
+    }
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * google.container.v1 Cluster and Operation messages (proto3 JSON field names, enums as names) filled the way
+ * GKE fills them, from what a CreateClusterRequest carries.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ClusterRef } from '../../shared/events/types';
+import {
+  isZone,
+  locationPath,
+  regionOf,
+  validateClusterName,
+  validateLocation,
+  validateProject,
+} from './names';
+import { invalidArgument } from './status';
+
+export const API_ROOT = 'https://container.googleapis.com/v1';
+export const DEFAULT_MASTER_VERSION = '1.33.5-gke.1308000';
+
+export type ClusterStatus = 'PROVISIONING' | 'RUNNING' | 'RECONCILING' | 'STOPPING' | 'ERROR' | 'DEGRADED';
+
+export interface FleetConfig {
+  project: string;
+  /** `//gkehub.googleapis.com/projects/P/locations/L/memberships/M` once registered. */
+  membership?: string;
+  /** True when the membership was made through the Fleet API rather than by GKE at creation. */
+  preRegistered?: boolean;
+}
+
+export interface PrivateClusterConfig {
+  enablePrivateNodes?: boolean;
+  enablePrivateEndpoint?: boolean;
+  masterIpv4CidrBlock?: string;
+  privateEndpointSubnetwork?: string;
+  privateEndpoint?: string;
+  publicEndpoint?: string;
+  peeringName?: string;
+  [field: string]: unknown;
+}
+
+/** What a create request (or a seed) may say about the cluster; fields the sandbox does not read pass through. */
+export interface ClusterSpec {
+  description?: string;
+  /** Short name, `projects/P/global/networks/N`, or its URL; default `default`. */
+  network?: string;
+  /** Short name, `projects/P/regions/R/subnetworks/S`, or its URL; default the network's name. */
+  subnetwork?: string;
+  /** Node zones; regional clusters default to three zones of the region. */
+  locations?: string[];
+  initialClusterVersion?: string;
+  resourceLabels?: Record<string, string>;
+  /** Present without `useIpAliases: true` = routes-based; absent = VPC-native (the GKE default). */
+  ipAllocationPolicy?: { useIpAliases?: boolean; [field: string]: unknown };
+  privateClusterConfig?: PrivateClusterConfig;
+  workloadIdentityConfig?: { workloadPool?: string };
+  /** `fleet.project` set = born in the fleet: GKE registers the membership while creating the cluster. */
+  fleet?: { project?: string };
+  [field: string]: unknown;
+}
+
+export interface Cluster extends ClusterSpec {
+  name: string;
+  selfLink: string;
+  id: string;
+  location: string;
+  /** Deprecated, but GKE still fills it: the location, zone or region. */
+  zone: string;
+  locations: string[];
+  status: ClusterStatus;
+  statusMessage?: string;
+  createTime: string;
+  currentMasterVersion: string;
+  currentNodeVersion: string;
+  network: string;
+  subnetwork: string;
+  networkConfig: { network: string; subnetwork: string; [field: string]: unknown };
+  ipAllocationPolicy: { useIpAliases?: boolean; [field: string]: unknown };
+  privateClusterConfig: PrivateClusterConfig;
+  workloadIdentityConfig?: { workloadPool: string };
+  fleet?: FleetConfig;
+  endpoint: string;
+  masterAuth: { clusterCaCertificate: string; [field: string]: unknown };
+  resourceLabels: Record<string, string>;
+  labelFingerprint: string;
+  conditions?: Array<{ message: string; canonicalCode: string }>;
+}
+
+export type OperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPDATE_CLUSTER';
+
+export interface Operation {
+  name: string;
+  zone: string;
+  location: string;
+  operationType: OperationType;
+  status: 'RUNNING' | 'DONE';
+  selfLink: string;
+  targetLink: string;
+  startTime: string;
+  endTime?: string;
+  statusMessage?: string;
+  error?: { code: number; message: string };
+}
+
+/** The project and short name of a network or subnetwork reference in any of the forms GKE accepts. */
+function parseNetworkRef(
+  ref: string,
+  kind: 'networks' | 'subnetworks',
+): { project?: string; region?: string; name: string } {
+  const path = ref.replace(/^https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\//, '');
+  if (!path.includes('/')) return { name: path };
+  const pattern =
+    kind === 'networks'
+      ? /^projects\/([^/]+)\/global\/networks\/([^/]+)$/
+      : /^projects\/([^/]+)\/regions\/([^/]+)\/subnetworks\/([^/]+)$/;
+  const match = pattern.exec(path);
+  if (!match) throw invalidArgument(`Invalid ${kind === 'networks' ? 'network' : 'subnetwork'} "${ref}".`);
+  return kind === 'networks'
+    ? { project: match[1], name: match[2] }
+    : { project: match[1], region: match[2], name: match[3] };
+}
+
+/** The control plane's private address GKE takes from the /28 given for a peering-based private cluster. */
+function privateEndpointIn(cidr: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/28$/.exec(cidr);
+  const octets = match?.slice(1, 5).map(Number);
+  if (!octets || octets.some((o) => o > 255) || octets[3] % 16 !== 0) {
+    throw invalidArgument(`Invalid master authorized CIDR block "${cidr}": want an aligned IPv4 /28.`);
+  }
+  return `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3] + 2}`;
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** `gke-n` + 16 hex + `-` 4 hex + `-` 4 hex + `-peer`, the shape of GKE's control-plane peering names. */
+export const newPeeringName = () => `gke-n${hex(8)}-${hex(2)}-${hex(2)}-peer`;
+
+export const newOperationName = () => `operation-${Date.now()}-${hex(4)}`;
+
+export function labelFingerprint(labels: Record<string, string>): string {
+  const canonical = JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
+}
+
+function privateConfig(spec: PrivateClusterConfig | undefined, id: string): PrivateClusterConfig {
+  const publicEndpoint = `34.${parseInt(id.slice(0, 2), 16)}.${parseInt(id.slice(2, 4), 16)}.${parseInt(id.slice(4, 6), 16)}`;
+  const given = { ...spec };
+  delete given.peeringName;
+  if (given.masterIpv4CidrBlock && !given.enablePrivateNodes) {
+    throw invalidArgument('privateClusterConfig.masterIpv4CidrBlock is only allowed on a private cluster.');
+  }
+  // Peering-based private cluster: GKE peers its control-plane VPC with the cluster's network.
+  if (given.enablePrivateNodes && given.masterIpv4CidrBlock && !given.privateEndpointSubnetwork) {
+    return {
+      ...given,
+      privateEndpoint: privateEndpointIn(given.masterIpv4CidrBlock),
+      publicEndpoint,
+      peeringName: newPeeringName(),
+    };
+  }
+  // Private Service Connect (every public cluster too since 2022): an endpoint in the subnet, no peering.
+  return { ...given, privateEndpoint: `10.${parseInt(id.slice(6, 8), 16)}.0.2`, publicEndpoint };
+}
+
+/** A new cluster as GKE shows it while provisioning: everything but the endpoint and CA is known. */
+export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date()): Cluster {
+  validateProject(ref.project);
+  validateLocation(ref.location);
+  validateClusterName(ref.name);
+  const region = regionOf(ref.location);
+  const network = parseNetworkRef(spec.network || 'default', 'networks');
+  const subnetwork = parseNetworkRef(spec.subnetwork || network.name, 'subnetworks');
+  if (subnetwork.region && subnetwork.region !== region) {
+    throw invalidArgument(`Subnetwork "${spec.subnetwork}" is not in region ${region}.`);
+  }
+  const networkProject = network.project ?? ref.project;
+  const pool = spec.workloadIdentityConfig?.workloadPool;
+  if (pool) validateWorkloadPool(pool);
+  const id = hex(32);
+  const version = /^\d+\.\d+\.\d+-gke\.\d+$/.test(spec.initialClusterVersion ?? '')
+    ? spec.initialClusterVersion!
+    : DEFAULT_MASTER_VERSION;
+  const locations = spec.locations?.length
+    ? spec.locations
+    : isZone(ref.location)
+      ? [ref.location]
+      : ['a', 'b', 'c'].map((z) => `${region}-${z}`);
+  const vpcNative = spec.ipAllocationPolicy ? spec.ipAllocationPolicy.useIpAliases === true : true;
+  const resourceLabels = { ...spec.resourceLabels };
+  const cluster: Cluster = {
+    ...spec,
+    name: ref.name,
+    selfLink: `${API_ROOT}/${locationPath(ref.project, ref.location)}/clusters/${ref.name}`,
+    id,
+    location: ref.location,
+    zone: ref.location,
+    locations,
+    status: 'PROVISIONING',
+    createTime: now.toISOString(),
+    initialClusterVersion: version,
+    currentMasterVersion: version,
+    currentNodeVersion: version,
+    network: network.name,
+    subnetwork: subnetwork.name,
+    networkConfig: {
+      ...(spec.networkConfig as object | undefined),
+      network: `projects/${networkProject}/global/networks/${network.name}`,
+      subnetwork: `projects/${subnetwork.project ?? networkProject}/regions/${region}/subnetworks/${subnetwork.name}`,
+    },
+    ipAllocationPolicy: vpcNative
+      ? {
+          ...spec.ipAllocationPolicy,
+          useIpAliases: true,
+          clusterIpv4Cidr: '10.4.0.0/14',
+          clusterIpv4CidrBlock: '10.4.0.0/14',
+          servicesIpv4Cidr: '34.118.224.0/20',
+          servicesIpv4CidrBlock: '34.118.224.0/20',
+          stackType: 'IPV4',
+        }
+      : { ...spec.ipAllocationPolicy, useIpAliases: false },
+    clusterIpv4Cidr: '10.4.0.0/14',
+    privateClusterConfig: privateConfig(spec.privateClusterConfig, id),
+    workloadIdentityConfig: pool ? { workloadPool: pool } : undefined,
+    fleet: spec.fleet?.project ? { project: spec.fleet.project } : undefined,
+    endpoint: '',
+    masterAuth: { ...(spec.masterAuth as object | undefined), clusterCaCertificate: '' },
+    resourceLabels,
+    labelFingerprint: labelFingerprint(resourceLabels),
+  };
+  if (!cluster.workloadIdentityConfig) delete cluster.workloadIdentityConfig;
+  if (!cluster.fleet) delete cluster.fleet;
+  return cluster;
+}
+
+export function validateWorkloadPool(pool: string): void {
+  if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]\.svc\.id\.goog$/.test(pool)) {
+    throw invalidArgument(`Invalid workload pool "${pool}": want PROJECT_ID.svc.id.goog.`);
+  }
+}
+
+export function newOperation(ref: ClusterRef, type: OperationType, now = new Date()): Operation {
+  const name = newOperationName();
+  const where = locationPath(ref.project, ref.location);
+  return {
+    name,
+    zone: ref.location,
+    location: ref.location,
+    operationType: type,
+    status: 'RUNNING',
+    selfLink: `${API_ROOT}/${where}/operations/${name}`,
+    targetLink: `${API_ROOT}/${where}/clusters/${ref.name}`,
+    startTime: now.toISOString(),
+  };
+}

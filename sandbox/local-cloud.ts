@@ -1,0 +1,267 @@
+/**
+ * The local cloud: every stand-in started and wired together like the real services are. Creating a GKE cluster
+ * through the gRPC API starts its Kubernetes API, adds GKE's control-plane peering to the VPC for peering-based
+ * private clusters, and registers born-in-fleet clusters with the Hub; the Connect gateway routes to each
+ * membership's cluster. One FaultInjector and one audit sink serve them all.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ClusterRef, LogEntry } from '../shared/events/types';
+import type { AuditSink } from './audit/sink';
+import { type ComputeServer, startComputeServer } from './compute/server';
+import type { ContainerStore } from './container/server';
+import { startContainerServer } from './container/server';
+import { FaultInjector, type FaultRule } from './faults';
+import { type GkeHubServer, startGkeHubServer } from './gkehub/server';
+import { type KubeServer, startKubeServer } from './kube';
+
+export interface SandboxProject {
+  id: string;
+  number: string;
+}
+
+export interface LocalCloudOptions {
+  projects: SandboxProject[];
+  /** The fleet host project (one of `projects`). */
+  fleetProject: string;
+  faults?: FaultInjector;
+  provisionDelayMs?: number;
+  peeringOpMs?: number;
+  hubOpDelayMs?: number;
+  /** Bearer token → principal, for the Kubernetes APIs and the audit entries they write. */
+  principals?: Record<string, string>;
+}
+
+export const SANDBOX_TOKEN = 'sandbox-token';
+export const DEVELOPER_TOKEN = 'developer-token';
+
+/** Forwards to whichever sinks are attached now; stand-ins keep one reference for their whole life. */
+class SwitchSink implements AuditSink {
+  sinks: AuditSink[] = [];
+  emit(entry: LogEntry): void {
+    for (const sink of this.sinks) {
+      try {
+        sink.emit(entry);
+      } catch {
+        // A sink's failure must never fail the API call that caused the entry.
+      }
+    }
+  }
+}
+
+const refKey = (ref: ClusterRef) => `${ref.project}/${ref.location}/${ref.name}`;
+
+export class LocalCloud {
+  readonly kubes = new Map<string, KubeServer>();
+  private readonly sink = new SwitchSink();
+  private servers: Array<{ close(): Promise<void> }> = [];
+  private gatewayServer?: Server;
+  private adminServer?: Server;
+  container!: { address: string; store: ContainerStore };
+  compute!: ComputeServer;
+  hub!: GkeHubServer;
+  gatewayUrl = '';
+  adminUrl = '';
+
+  private constructor(
+    readonly options: LocalCloudOptions,
+    readonly faults: FaultInjector,
+    readonly principals: Record<string, string>,
+  ) {}
+
+  static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    const faults = options.faults ?? new FaultInjector();
+    const principals = options.principals ?? {
+      [SANDBOX_TOKEN]: `spokefleet@${options.fleetProject}.iam.gserviceaccount.com`,
+      [DEVELOPER_TOKEN]: 'developer@example.com',
+    };
+    const cloud = new LocalCloud(options, faults, principals);
+    await cloud.startAll();
+    return cloud;
+  }
+
+  /** Where audit entries go from now on (replaces the previous sinks). */
+  setAuditSinks(...sinks: AuditSink[]): void {
+    this.sink.sinks = sinks;
+  }
+
+  get selfPrincipal(): string {
+    return this.principals[SANDBOX_TOKEN];
+  }
+
+  kube(ref: ClusterRef): KubeServer {
+    const kube = this.kubes.get(refKey(ref));
+    if (!kube) throw new Error(`no Kubernetes API for ${refKey(ref)}`);
+    return kube;
+  }
+
+  /** Endpoint overrides for SPOKEFLEET_CONFIG, pointing every adapter at this local cloud. */
+  endpoints() {
+    return {
+      container: this.container.address,
+      compute: this.compute.url,
+      gkehub: this.hub.url,
+      resourcemanager: this.hub.url,
+      connectGateway: this.gatewayUrl,
+      token: SANDBOX_TOKEN,
+    };
+  }
+
+  /** The whole local cloud as plain JSON (served at GET /state). */
+  state() {
+    const clusters = this.container.store.listClusters({}).map((c) => c as unknown as Record<string, unknown>);
+    const kubernetes: Record<string, unknown> = {};
+    for (const [key, kube] of this.kubes) {
+      const store = kube.api.store;
+      kubernetes[key] = {
+        namespaces: store.list('namespaces').map((o) => o.metadata.name),
+        services: store.list('services').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, labels: o.metadata.labels ?? {} })),
+        serviceexports: store.list('serviceexports').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, labels: o.metadata.labels ?? {} })),
+        events: store.list('events').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, reason: (o as { reason?: string }).reason, message: (o as { message?: string }).message })),
+      };
+    }
+    return {
+      projects: this.options.projects,
+      fleetProject: this.options.fleetProject,
+      clusters,
+      networks: this.compute.store.list(),
+      fleet: this.hub.store.list(),
+      kubernetes,
+      faults: this.faults.rules(),
+      counters: this.faults.counters(),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const kube of this.kubes.values()) await kube.close().catch(() => undefined);
+    this.kubes.clear();
+    for (const server of this.servers.reverse()) await server.close().catch(() => undefined);
+    this.servers = [];
+    for (const server of [this.gatewayServer, this.adminServer]) {
+      if (server) await new Promise((resolve) => server.close(() => resolve(undefined)));
+      server?.closeAllConnections();
+    }
+  }
+
+  private async startAll(): Promise<void> {
+    const { options, faults } = this;
+    this.compute = await startComputeServer({ faults, peeringOpMs: options.peeringOpMs });
+    this.servers.push(this.compute);
+    this.hub = await startGkeHubServer({ faults, projects: options.projects, opDelayMs: options.hubOpDelayMs });
+    this.servers.push(this.hub);
+    this.container = await startContainerServer({
+      faults,
+      audit: this.sink,
+      provisionDelayMs: options.provisionDelayMs,
+      principalFor: (token) => (token && this.principals[token]) || 'developer@example.com',
+      hooks: {
+        provisionKube: async (ref) => {
+          const kube = await startKubeServer({
+            cluster: ref,
+            faults,
+            audit: this.sink,
+            principalFor: (token) => this.principals[token],
+          });
+          this.kubes.set(refKey(ref), kube);
+          return { endpoint: new URL(kube.url).host, caCertificate: kube.caCertificate };
+        },
+        releaseKube: async (ref) => {
+          await this.kubes.get(refKey(ref))?.close();
+          this.kubes.delete(refKey(ref));
+        },
+        addPeering: async (project, network, peeringName) => {
+          if (!this.compute.store.getNetwork(project, network)) {
+            throw Object.assign(new Error(`network ${network} not found in ${project}`), { code: 5 });
+          }
+          // GKE's side of the peering lives in a Google-owned tenant project.
+          await this.compute.store.addPeering(project, network, {
+            name: peeringName,
+            peerNetwork: `projects/gke-tenant-${project}/global/networks/${peeringName.replace(/-peer$/, '-net')}`,
+          });
+        },
+        removePeering: async (project, network, peeringName) => {
+          await this.compute.store.removePeering(project, network, peeringName).catch(() => undefined);
+        },
+        registerFleetMembership: async (ref, fleetProject) => {
+          const region = ref.location.replace(/-[a-z]$/, '');
+          const membership = this.hub.store.registerMembership(fleetProject, region, ref.name, ref);
+          return `//gkehub.googleapis.com/${membership.name}`;
+        },
+        unregisterFleetMembership: async (_ref, membership) => {
+          this.hub.store.deleteMembership(membership.replace(/^\/\/gkehub\.googleapis\.com\//, ''));
+        },
+      },
+    });
+    this.servers.push(this.container as unknown as { close(): Promise<void> });
+    this.gatewayServer = await listen((req, res) => this.routeGateway(req, res));
+    this.gatewayUrl = `http://127.0.0.1:${port(this.gatewayServer)}`;
+    this.adminServer = await listen((req, res) => this.routeAdmin(req, res));
+    this.adminUrl = `http://127.0.0.1:${port(this.adminServer)}`;
+  }
+
+  /**
+   * Connect gateway: `/v1/projects/NUMBER/locations/L/gkeMemberships/ID/<kubernetes path>` → that membership's
+   * cluster. Like the real gateway it resolves the membership, so a cluster without one is unreachable.
+   */
+  private routeGateway(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/gkeMemberships\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const project = match && this.options.projects.find((p) => p.number === match[1] || p.id === match[1]);
+    const membership = project && this.hub.store.getMembership(`projects/${project.id}/locations/${match[2]}/memberships/${match[3]}`);
+    const link = membership?.endpoint?.gkeCluster?.resourceLink ?? '';
+    const ref = /projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(link);
+    const kube = ref && this.kubes.get(`${ref[1]}/${ref[2]}/${ref[3]}`);
+    if (!match || !kube) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 404, status: 'NOT_FOUND', message: `no membership or cluster for ${url.pathname}` } }));
+      return;
+    }
+    kube.api.handle(req, res, `${match[4] ?? '/'}${url.search}`);
+  }
+
+  /** GET /state, GET /counters, GET|PUT /faults (body: {pattern: rule} — replaces all rules), DELETE /faults. */
+  private routeAdmin(req: IncomingMessage, res: ServerResponse): void {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(body, null, 2)}\n`);
+    };
+    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    if (req.method === 'GET' && path === '/state') return send(200, this.state());
+    if (req.method === 'GET' && path === '/counters') return send(200, this.faults.counters());
+    if (req.method === 'GET' && path === '/faults') return send(200, this.faults.rules());
+    if (req.method === 'DELETE' && path === '/faults') {
+      this.faults.clearRules();
+      return send(200, {});
+    }
+    if (req.method === 'PUT' && path === '/faults') {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        try {
+          const rules = JSON.parse(body) as Record<string, FaultRule>;
+          this.faults.clearRules();
+          for (const [pattern, rule] of Object.entries(rules)) this.faults.setRule(pattern, rule);
+          send(200, this.faults.rules());
+        } catch (error) {
+          send(400, { error: String(error) });
+        }
+      });
+      return;
+    }
+    send(404, { error: `no route ${req.method} ${path}` });
+  }
+}
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function port(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}

@@ -1,0 +1,101 @@
+/**
+ * ClustersPort on @google-cloud/container (gRPC). Library retries are turned off (`retry: null`) so that one
+ * budget — shared/errors withRetry — governs every call; gax would otherwise retry reads for 20 s on its own and
+ * report the last failure as DEADLINE_EXCEEDED.
+ */
+import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
+import type { protos } from '@google-cloud/container';
+import { GrpcCode, grpcCode, isNotFound, type RetryOptions, TransientError, withRetry } from '../errors';
+import type { ClusterRef } from '../events/types';
+import { parseNetworkPath } from '../policy/spokes';
+import { waitFor, type WaitOptions } from './operations';
+import type { ClusterInfo, ClustersPort } from './ports';
+
+type Cluster = protos.google.container.v1.ICluster;
+type Operation = protos.google.container.v1.IOperation;
+
+const NO_LIBRARY_RETRY = { retry: null } as unknown as Record<string, never>;
+
+const clusterName = (ref: ClusterRef) => `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+
+/** google.container.v1.Cluster → ClusterInfo. Absent messages arrive as null and strings as '' (proto3). */
+export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
+  const location = cluster.location || cluster.zone || '';
+  const networkPath = cluster.networkConfig?.network || `projects/${project}/global/networks/${cluster.network || 'default'}`;
+  const network = parseNetworkPath(networkPath) ?? { project, name: cluster.network || 'default' };
+  return {
+    ref: { project, location, name: cluster.name ?? '' },
+    status: String(cluster.status ?? 'STATUS_UNSPECIFIED'),
+    network,
+    vpcNative: cluster.ipAllocationPolicy?.useIpAliases === true,
+    workloadPool: cluster.workloadIdentityConfig?.workloadPool || undefined,
+    peeringName: cluster.privateClusterConfig?.peeringName || undefined,
+    fleetMembership: cluster.fleet?.membership || undefined,
+    endpoint: cluster.endpoint || undefined,
+    caCertificate: cluster.masterAuth?.clusterCaCertificate || undefined,
+  };
+}
+
+/** GKE refuses a change while another operation runs on the cluster; that only means "later". */
+function busyAsTransient(error: unknown): unknown {
+  if (grpcCode(error) === GrpcCode.FAILED_PRECONDITION && /operation/i.test(String((error as Error).message))) {
+    return new TransientError(`cluster is busy: ${(error as Error).message}`, 'cluster-busy', { cause: error });
+  }
+  return error;
+}
+
+export class ClustersAdapter implements ClustersPort {
+  constructor(
+    private readonly client: () => ClusterManagerClient,
+    private readonly retry: RetryOptions = {},
+    private readonly wait: WaitOptions = {},
+  ) {}
+
+  async get(ref: ClusterRef): Promise<ClusterInfo | undefined> {
+    try {
+      const [cluster] = await withRetry(() => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY), this.retry);
+      return toClusterInfo(ref.project, cluster);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async list(project: string): Promise<ClusterInfo[]> {
+    const [response] = await withRetry(
+      () => this.client().listClusters({ parent: `projects/${project}/locations/-` }, NO_LIBRARY_RETRY),
+      this.retry,
+    );
+    return (response.clusters ?? []).map((c) => toClusterInfo(project, c));
+  }
+
+  async setWorkloadPool(ref: ClusterRef, workloadPool: string): Promise<void> {
+    const [operation] = await withRetry(async () => {
+      try {
+        return await this.client().updateCluster(
+          { name: clusterName(ref), update: { desiredWorkloadIdentityConfig: { workloadPool } } },
+          NO_LIBRARY_RETRY,
+        );
+      } catch (error) {
+        throw busyAsTransient(error);
+      }
+    }, this.retry);
+    await this.waitOperation(ref, operation);
+  }
+
+  private async waitOperation(ref: ClusterRef, started: Operation): Promise<void> {
+    const name = `projects/${ref.project}/locations/${ref.location}/operations/${started.name}`;
+    const done = await waitFor(
+      `operation ${started.name}`,
+      async () => {
+        if (String(started.status) === 'DONE') return started;
+        const [op] = await withRetry(() => this.client().getOperation({ name }, NO_LIBRARY_RETRY), this.retry);
+        return String(op.status) === 'DONE' ? op : undefined;
+      },
+      this.wait,
+    );
+    if (done.error?.code) {
+      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), { code: done.error.code });
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * KubePort on @kubernetes/client-node 2, for one cluster, reached either through the Connect gateway (default: no
+ * network path to the control plane needed, authorised by IAM + RBAC) or directly at the cluster endpoint with
+ * its CA (needs VPC egress). Every call is retried in process for transient errors (shared/errors).
+ */
+import {
+  type CoreV1Event,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeConfig,
+  type V1Namespace,
+} from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { isAlreadyExists, isNotFound, type RetryOptions, withRetry } from '../errors';
+import type { KubeEventSpec, KubePort, KubeService, KubeServiceExport, ObjectMeta } from './ports';
+
+const MCS = { group: 'net.gke.io', version: 'v1', plural: 'serviceexports' } as const;
+
+export interface KubeEndpoint {
+  /** `https://connectgateway.googleapis.com/v1/projects/N/locations/L/gkeMemberships/ID` or `https://IP`. */
+  server: string;
+  /** Base64 PEM of the cluster CA (endpoint mode); the gateway uses public roots. */
+  caCertificate?: string;
+  token: string;
+  /** Plain-HTTP stand-ins on loopback only. */
+  insecure?: boolean;
+}
+
+export function kubeConfigFor(endpoint: KubeEndpoint): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'target',
+        server: endpoint.server,
+        caData: endpoint.caCertificate,
+        skipTLSVerify: endpoint.insecure === true,
+      },
+    ],
+    users: [{ name: 'spokefleet', token: endpoint.token }],
+    contexts: [{ name: 'target', cluster: 'target', user: 'spokefleet' }],
+    currentContext: 'target',
+  });
+  return kc;
+}
+
+type Meta = { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; resourceVersion?: string; deletionTimestamp?: Date | string };
+
+function meta(m: Meta | undefined): ObjectMeta {
+  return {
+    name: m?.name ?? '',
+    namespace: m?.namespace,
+    labels: m?.labels ?? {},
+    annotations: m?.annotations,
+    uid: m?.uid,
+    resourceVersion: m?.resourceVersion,
+    deletionTimestamp: m?.deletionTimestamp ? String(m.deletionTimestamp) : undefined,
+  };
+}
+
+interface RawExport {
+  metadata?: Meta;
+  status?: { conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }> };
+}
+
+function toExport(raw: RawExport): KubeServiceExport {
+  return {
+    metadata: meta(raw.metadata),
+    conditions: (raw.status?.conditions ?? []).map((c) => ({
+      type: c.type ?? '',
+      status: c.status ?? '',
+      reason: c.reason,
+      message: c.message,
+    })),
+  };
+}
+
+/** Absent is a state, not an error. */
+async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export class KubeAdapter implements KubePort {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly discovery: DiscoveryV1Api;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly retry: RetryOptions = {},
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.discovery = kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, this.retry);
+  }
+
+  async getNamespace(name: string) {
+    const ns = await this.call(() => orUndefined(() => this.core.readNamespace({ name })));
+    return ns ? { metadata: meta(ns.metadata) } : undefined;
+  }
+
+  async createNamespace(name: string, labels: Record<string, string>): Promise<void> {
+    const body: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+    await this.call(() => this.core.createNamespace({ body }));
+  }
+
+  async getService(namespace: string, name: string): Promise<KubeService | undefined> {
+    const svc = await this.call(() => orUndefined(() => this.core.readNamespacedService({ namespace, name })));
+    return svc ? { metadata: meta(svc.metadata) } : undefined;
+  }
+
+  async listServices(labelSelector: string): Promise<KubeService[]> {
+    const list = await this.call(() => this.core.listServiceForAllNamespaces({ labelSelector }));
+    return list.items.map((s) => ({ metadata: meta(s.metadata) }));
+  }
+
+  async getServiceExport(namespace: string, name: string): Promise<KubeServiceExport | undefined> {
+    const raw = await this.call(() =>
+      orUndefined(() => this.custom.getNamespacedCustomObject({ ...MCS, namespace, name }) as Promise<RawExport>),
+    );
+    return raw ? toExport(raw) : undefined;
+  }
+
+  async listServiceExports(labelSelector?: string): Promise<KubeServiceExport[]> {
+    const list = (await this.call(() => this.custom.listClusterCustomObject({ ...MCS, labelSelector }))) as {
+      items?: RawExport[];
+    };
+    return (list.items ?? []).map(toExport);
+  }
+
+  async createServiceExport(namespace: string, name: string, labels: Record<string, string>): Promise<KubeServiceExport> {
+    const body = { apiVersion: `${MCS.group}/${MCS.version}`, kind: 'ServiceExport', metadata: { name, namespace, labels } };
+    const created = (await this.call(() => this.custom.createNamespacedCustomObject({ ...MCS, namespace, body }))) as RawExport;
+    return toExport(created);
+  }
+
+  async deleteServiceExport(namespace: string, name: string): Promise<void> {
+    await this.call(() => this.custom.deleteNamespacedCustomObject({ ...MCS, namespace, name }));
+  }
+
+  async countReadyEndpoints(namespace: string, service: string): Promise<number> {
+    const slices = await this.call(() =>
+      this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` }),
+    );
+    let ready = 0;
+    for (const slice of slices.items) {
+      // `ready` unset means ready, per the EndpointSlice API.
+      for (const endpoint of slice.endpoints ?? []) if (endpoint.conditions?.ready !== false) ready++;
+    }
+    return ready;
+  }
+
+  /**
+   * One Event per (object, reason, message), named deterministically from them: a repeat of the same refusal is
+   * one read and no write, and concurrent deliveries cannot create two.
+   */
+  async recordEvent(spec: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'> {
+    const digest = createHash('sha256').update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`).digest('hex');
+    const name = `${spec.involved.name.slice(0, 200)}.${digest.slice(0, 16)}`;
+    const existing = await this.call(() => orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })));
+    if (existing) return 'unchanged';
+    const now = new Date();
+    const body: CoreV1Event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: spec.namespace },
+      involvedObject: { ...spec.involved, namespace: spec.namespace },
+      reason: spec.reason,
+      message: spec.message,
+      type: spec.type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: 'spokefleet' },
+      reportingComponent: 'spokefleet',
+    };
+    try {
+      await this.call(() => this.core.createNamespacedEvent({ namespace: spec.namespace, body }));
+    } catch (error) {
+      if (isAlreadyExists(error)) return 'unchanged';
+      throw error;
+    }
+    return 'created';
+  }
+}

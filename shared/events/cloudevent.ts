@@ -1,0 +1,127 @@
+/**
+ * Pub/Sub `messagePublished` CloudEvents as the functions receive them. Two deliveries reach a function:
+ *
+ * (a) Eventarc (deployed, and the sandbox's default): a binary-mode CloudEvent — ce-* headers, body
+ *     `{message: {data, messageId, publishTime, attributes, …}, subscription}` — which functions-framework passes
+ *     through with `data` = the parsed body.
+ * (b) A raw Pub/Sub push (the emulator's push subscription to a URL containing `/projects/P/topics/T`), which
+ *     functions-framework's legacy middleware turns into a CloudEvent: id = messageId, time = publishTime,
+ *     source = `//pubsub.googleapis.com/projects/P/topics/T` (or `//pubsub.googleapis.com/` if the URL has no
+ *     topic), data = `{message: {'@type': …PubsubMessage, data, attributes, messageId, publishTime}}` — the
+ *     subscription is dropped. A push the middleware does not recognise arrives unconverted, without a type.
+ *
+ * Either way the result is the same decoded message; everything else is refused with a PermanentError.
+ */
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { PermanentError } from '../errors';
+import { isPlainObject, isTimestamp } from './validate';
+
+export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+const PUBSUB_SOURCE_PREFIX = '//pubsub.googleapis.com/';
+const TOPIC = /^projects\/[^/]+\/topics\/[^/]+$/;
+const SUBSCRIPTION = /^projects\/[^/]+\/subscriptions\/[^/]+$/;
+/** Standard base64 with padding, as proto3 JSON writes `bytes`. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Pub/Sub's own limit on a message; anything bigger did not come from Pub/Sub. */
+export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+const MAX_ID_LENGTH = 256;
+
+export interface PubsubMessage {
+  /** Pub/Sub message id (= the CloudEvent id); the event id in every log line. */
+  messageId: string;
+  publishTime: string;
+  attributes: Record<string, string>;
+  data: Buffer;
+  /** `projects/P/subscriptions/S`; only Eventarc delivery carries it. */
+  subscription?: string;
+  /** `projects/P/topics/T`, from the CloudEvent source. */
+  topic?: string;
+}
+
+export function decodePubsubCloudEvent(event: CloudEvent<unknown>): PubsubMessage {
+  const ce: unknown = event;
+  if (!isPlainObject(ce))
+    throw new PermanentError('the event is not a CloudEvent object', 'not-a-cloudevent');
+  if (ce.type !== PUBSUB_MESSAGE_PUBLISHED) {
+    throw new PermanentError(
+      `CloudEvent type ${describe(ce.type)} is not ${PUBSUB_MESSAGE_PUBLISHED}`,
+      'wrong-event-type',
+    );
+  }
+  if (typeof ce.source !== 'string' || !ce.source.startsWith(PUBSUB_SOURCE_PREFIX)) {
+    throw new PermanentError(`CloudEvent source ${describe(ce.source)} is not Pub/Sub`, 'wrong-event-source');
+  }
+  const topicName = ce.source.slice(PUBSUB_SOURCE_PREFIX.length);
+  const topic = TOPIC.test(topicName) ? topicName : undefined;
+
+  const body = ce.data;
+  if (!isPlainObject(body)) {
+    throw new PermanentError(`CloudEvent data must be a JSON object, got ${kind(body)}`, 'data-not-object');
+  }
+  const message = body.message;
+  if (!isPlainObject(message)) {
+    throw new PermanentError(
+      `CloudEvent data.message must be an object, got ${kind(message)}`,
+      'message-not-object',
+    );
+  }
+
+  // Pub/Sub push writes both spellings (messageId and message_id); the CloudEvent id is the same value.
+  const messageId = firstString(message.messageId, message.message_id, ce.id);
+  if (messageId === undefined || messageId.length === 0 || messageId.length > MAX_ID_LENGTH) {
+    throw new PermanentError('the Pub/Sub message has no usable messageId', 'missing-message-id');
+  }
+  const publishTime = firstString(message.publishTime, message.publish_time, ce.time);
+  if (!isTimestamp(publishTime)) {
+    throw new PermanentError(
+      `publishTime ${describe(publishTime)} is not an RFC 3339 time`,
+      'invalid-publish-time',
+    );
+  }
+
+  const attributes = message.attributes ?? {};
+  if (!isPlainObject(attributes) || !Object.values(attributes).every((v) => typeof v === 'string')) {
+    throw new PermanentError('message attributes must map strings to strings', 'invalid-attributes');
+  }
+
+  const encoded = message.data;
+  if (typeof encoded !== 'string' || encoded.length === 0) {
+    throw new PermanentError('the Pub/Sub message has no data', 'missing-data');
+  }
+  if (encoded.length > Math.ceil(MAX_MESSAGE_BYTES / 3) * 4) {
+    throw new PermanentError('the Pub/Sub message data is larger than Pub/Sub allows', 'message-too-large');
+  }
+  // Buffer.from(…, 'base64') silently skips junk, so check the alphabet first.
+  if (!BASE64.test(encoded)) {
+    throw new PermanentError('the Pub/Sub message data is not base64', 'data-not-base64');
+  }
+
+  const subscription =
+    typeof body.subscription === 'string' && SUBSCRIPTION.test(body.subscription)
+      ? body.subscription
+      : undefined;
+  return {
+    messageId,
+    publishTime,
+    attributes: { ...(attributes as Record<string, string>) },
+    data: Buffer.from(encoded, 'base64'),
+    ...(subscription ? { subscription } : {}),
+    ...(topic ? { topic } : {}),
+  };
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((v): v is string => typeof v === 'string');
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (Buffer.isBuffer(value)) return 'raw bytes';
+  return typeof value === 'object' ? 'a non-plain object' : `a ${typeof value}`;
+}
+
+/** A short, safe rendering of a hostile value for an error message. */
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : kind(value);
+}

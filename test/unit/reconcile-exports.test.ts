@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import type { ClusterRef } from '../../shared/events/types';
+import type { ActionRecord } from '../../shared/reconcile/action';
+import { reconcileExports, syncServiceExport } from '../../shared/reconcile/exports';
+import { reconcileService } from '../../shared/reconcile/service';
+import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
+import { FLEET, PROJECT, testContext } from '../fakes/context';
+
+const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'cluster-1' };
+const LABEL = { 'spokefleet.io/export': 'true' };
+const MANAGED = { 'app.kubernetes.io/managed-by': 'spokefleet' };
+
+/** A fleet of `n` member clusters in `project`, each with a membership Spokefleet can find. */
+function fleet(cloud: FakeCloud, n: number, project = PROJECT): FakeKube[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = { project, location: 'us-east4', name: `cluster-${i + 1}` };
+    const name = `projects/${FLEET}/locations/global/memberships/${project}-${r.name}`;
+    cloud.memberships.set(name, {
+      name,
+      resourceLink: `//container.googleapis.com/projects/${project}/locations/us-east4/clusters/${r.name}`,
+      labels: {},
+    });
+    return cloud.addCluster(clusterInfo(r));
+  });
+}
+
+describe('ServiceExport decisions (rows 8–9)', () => {
+  const table: Array<{
+    name: string;
+    labels?: Record<string, string> | null;
+    existing?: Record<string, string>;
+    expect: ActionRecord['outcome'];
+    exportAfter: boolean;
+  }> = [
+    { name: 'labelled, no export → created', labels: LABEL, expect: 'created', exportAfter: true },
+    { name: 'labelled, managed export → unchanged', labels: LABEL, existing: MANAGED, expect: 'unchanged', exportAfter: true },
+    { name: 'labelled, user-owned export → unchanged', labels: LABEL, existing: {}, expect: 'unchanged', exportAfter: true },
+    { name: 'label value wrong → no export', labels: { 'spokefleet.io/export': 'yes' }, expect: 'unchanged', exportAfter: false },
+    { name: 'unlabelled, managed export → deleted', labels: {}, existing: MANAGED, expect: 'deleted', exportAfter: false },
+    { name: 'unlabelled, user-owned export → left alone', labels: {}, existing: {}, expect: 'unchanged', exportAfter: true },
+    { name: 'Service gone, managed export → deleted', labels: null, existing: MANAGED, expect: 'deleted', exportAfter: false },
+    { name: 'Service gone, user-owned export → left alone', labels: null, existing: {}, expect: 'unchanged', exportAfter: true },
+    { name: 'Service gone, no export → unchanged', labels: null, expect: 'unchanged', exportAfter: false },
+  ];
+  for (const t of table) {
+    it(t.name, async () => {
+      const cloud = new FakeCloud();
+      const [kube] = fleet(cloud, 1);
+      if (t.labels !== null) kube.addService('mcs-common', 'nginx', t.labels);
+      if (t.existing) kube.addExport('mcs-common', 'nginx', t.existing);
+      const record = await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx');
+      assert.equal(record.outcome, t.expect, record.reason);
+      assert.equal(kube.exports.has('mcs-common/nginx'), t.exportAfter);
+      if (t.expect === 'created') {
+        assert.deepEqual(kube.exports.get('mcs-common/nginx')?.metadata.labels, MANAGED);
+      }
+    });
+  }
+
+  it('the same event three times writes once', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    for (let i = 0; i < 3; i++) await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx');
+    assert.equal(cloud.log.writes().filter((c) => c.method === 'createServiceExport').length, 1);
+  });
+
+  it('a custom label key and value from config', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', { 'mcs.example.com/share': 'yes' });
+    const { ctx } = testContext(cloud, { export: { label: 'mcs.example.com/share', value: 'yes' } });
+    const record = await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx');
+    assert.equal(record.outcome, 'created');
+  });
+
+  it('dry-run plans and writes nothing, not even a refusal Event', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    kube.addService('default', 'web', LABEL);
+    const { ctx } = testContext(cloud, {}, true);
+    assert.equal((await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx')).outcome, 'planned');
+    assert.equal((await syncServiceExport(ctx, kube, ref, 'default', 'web')).outcome, 'refused');
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+});
+
+describe('MCS limits (row 9)', () => {
+  for (const namespace of ['default', 'kube-system']) {
+    it(`refuses ${namespace} with an Event on the Service, and only once`, async () => {
+      const cloud = new FakeCloud();
+      const [kube] = fleet(cloud, 1);
+      kube.addService(namespace, 'web', LABEL);
+      const first = await syncServiceExport(testContext(cloud).ctx, kube, ref, namespace, 'web');
+      const again = await syncServiceExport(testContext(cloud).ctx, kube, ref, namespace, 'web');
+      assert.equal(first.outcome, 'refused');
+      assert.equal(again.outcome, 'refused');
+      assert.match(first.reason ?? '', new RegExp(namespace));
+      assert.equal(kube.exports.size, 0);
+      assert.equal(kube.events.length, 1);
+      assert.equal(kube.events[0].reason, 'ExportRefused');
+      assert.equal(kube.events[0].type, 'Warning');
+      assert.deepEqual(
+        cloud.log.writes().map((c) => c.method),
+        ['recordEvent'],
+      );
+    });
+  }
+
+  const endpoints: Array<[number, ActionRecord['outcome']]> = [
+    [250, 'created'],
+    [251, 'refused'],
+  ];
+  for (const [count, expect] of endpoints) {
+    it(`${count} ready endpoints → ${expect}`, async () => {
+      const cloud = new FakeCloud();
+      const [kube] = fleet(cloud, 1);
+      kube.addService('mcs-common', 'big', LABEL);
+      kube.endpoints.set('mcs-common/big', count);
+      assert.equal((await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'big')).outcome, expect);
+    });
+  }
+
+  const clustersPerService: Array<[number, ActionRecord['outcome']]> = [
+    [4, 'created'],
+    [5, 'refused'],
+  ];
+  for (const [already, expect] of clustersPerService) {
+    it(`${already} other clusters already export it → ${expect}`, async () => {
+      const cloud = new FakeCloud();
+      const kubes = fleet(cloud, already + 1);
+      for (const k of kubes.slice(1)) k.addExport('mcs-common', 'nginx', MANAGED);
+      kubes[0].addService('mcs-common', 'nginx', LABEL);
+      const record = await syncServiceExport(testContext(cloud).ctx, kubes[0], ref, 'mcs-common', 'nginx');
+      assert.equal(record.outcome, expect, record.reason);
+    });
+  }
+
+  const perFleet: Array<[number, ActionRecord['outcome']]> = [
+    [49, 'created'],
+    [50, 'refused'],
+  ];
+  for (const [distinct, expect] of perFleet) {
+    it(`${distinct} distinct Services already exported in the fleet → ${expect}`, async () => {
+      const cloud = new FakeCloud();
+      const kubes = fleet(cloud, 2);
+      for (let i = 0; i < distinct; i++) kubes[1].addExport('mcs-common', `svc-${i}`, MANAGED);
+      kubes[0].addService('mcs-common', 'new-one', LABEL);
+      const record = await syncServiceExport(testContext(cloud).ctx, kubes[0], ref, 'mcs-common', 'new-one');
+      assert.equal(record.outcome, expect, record.reason);
+    });
+  }
+
+  it('joining an existing export does not count as a new fleet Service', async () => {
+    const cloud = new FakeCloud();
+    const kubes = fleet(cloud, 2);
+    for (let i = 0; i < 49; i++) kubes[1].addExport('mcs-common', `svc-${i}`, MANAGED);
+    kubes[1].addExport('mcs-common', 'nginx', MANAGED);
+    kubes[0].addService('mcs-common', 'nginx', LABEL);
+    const record = await syncServiceExport(testContext(cloud).ctx, kubes[0], ref, 'mcs-common', 'nginx');
+    assert.equal(record.outcome, 'created', record.reason);
+  });
+
+  it('refuses a name already exported from another project', async () => {
+    const cloud = new FakeCloud();
+    const [local] = fleet(cloud, 1);
+    const [foreign] = fleet(cloud, 1, 'spoke-prj-two');
+    foreign.addExport('mcs-common', 'nginx', MANAGED);
+    local.addService('mcs-common', 'nginx', LABEL);
+    const record = await syncServiceExport(testContext(cloud).ctx, local, ref, 'mcs-common', 'nginx');
+    assert.equal(record.outcome, 'refused');
+    assert.match(record.reason ?? '', /another project/);
+  });
+
+  it('reads the fleet view once per invocation, not once per Service', async () => {
+    const cloud = new FakeCloud();
+    const kubes = fleet(cloud, 3);
+    for (let i = 0; i < 4; i++) kubes[0].addService('mcs-common', `svc-${i}`, LABEL);
+    const { ctx } = testContext(cloud);
+    const records = await reconcileExports(ctx, kubes[0], ref);
+    assert.deepEqual(
+      records.map((r) => r.outcome),
+      ['created', 'created', 'created', 'created'],
+    );
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listMemberships').length, 1);
+    // One listing for the whole-cluster pass plus one per member cluster for the fleet view.
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listServiceExports').length, 1 + 3);
+  });
+});
+
+describe('reconcileExports (whole cluster) and reconcileService', () => {
+  it('creates missing exports and removes stale managed ones, never user-owned ones', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'a', LABEL);
+    kube.addService('mcs-common', 'b', {});
+    kube.addExport('mcs-common', 'b', MANAGED);
+    kube.addExport('mcs-common', 'gone', MANAGED);
+    kube.addExport('team-x', 'theirs', {});
+    const records = await reconcileExports(testContext(cloud).ctx, kube, ref);
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').slice(-2).join('/')}:${r.outcome}`),
+      ['mcs-common/a:created', 'mcs-common/b:deleted', 'mcs-common/gone:deleted'],
+    );
+    assert.deepEqual([...kube.exports.keys()].sort(), ['mcs-common/a', 'team-x/theirs']);
+  });
+
+  it('a Service event for a cluster that is not a member yet is skipped', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref)).addService('mcs-common', 'nginx', LABEL);
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.deepEqual(
+      records.map((r) => `${r.step}:${r.outcome}`),
+      ['spoke:unchanged', 'vpc-native:unchanged', 'exports:skipped'],
+    );
+  });
+
+  it('a Service event on a member cluster exports through its membership', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.equal(records.at(-1)?.outcome, 'created');
+    assert.equal(cloud.connects[0].membership, `projects/${FLEET}/locations/global/memberships/${PROJECT}-cluster-1`);
+  });
+
+  it('a Service event on a non-spoke cluster touches nothing in it', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'hub' } })).addService('mcs-common', 'nginx', LABEL);
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.deepEqual(
+      records.map((r) => `${r.step}:${r.outcome}`),
+      ['spoke:skipped'],
+    );
+    assert.equal(cloud.connects.length, 0);
+  });
+});
