@@ -12,6 +12,7 @@ import type { AuditSink } from '../audit/sink';
 import type { FaultInjector, FaultKind } from '../faults';
 import { discoveryDocument } from './discovery';
 import { type Json, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
+import { decodeKubeProtobuf, PROTOBUF_KINDS, ProtobufError } from './protobuf';
 import { apiVersionOf, qualifiedResource, type ResourceType } from './resources';
 import { isRead, type Route, route } from './routes';
 import {
@@ -57,7 +58,13 @@ export const NAMESPACE_CONTROLLER = 'system:serviceaccount:kube-system:namespace
 
 export const INITIAL_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
 
-const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml'];
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+/** Protobuf only for the kinds kubectl's generators create (see protobuf.ts). */
+const OBJECT_MEDIA_TYPES = [
+  'application/json',
+  'application/yaml',
+  `${PROTOBUF} (${PROTOBUF_KINDS.join(', ')})`,
+];
 const PATCH_MEDIA_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',
@@ -165,16 +172,14 @@ export class KubeApi {
         await this.watch(res, target, query);
         return;
       }
+      const contentType = mediaType(req.headers['content-type']);
       const request: Request = {
         route: target,
         query,
         principal,
         userAgent: String(req.headers['user-agent'] ?? ''),
-        contentType: mediaType(req.headers['content-type']),
-        body:
-          body === undefined
-            ? undefined
-            : this.parseBody(target, mediaType(req.headers['content-type']), body),
+        contentType,
+        body: body === undefined ? undefined : this.parseBody(target, contentType, body),
         dryRun: query.getAll('dryRun').includes('All'),
       };
       const answer = this.execute(request);
@@ -204,6 +209,14 @@ export class KubeApi {
         : PATCH_MEDIA_TYPES;
       if (!accepted.includes(contentType)) throw unsupportedMediaType(accepted);
       return parseJson(text);
+    }
+    if (contentType === PROTOBUF) {
+      try {
+        return decodeKubeProtobuf(raw);
+      } catch (error) {
+        if (error instanceof ProtobufError) throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
+        throw error;
+      }
     }
     if (contentType === 'application/yaml') {
       try {
@@ -294,7 +307,7 @@ export class KubeApi {
     const stream = serveWatch(res, {
       store: this.store,
       resource: target.type.resource,
-      matches: (_resource, object) => selected(object),
+      matches: selected,
       resourceVersion: query.get('resourceVersion') ?? undefined,
       timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_WATCH_TIMEOUT_SECONDS,
     });

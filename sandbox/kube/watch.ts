@@ -11,7 +11,7 @@ import type { KubeObject, KubeStore, StoreChange } from './store';
 export interface WatchOptions {
   store: KubeStore;
   /** Does the object belong to this watch (resource, namespace, selectors)? */
-  matches(resource: string, object: KubeObject): boolean;
+  matches(object: KubeObject): boolean;
   resource: string;
   resourceVersion?: string;
   /** The stream ends after this long, as the API server's own watch timeout does. */
@@ -49,9 +49,9 @@ export function serveWatch(
 
     const forward = (change: StoreChange) => {
       if (change.resource.resource !== resource) return;
-      const now = matches(resource, change.object);
+      const now = matches(change.object);
       if (change.type === 'MODIFIED') {
-        const before = change.previous !== undefined && matches(resource, change.previous);
+        const before = change.previous !== undefined && matches(change.previous);
         if (before && now) send('MODIFIED', change.object);
         else if (now) send('ADDED', change.object);
         else if (before) send('DELETED', change.object);
@@ -62,7 +62,7 @@ export function serveWatch(
 
     const from = options.resourceVersion;
     if (from === undefined || from === '' || from === '0') {
-      for (const object of store.list(resource)) if (matches(resource, object)) send('ADDED', object);
+      for (const object of store.list(resource)) if (matches(object)) send('ADDED', object);
     } else {
       const changes = /^\d+$/.test(from) ? store.changesSince(Number(from)) : undefined;
       if (!changes) {

@@ -781,6 +781,40 @@ describe('kube stand-in over the wire (client-node)', function () {
     });
   });
 
+  describe('watch from a resourceVersion', () => {
+    it('replays what changed since a list, as informers rely on', async () => {
+      const ns = await freshNamespace();
+      const listed = await core.listNamespacedService({ namespace: ns });
+      await core.createNamespacedService({ namespace: ns, body: service('late') });
+      const first = new Promise<string>((resolve, reject) => {
+        new Watch(kc)
+          .watch(
+            `/api/v1/namespaces/${ns}/services`,
+            { resourceVersion: listed.metadata?.resourceVersion },
+            (type: string, object: { metadata: { name: string } }) =>
+              resolve(`${type} ${object.metadata.name}`),
+            (error: unknown) => (error ? reject(error) : undefined),
+          )
+          .then((controller) => first.finally(() => controller.abort()), reject);
+      });
+      assert.equal(await first, 'ADDED late');
+    });
+
+    it('answers an ERROR event with 410 Expired for an unknown resourceVersion', async () => {
+      const event = await new Promise<{ type: string; code: number }>((resolve, reject) => {
+        new Watch(kc)
+          .watch(
+            '/api/v1/namespaces',
+            { resourceVersion: 'not-a-version' },
+            (type: string, object: { code: number }) => resolve({ type, code: object.code }),
+            (error: unknown) => (error ? reject(error) : undefined),
+          )
+          .catch(reject);
+      });
+      assert.deepEqual(event, { type: 'ERROR', code: 410 });
+    });
+  });
+
   describe('mounted under a prefix', () => {
     it("serves through a gateway path such as Connect Gateway's", async () => {
       // What a gateway stand-in does: strip its own prefix and hand the Kubernetes path to handle().

@@ -236,6 +236,22 @@ const title = available
     assert.equal(server.api.store.get('namespaces', undefined, 'mcs-common'), undefined);
   });
 
+  it('create namespace|service|deployment generators (protobuf bodies) work', async () => {
+    await kubectl('create', 'namespace', 'generated');
+    await kubectl('create', 'service', 'clusterip', 'web', '--tcp=80:8080', '-n', 'generated');
+    await kubectl('create', 'deployment', 'web', '--image=nginx:1.27', '-n', 'generated');
+    const web = server.api.store.get('services', 'generated', 'web') as unknown as {
+      spec: { ports: Array<{ port: number; targetPort: number }> };
+    };
+    assert.deepEqual(
+      web.spec.ports.map((p) => [p.port, p.targetPort]),
+      [[80, 8080]],
+    );
+    assert.ok(server.api.store.get('deployments', 'generated', 'web'));
+    const create = entries('create').find((e) => e.protoPayload?.resourceName?.includes('/generated/'));
+    assert.equal(create?.protoPayload?.resourceName, 'core/v1/namespaces/generated/services/web');
+  });
+
   it('an unknown token gets Unauthorized', async () => {
     writeFileSync(
       join(dir, 'kubeconfig'),

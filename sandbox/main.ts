@@ -1,0 +1,81 @@
+/**
+ * `npm run sandbox`: the local cloud with the seed topology, kept running for people and tools to use.
+ * Writes .sandbox/endpoints.json (every stand-in's address, the functions' URLs, the /state URL and a ready-made
+ * SPOKEFLEET_CONFIG) and .sandbox/kubeconfig (one context per cluster, kept current as clusters come and go).
+ * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './functions';
+import { AUDIT_TOPIC, DEMO_PROJECT, RECONCILE_TOPIC, startSandbox } from './harness';
+import { kubeconfigYaml } from './kube';
+import { DEVELOPER_TOKEN } from './local-cloud';
+import { createCluster, SEED_CLUSTERS } from './scenario';
+
+const DIR = join(ROOT, '.sandbox');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const args = new Set(process.argv.slice(2));
+  const sandbox = await startSandbox({ delivery: args.has('--pubsub') ? 'pubsub' : 'direct' });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local cloud`);
+    clearInterval(timer);
+    await sandbox.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  mkdirSync(DIR, { recursive: true });
+  let lastContexts = '';
+  const writeKubeconfig = () => {
+    const contexts = [...sandbox.cloud.kubes.entries()].map(([key, kube]) => ({
+      name: key.split('/').pop() ?? key,
+      server: kube.url,
+      caCertificate: kube.caCertificate,
+      token: DEVELOPER_TOKEN,
+    }));
+    const signature = contexts.map((c) => `${c.name}@${c.server}`).join(',');
+    if (signature === lastContexts) return;
+    lastContexts = signature;
+    writeFileSync(join(DIR, 'kubeconfig'), kubeconfigYaml(contexts, contexts[0]?.name), { mode: 0o600 });
+  };
+  const timer = setInterval(writeKubeconfig, 500);
+
+  const endpoints = {
+    projects: [DEMO_PROJECT.id],
+    container: sandbox.cloud.container.address,
+    compute: sandbox.cloud.compute.url,
+    gkehub: sandbox.cloud.hub.url,
+    resourcemanager: sandbox.cloud.hub.url,
+    connectGateway: sandbox.cloud.gatewayUrl,
+    admin: sandbox.cloud.adminUrl,
+    state: `${sandbox.cloud.adminUrl}/state`,
+    functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
+    pubsub: sandbox.emulator
+      ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
+      : undefined,
+    developerToken: DEVELOPER_TOKEN,
+    config: sandbox.config,
+  };
+  writeFileSync(join(DIR, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+  if (!args.has('--empty')) {
+    await Promise.all(SEED_CLUSTERS.map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
+    await sandbox.settle();
+  }
+  writeKubeconfig();
+  console.log(
+    `sandbox ready in ${Date.now() - started} ms: state ${endpoints.state}, GKE ${endpoints.container}, ` +
+      `kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json (Ctrl-C to stop)`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
