@@ -46,7 +46,9 @@ async function main(): Promise<number> {
   const started = Date.now();
   const sandbox = await startSandbox();
   try {
-    console.log(`local cloud up in ${Date.now() - started} ms (GKE gRPC ${sandbox.cloud.container.address}, functions ${sandbox.audit.url}, ${sandbox.reconcile.url})`);
+    console.log(
+      `local cloud up in ${Date.now() - started} ms (GKE gRPC ${sandbox.cloud.container.address}, functions ${sandbox.audit.url}, ${sandbox.reconcile.url})`,
+    );
 
     for (const { ref, spec, why } of SEED_CLUSTERS) {
       await phase(sandbox, `create ${ref.name} (${why})`, () => createCluster(sandbox, ref, spec));
@@ -57,25 +59,41 @@ async function main(): Promise<number> {
       await sandbox.settle();
       await labelService(sandbox, CLUSTER_1, 'mcs-common', 'nginx', { [EXPORT_LABEL]: 'true' });
     });
-    await phase(sandbox, 'label a Service in `default` on cluster-1 (MCS cannot export from default)', async () => {
-      await ensureNamespace(sandbox, CLUSTER_1, 'default');
-      await deployNginx(sandbox, CLUSTER_1, 'default', 'web');
-      await sandbox.settle();
-      await labelService(sandbox, CLUSTER_1, 'default', 'web', { [EXPORT_LABEL]: 'true' });
-    });
+    await phase(
+      sandbox,
+      'label a Service in `default` on cluster-1 (MCS cannot export from default)',
+      async () => {
+        await ensureNamespace(sandbox, CLUSTER_1, 'default');
+        await deployNginx(sandbox, CLUSTER_1, 'default', 'web');
+        await sandbox.settle();
+        await labelService(sandbox, CLUSTER_1, 'default', 'web', { [EXPORT_LABEL]: 'true' });
+      },
+    );
     const refusal = sandbox.cloud.kube(CLUSTER_1).api.store.list('events', 'default');
     for (const event of refusal) {
       const e = event as unknown as { reason?: string; message?: string; involvedObject?: { name?: string } };
       console.log(`Kubernetes Event on Service ${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
     }
     await phase(sandbox, 'export nginx, then unlabel it', async () => {
-      await until(() => sandbox.cloud.kube(CLUSTER_1).api.store.get('serviceexports', 'mcs-common', 'nginx') !== undefined, 'export');
+      await until(
+        () =>
+          sandbox.cloud.kube(CLUSTER_1).api.store.get('serviceexports', 'mcs-common', 'nginx') !== undefined,
+        'export',
+      );
       await labelService(sandbox, CLUSTER_1, 'mcs-common', 'nginx', { [EXPORT_LABEL]: null });
     });
 
     const state = summarize(sandbox);
     console.log('\n== final state');
-    printTable(state, ['cluster', 'spoke', 'workloadIdentity', 'membership', 'peeringExport', 'namespaces', 'exports']);
+    printTable(state, [
+      'cluster',
+      'spoke',
+      'workloadIdentity',
+      'membership',
+      'peeringExport',
+      'namespaces',
+      'exports',
+    ]);
     const ok =
       state.find((c) => c.cluster === CLUSTER_1.name)?.membership !== '-' &&
       state.find((c) => c.cluster === CLUSTER_2.name)?.peeringExport === 'true' &&

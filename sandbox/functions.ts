@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ConfigInput } from '../shared/config';
-import { connect } from 'node:net';
 import { freePort } from './pubsub-emulator';
 
 function canConnect(port: number): Promise<void> {
@@ -35,12 +35,23 @@ export interface FunctionProcess {
   stop(): Promise<void>;
 }
 
-export async function startFunction(target: Target, config: ConfigInput, timeoutMs = 20_000): Promise<FunctionProcess> {
-  if (!existsSync(join(BUNDLE_DIR, 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
+export async function startFunction(
+  target: Target,
+  config: ConfigInput,
+  timeoutMs = 20_000,
+): Promise<FunctionProcess> {
+  if (!existsSync(join(BUNDLE_DIR, 'index.js')))
+    throw new Error('dist/index.js is missing: run `npm run build` first');
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [FRAMEWORK_CLI, `--source=${BUNDLE_DIR}`, `--target=${target}`, '--signature-type=cloudevent', `--port=${port}`],
+    [
+      FRAMEWORK_CLI,
+      `--source=${BUNDLE_DIR}`,
+      `--target=${target}`,
+      '--signature-type=cloudevent',
+      `--port=${port}`,
+    ],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,7 +93,8 @@ export async function startFunction(target: Target, config: ConfigInput, timeout
       await canConnect(port);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`${target} did not listen in ${timeoutMs} ms:\n${output.join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`${target} did not listen in ${timeoutMs} ms:\n${output.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -108,15 +108,30 @@ export class LocalCloud {
 
   /** The whole local cloud as plain JSON (served at GET /state). */
   state() {
-    const clusters = this.container.store.listClusters({}).map((c) => c as unknown as Record<string, unknown>);
+    const clusters = this.container.store
+      .listClusters({})
+      .map((c) => c as unknown as Record<string, unknown>);
     const kubernetes: Record<string, unknown> = {};
     for (const [key, kube] of this.kubes) {
       const store = kube.api.store;
       kubernetes[key] = {
         namespaces: store.list('namespaces').map((o) => o.metadata.name),
-        services: store.list('services').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, labels: o.metadata.labels ?? {} })),
-        serviceexports: store.list('serviceexports').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, labels: o.metadata.labels ?? {} })),
-        events: store.list('events').map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name, reason: (o as { reason?: string }).reason, message: (o as { message?: string }).message })),
+        services: store.list('services').map((o) => ({
+          namespace: o.metadata.namespace,
+          name: o.metadata.name,
+          labels: o.metadata.labels ?? {},
+        })),
+        serviceexports: store.list('serviceexports').map((o) => ({
+          namespace: o.metadata.namespace,
+          name: o.metadata.name,
+          labels: o.metadata.labels ?? {},
+        })),
+        events: store.list('events').map((o) => ({
+          namespace: o.metadata.namespace,
+          name: o.metadata.name,
+          reason: (o as { reason?: string }).reason,
+          message: (o as { message?: string }).message,
+        })),
       };
     }
     return {
@@ -146,7 +161,11 @@ export class LocalCloud {
     const { options, faults } = this;
     this.compute = await startComputeServer({ faults, peeringOpMs: options.peeringOpMs });
     this.servers.push(this.compute);
-    this.hub = await startGkeHubServer({ faults, projects: options.projects, opDelayMs: options.hubOpDelayMs });
+    this.hub = await startGkeHubServer({
+      faults,
+      projects: options.projects,
+      opDelayMs: options.hubOpDelayMs,
+    });
     this.servers.push(this.hub);
     this.container = await startContainerServer({
       faults,
@@ -204,15 +223,23 @@ export class LocalCloud {
    */
   private routeGateway(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/gkeMemberships\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/gkeMemberships\/([^/]+)(\/.*)?$/.exec(
+      url.pathname,
+    );
     const project = match && this.options.projects.find((p) => p.number === match[1] || p.id === match[1]);
-    const membership = project && this.hub.store.getMembership(`projects/${project.id}/locations/${match[2]}/memberships/${match[3]}`);
+    const membership =
+      project &&
+      this.hub.store.getMembership(`projects/${project.id}/locations/${match[2]}/memberships/${match[3]}`);
     const link = membership?.endpoint?.gkeCluster?.resourceLink ?? '';
     const ref = /projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(link);
     const kube = ref && this.kubes.get(`${ref[1]}/${ref[2]}/${ref[3]}`);
     if (!match || !kube) {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 404, status: 'NOT_FOUND', message: `no membership or cluster for ${url.pathname}` } }));
+      res.end(
+        JSON.stringify({
+          error: { code: 404, status: 'NOT_FOUND', message: `no membership or cluster for ${url.pathname}` },
+        }),
+      );
       return;
     }
     kube.api.handle(req, res, `${match[4] ?? '/'}${url.search}`);
@@ -225,12 +252,19 @@ export class LocalCloud {
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     };
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
-    if (req.method === 'GET' && path === '/state') return send(200, this.state());
-    if (req.method === 'GET' && path === '/counters') return send(200, this.faults.counters());
-    if (req.method === 'GET' && path === '/faults') return send(200, this.faults.rules());
-    if (req.method === 'DELETE' && path === '/faults') {
-      this.faults.clearRules();
-      return send(200, {});
+    const routes: Record<string, () => unknown> = {
+      'GET /state': () => this.state(),
+      'GET /counters': () => this.faults.counters(),
+      'GET /faults': () => this.faults.rules(),
+      'DELETE /faults': () => {
+        this.faults.clearRules();
+        return {};
+      },
+    };
+    const route = routes[`${req.method} ${path}`];
+    if (route) {
+      send(200, route());
+      return;
     }
     if (req.method === 'PUT' && path === '/faults') {
       let body = '';

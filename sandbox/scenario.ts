@@ -3,6 +3,8 @@
  * client, Services written through the Kubernetes API with a developer's token (as kubectl would). Shared by the
  * demo and the end-to-end tests.
  */
+
+import type { protos } from '@google-cloud/container';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -11,16 +13,27 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { protos } from '@google-cloud/container';
 import type { ClusterRef } from '../shared/events/types';
 import type { Sandbox } from './harness';
 import { DEMO_PROJECT, NON_SPOKE } from './harness';
 import { DEVELOPER_TOKEN } from './local-cloud';
 
 export const REGION = 'us-east4';
-export const CLUSTER_1: ClusterRef = { project: DEMO_PROJECT.id, location: REGION, name: 'gke-us-east4-cluster-1' };
-export const CLUSTER_2: ClusterRef = { project: DEMO_PROJECT.id, location: REGION, name: 'gke-us-east4-cluster-2' };
-export const NON_SPOKE_CLUSTER: ClusterRef = { project: DEMO_PROJECT.id, location: REGION, name: 'gke-us-east4-shared' };
+export const CLUSTER_1: ClusterRef = {
+  project: DEMO_PROJECT.id,
+  location: REGION,
+  name: 'gke-us-east4-cluster-1',
+};
+export const CLUSTER_2: ClusterRef = {
+  project: DEMO_PROJECT.id,
+  location: REGION,
+  name: 'gke-us-east4-cluster-2',
+};
+export const NON_SPOKE_CLUSTER: ClusterRef = {
+  project: DEMO_PROJECT.id,
+  location: REGION,
+  name: 'gke-us-east4-shared',
+};
 
 type ClusterSpec = protos.google.container.v1.ICluster;
 
@@ -60,7 +73,8 @@ export const SEED_CLUSTERS: Array<{ ref: ClusterRef; spec: ClusterSpec; why: str
   },
 ];
 
-const clusterName = (ref: ClusterRef) => `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+const clusterName = (ref: ClusterRef) =>
+  `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
 
 /** Creates a cluster with the real client and waits until GKE reports it RUNNING. */
 export async function createCluster(sandbox: Sandbox, ref: ClusterRef, spec: ClusterSpec): Promise<void> {
@@ -96,7 +110,11 @@ export function developerKube(sandbox: Sandbox, ref: ClusterRef) {
     contexts: [{ name: ref.name, cluster: ref.name, user: 'developer' }],
     currentContext: ref.name,
   });
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+  };
 }
 
 export async function ensureNamespace(sandbox: Sandbox, ref: ClusterRef, name: string): Promise<void> {
@@ -109,7 +127,12 @@ export async function ensureNamespace(sandbox: Sandbox, ref: ClusterRef, name: s
 }
 
 /** An nginx Deployment and its Service, as `kubectl apply` of the usual manifests would create them. */
-export async function deployNginx(sandbox: Sandbox, ref: ClusterRef, namespace: string, name = 'nginx'): Promise<void> {
+export async function deployNginx(
+  sandbox: Sandbox,
+  ref: ClusterRef,
+  namespace: string,
+  name = 'nginx',
+): Promise<void> {
   const { core, apps } = developerKube(sandbox, ref);
   const labels = { app: name };
   await apps.createNamespacedDeployment({
@@ -121,7 +144,10 @@ export async function deployNginx(sandbox: Sandbox, ref: ClusterRef, namespace: 
       spec: {
         replicas: 2,
         selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name, image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] } },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name, image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] },
+        },
       },
     },
   });
@@ -151,13 +177,22 @@ export async function labelService(
   );
 }
 
-export async function deleteService(sandbox: Sandbox, ref: ClusterRef, namespace: string, name: string): Promise<void> {
+export async function deleteService(
+  sandbox: Sandbox,
+  ref: ClusterRef,
+  namespace: string,
+  name: string,
+): Promise<void> {
   const { core } = developerKube(sandbox, ref);
   await core.deleteNamespacedService({ name, namespace });
 }
 
 /** Polls until `check` holds; the local cloud answers in milliseconds, so a few seconds is generous. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

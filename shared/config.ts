@@ -40,19 +40,35 @@ export function isLoopbackUrl(value: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-const loopback = z
-  .string()
-  .refine(isLoopbackUrl, {
-    message: 'endpoint overrides must point at loopback (127.0.0.0/8, localhost, [::1])',
-  });
+/** The scheme is case-insensitive: `HTTPS://host` is https too. */
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
 
-const spoke = z.union([
-  z.strictObject({
-    project: projectId.optional(),
-    network: z.string().regex(NETWORK_NAME, 'must be a VPC network name'),
-  }),
-  z.strictObject({ networkPattern: regex }),
-]);
+const loopback = z.string().refine(isLoopbackUrl, {
+  message: 'endpoint overrides must point at loopback (127.0.0.0/8, localhost, [::1])',
+});
+
+const spoke = z.union(
+  [
+    z.strictObject({
+      project: projectId.optional(),
+      network: z.string().regex(NETWORK_NAME, 'must be a VPC network name'),
+    }),
+    z.strictObject({ networkPattern: regex }),
+  ],
+  // Without this, a spoke matching neither shape (unknown key, both keys, not an object) reads "Invalid input".
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'must be {network, project?} or {networkPattern}, with no other keys'
+        : undefined,
+  },
+);
 
 const schema = z
   .strictObject({
@@ -136,28 +152,39 @@ const schema = z
       })
       .optional(),
   })
-  .superRefine((config, ctx) => {
-    config.spokes.forEach((s, i) => {
-      if ('project' in s && s.project && !config.projects.includes(s.project)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['spokes', i, 'project'],
-          message: `project ${s.project} is not in projects`,
+  // Cross-field rules. They also run when other fields have errors (`when`), so one ConfigError lists every
+  // problem; the value may then be partly invalid, hence the defensive reads.
+  .superRefine(
+    (config, ctx) => {
+      const raw = config as unknown as Record<string, unknown>;
+      const projects = Array.isArray(raw.projects) ? (raw.projects as unknown[]) : undefined;
+      if (projects && Array.isArray(raw.spokes)) {
+        raw.spokes.forEach((s: unknown, i: number) => {
+          const project = isObject(s) ? s.project : undefined;
+          if (typeof project === 'string' && PROJECT_ID.test(project) && !projects.includes(project)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['spokes', i, 'project'],
+              message: `project ${project} is not in projects`,
+            });
+          }
         });
       }
-    });
-    if (
-      config.aviatrix &&
-      !config.aviatrix.controllerUrl.startsWith('https://') &&
-      !isLoopbackUrl(config.aviatrix.controllerUrl)
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['aviatrix', 'controllerUrl'],
-        message: 'must use https (http only on loopback)',
-      });
-    }
-  });
+      const url = isObject(raw.aviatrix) ? raw.aviatrix.controllerUrl : undefined;
+      if (typeof url === 'string' && URL.canParse(url) && !isHttpsUrl(url) && !isLoopbackUrl(url)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aviatrix', 'controllerUrl'],
+          message: 'must use https (http only on loopback)',
+        });
+      }
+    },
+    { when: (payload) => isObject(payload.value) },
+  );
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export type Config = z.output<typeof schema>;
 export type ConfigInput = z.input<typeof schema>;

@@ -132,7 +132,10 @@ export function classify(error: unknown): ErrorClass {
   if (code !== undefined) return TRANSIENT_GRPC.has(code) ? 'transient' : 'permanent';
   // A wrapped cause (fetch's TypeError: fetch failed → cause ECONNRESET) decides.
   if (e.cause && e.cause !== error) return classify(e.cause);
-  if (message === 'fetch failed' || /socket hang up|network|timed? ?out/i.test(message)) return 'transient';
+  // Only phrases transports use: a bare "network" also matches permanent faults such as
+  // "Cannot read properties of undefined (reading 'network')".
+  if (message === 'fetch failed' || /socket hang up|network (?:error|socket)|timed? ?out/i.test(message))
+    return 'transient';
   return 'permanent';
 }
 
@@ -177,7 +180,8 @@ export function describeError(error: unknown): string {
     const message = error.message.split('\n')[0].slice(0, 500);
     return status !== undefined ? `${status} ${message}` : message;
   }
-  return String(error).slice(0, 500);
+  // A thrown string or odd object gets the same treatment: first line only, bounded.
+  return String(error).split('\n')[0].slice(0, 500);
 }
 
 export interface RetryOptions {

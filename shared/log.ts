@@ -47,7 +47,9 @@ const SECRET_KEY = /(token|authorization|password|secret|credential|cookie|priva
 
 /** Replaces credential-looking fields, recursively, so a careless caller cannot leak one. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Deeper than any field worth logging: dropped rather than written unchecked (and no cycle recurses forever).
+  if (depth > 6) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>).map(([k, v]) => [

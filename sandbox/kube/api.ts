@@ -9,11 +9,12 @@ import YAML from 'yaml';
 import type { ClusterRef } from '../../shared/events/types';
 import { type ServiceVerb, serviceAuditEntry } from '../audit/entries';
 import type { AuditSink } from '../audit/sink';
-import type { FaultInjector, FaultKind } from '../faults';
+import type { FaultInjector } from '../faults';
 import { discoveryDocument } from './discovery';
 import { type Json, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
 import { decodeKubeProtobuf, PROTOBUF_KINDS, ProtobufError } from './protobuf';
-import { apiVersionOf, qualifiedResource, type ResourceType } from './resources';
+import { apiVersionOf, type ResourceType } from './resources';
+import { answerFault, readBody, writeJson } from './respond';
 import { isRead, type Route, route } from './routes';
 import {
   type FieldRequirement,
@@ -27,13 +28,11 @@ import {
 import {
   alreadyExists,
   badRequest,
-  CONFLICT_MESSAGE,
   conflict,
   failure,
   invalid,
   KubeError,
   notFound,
-  type Status,
   success,
   unauthorized,
   unsupportedMediaType,
@@ -50,8 +49,6 @@ export interface KubeApiOptions {
   principalFor(token: string): string | undefined;
 }
 
-/** The API server's request body limit. */
-const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const DEFAULT_WATCH_TIMEOUT_SECONDS = 1800;
 /** Who deletes the Services of a deleted namespace in GKE's audit log. */
 export const NAMESPACE_CONTROLLER = 'system:serviceaccount:kube-system:namespace-controller';
@@ -611,100 +608,4 @@ function parseJson(text: string): unknown {
   } catch (error) {
     throw badRequest(`json: cannot unmarshal the request body: ${(error as Error).message}`);
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(
-          new KubeError(
-            failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`),
-          ),
-        );
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function writeJson(res: http.ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
-}
-
-/** Answers an injected fault the way the API server (or the network) would fail that request. */
-function answerFault(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  fault: FaultKind,
-  target: Route,
-  principal: string,
-): void {
-  if (fault === 'reset') {
-    req.socket.destroy();
-    return;
-  }
-  const { type } = target;
-  const name = target.name ?? '';
-  let status: Status;
-  switch (fault) {
-    case 'unavailable':
-      status = failure(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
-      break;
-    case 'rate-limited':
-      status = failure(429, 'TooManyRequests', 'Too many requests, please try again later.', {
-        retryAfterSeconds: 1,
-      });
-      res.setHeader('Retry-After', '1');
-      break;
-    case 'internal':
-      status = failure(500, 'InternalError', 'Internal error occurred: injected fault', {
-        causes: [{ reason: '', message: 'injected fault' }],
-      });
-      break;
-    case 'aborted':
-    case 'peering-in-progress':
-      status = conflict(type, name, CONFLICT_MESSAGE).status;
-      break;
-    case 'deadline':
-      status = failure(
-        504,
-        'Timeout',
-        'Timeout: request did not complete within requested timeout - context deadline exceeded',
-        { retryAfterSeconds: 0 },
-      );
-      break;
-    case 'permission-denied': {
-      const where = target.namespace ? ` in the namespace "${target.namespace}"` : '';
-      const subject = name ? `${qualifiedResource(type)} "${name}"` : qualifiedResource(type);
-      status = failure(
-        403,
-        'Forbidden',
-        `${subject} is forbidden: User "${principal}" cannot ${target.verb} resource "${type.resource}" in API group "${type.group}"${where}`,
-        type.group ? { name, group: type.group, kind: type.resource } : { name, kind: type.resource },
-      );
-      break;
-    }
-    case 'invalid-argument':
-      status = failure(
-        400,
-        'BadRequest',
-        'the server rejected our request for an unknown reason (injected fault)',
-      );
-      break;
-  }
-  writeJson(res, status.code, status);
 }

@@ -1,5 +1,5 @@
 /** The Kubernetes API stand-in: one in-memory API server per GKE cluster of the local cloud. */
-export { KubeApi, type KubeApiOptions, NAMESPACE_CONTROLLER } from './api';
+export { INITIAL_NAMESPACES, KubeApi, type KubeApiOptions, NAMESPACE_CONTROLLER } from './api';
 export { type KubeconfigContext, kubeconfigYaml } from './kubeconfig';
 export { RESOURCES, type ResourceType } from './resources';
 export { type KubeServer, startKubeServer } from './server';

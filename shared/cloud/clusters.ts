@@ -3,12 +3,13 @@
  * budget — shared/errors withRetry — governs every call; gax would otherwise retry reads for 20 s on its own and
  * report the last failure as DEADLINE_EXCEEDED.
  */
-import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
+
 import type { protos } from '@google-cloud/container';
+import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
 import { GrpcCode, grpcCode, isNotFound, type RetryOptions, TransientError, withRetry } from '../errors';
 import type { ClusterRef } from '../events/types';
 import { parseNetworkPath } from '../policy/spokes';
-import { waitFor, type WaitOptions } from './operations';
+import { type WaitOptions, waitFor } from './operations';
 import type { ClusterInfo, ClustersPort } from './ports';
 
 type Cluster = protos.google.container.v1.ICluster;
@@ -16,12 +17,14 @@ type Operation = protos.google.container.v1.IOperation;
 
 const NO_LIBRARY_RETRY = { retry: null } as unknown as Record<string, never>;
 
-const clusterName = (ref: ClusterRef) => `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+const clusterName = (ref: ClusterRef) =>
+  `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
 
 /** google.container.v1.Cluster → ClusterInfo. Absent messages arrive as null and strings as '' (proto3). */
 export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
   const location = cluster.location || cluster.zone || '';
-  const networkPath = cluster.networkConfig?.network || `projects/${project}/global/networks/${cluster.network || 'default'}`;
+  const networkPath =
+    cluster.networkConfig?.network || `projects/${project}/global/networks/${cluster.network || 'default'}`;
   const network = parseNetworkPath(networkPath) ?? { project, name: cluster.network || 'default' };
   return {
     ref: { project, location, name: cluster.name ?? '' },
@@ -38,8 +41,13 @@ export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
 
 /** GKE refuses a change while another operation runs on the cluster; that only means "later". */
 function busyAsTransient(error: unknown): unknown {
-  if (grpcCode(error) === GrpcCode.FAILED_PRECONDITION && /operation/i.test(String((error as Error).message))) {
-    return new TransientError(`cluster is busy: ${(error as Error).message}`, 'cluster-busy', { cause: error });
+  if (
+    grpcCode(error) === GrpcCode.FAILED_PRECONDITION &&
+    /operation/i.test(String((error as Error).message))
+  ) {
+    return new TransientError(`cluster is busy: ${(error as Error).message}`, 'cluster-busy', {
+      cause: error,
+    });
   }
   return error;
 }
@@ -53,7 +61,10 @@ export class ClustersAdapter implements ClustersPort {
 
   async get(ref: ClusterRef): Promise<ClusterInfo | undefined> {
     try {
-      const [cluster] = await withRetry(() => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY), this.retry);
+      const [cluster] = await withRetry(
+        () => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY),
+        this.retry,
+      );
       return toClusterInfo(ref.project, cluster);
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -89,13 +100,18 @@ export class ClustersAdapter implements ClustersPort {
       `operation ${started.name}`,
       async () => {
         if (String(started.status) === 'DONE') return started;
-        const [op] = await withRetry(() => this.client().getOperation({ name }, NO_LIBRARY_RETRY), this.retry);
+        const [op] = await withRetry(
+          () => this.client().getOperation({ name }, NO_LIBRARY_RETRY),
+          this.retry,
+        );
         return String(op.status) === 'DONE' ? op : undefined;
       },
       this.wait,
     );
     if (done.error?.code) {
-      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), { code: done.error.code });
+      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), {
+        code: done.error.code,
+      });
     }
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { gkehub_v1 } from 'googleapis/build/src/apis/gkehub/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
-import { waitFor, type WaitOptions } from './operations';
+import { type WaitOptions, waitFor } from './operations';
 import type { FleetPort, Membership, NewMembership } from './ports';
 
 type Hub = gkehub_v1.Gkehub;
@@ -47,7 +47,10 @@ export class FleetAdapter implements FleetPort {
 
   async getMembership(name: string): Promise<Membership | undefined> {
     try {
-      const { data } = await withRetry(() => this.hub().projects.locations.memberships.get({ name }), this.retry);
+      const { data } = await withRetry(
+        () => this.hub().projects.locations.memberships.get({ name }),
+        this.retry,
+      );
       return toMembership(data);
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -55,7 +58,12 @@ export class FleetAdapter implements FleetPort {
     }
   }
 
-  async createMembership(fleetProject: string, location: string, id: string, spec: NewMembership): Promise<Membership> {
+  async createMembership(
+    fleetProject: string,
+    location: string,
+    id: string,
+    spec: NewMembership,
+  ): Promise<Membership> {
     const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
     const { data: operation } = await withRetry(
       () =>
@@ -71,18 +79,26 @@ export class FleetAdapter implements FleetPort {
       this.retry,
     );
     const done = await this.waitOperation(operation);
-    return toMembership((done.response as gkehub_v1.Schema$Membership | undefined) ?? { name, labels: spec.labels });
+    return toMembership(
+      (done.response as gkehub_v1.Schema$Membership | undefined) ?? { name, labels: spec.labels },
+    );
   }
 
   async deleteMembership(name: string): Promise<void> {
-    const { data: operation } = await withRetry(() => this.hub().projects.locations.memberships.delete({ name }), this.retry);
+    const { data: operation } = await withRetry(
+      () => this.hub().projects.locations.memberships.delete({ name }),
+      this.retry,
+    );
     await this.waitOperation(operation);
   }
 
   async hasFeature(fleetProject: string, featureId: string): Promise<boolean> {
     try {
       await withRetry(
-        () => this.hub().projects.locations.features.get({ name: `projects/${fleetProject}/locations/global/features/${featureId}` }),
+        () =>
+          this.hub().projects.locations.features.get({
+            name: `projects/${fleetProject}/locations/global/features/${featureId}`,
+          }),
         this.retry,
       );
       return true;
@@ -92,7 +108,11 @@ export class FleetAdapter implements FleetPort {
     }
   }
 
-  async createFeature(fleetProject: string, featureId: string, labels: Record<string, string>): Promise<void> {
+  async createFeature(
+    fleetProject: string,
+    featureId: string,
+    labels: Record<string, string>,
+  ): Promise<void> {
     const { data: operation } = await withRetry(
       () =>
         this.hub().projects.locations.features.create({

@@ -3,8 +3,9 @@
  * needs GKE never loads or connects the others. With `endpoints` set (local runs), clients point at the loopback
  * stand-ins and carry the static sandbox token instead of Application Default Credentials.
  */
-import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
+
 import { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
+import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
 import { grpc } from 'google-gax';
 import { cloudresourcemanager } from 'googleapis/build/src/apis/cloudresourcemanager';
@@ -40,7 +41,8 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const local = config.endpoints;
   const retry: RetryOptions = {
     budgetMs: config.retryBudgetMs,
-    onRetry: (error, attempt, delayMs) => log.debug('retrying a transient failure', { attempt, delayMs, error: describeError(error) }),
+    onRetry: (error, attempt, delayMs) =>
+      log.debug('retrying a transient failure', { attempt, delayMs, error: describeError(error) }),
   };
   // Stand-ins finish operations in milliseconds; Google in seconds to minutes.
   const wait: WaitOptions = local ? { intervalMs: 20, maxIntervalMs: 200 } : {};
@@ -74,7 +76,9 @@ export function createCloud(config: Config, log: Logger): Cloud {
     cloudresourcemanager({
       version: 'v3',
       retry: false,
-      ...(local?.resourcemanager ? { rootUrl: `${local.resourcemanager.replace(/\/$/, '')}/` } : { auth: auth() }),
+      ...(local?.resourcemanager
+        ? { rootUrl: `${local.resourcemanager.replace(/\/$/, '')}/` }
+        : { auth: auth() }),
     }),
   );
   const token = async (): Promise<string> => {

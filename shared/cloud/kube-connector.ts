@@ -22,17 +22,30 @@ export class KubeConnectorAdapter implements KubeConnector {
 
   async connect(target: KubeTarget): Promise<KubePort> {
     const { server, caCertificate } =
-      this.config.kubeAccess === 'connectGateway' ? await this.viaGateway(target) : await this.viaEndpoint(target);
-    const kc = kubeConfigFor({ server, caCertificate, token: await this.token(), insecure: server.startsWith('http://') });
+      this.config.kubeAccess === 'connectGateway'
+        ? await this.viaGateway(target)
+        : await this.viaEndpoint(target);
+    const kc = kubeConfigFor({
+      server,
+      caCertificate,
+      token: await this.token(),
+      insecure: server.startsWith('http://'),
+    });
     return new KubeAdapter(kc, this.retry);
   }
 
   private async viaGateway(target: KubeTarget): Promise<{ server: string; caCertificate?: string }> {
     const membership = target.membership ? parseMembershipName(target.membership) : undefined;
-    if (!membership) throw new PermanentError('the cluster has no fleet membership for the Connect gateway', 'no-membership');
+    if (!membership)
+      throw new PermanentError(
+        'the cluster has no fleet membership for the Connect gateway',
+        'no-membership',
+      );
     const number = await this.projects.numberOf(membership.project);
     const base = this.config.endpoints?.connectGateway ?? CONNECT_GATEWAY;
-    return { server: `${base}/v1/projects/${number}/locations/${membership.location}/gkeMemberships/${membership.id}` };
+    return {
+      server: `${base}/v1/projects/${number}/locations/${membership.location}/gkeMemberships/${membership.id}`,
+    };
   }
 
   private async viaEndpoint(target: KubeTarget): Promise<{ server: string; caCertificate?: string }> {

@@ -3,15 +3,16 @@
  * network path to the control plane needed, authorised by IAM + RBAC) or directly at the cluster endpoint with
  * its CA (needs VPC egress). Every call is retried in process for transient errors (shared/errors).
  */
+
+import { createHash } from 'node:crypto';
 import {
-  type CoreV1Event,
   CoreV1Api,
+  type CoreV1Event,
   CustomObjectsApi,
   DiscoveryV1Api,
   KubeConfig,
   type V1Namespace,
 } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
 import { isAlreadyExists, isNotFound, type RetryOptions, withRetry } from '../errors';
 import type { KubeEventSpec, KubePort, KubeService, KubeServiceExport, ObjectMeta } from './ports';
 
@@ -45,7 +46,15 @@ export function kubeConfigFor(endpoint: KubeEndpoint): KubeConfig {
   return kc;
 }
 
-type Meta = { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; resourceVersion?: string; deletionTimestamp?: Date | string };
+type Meta = {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  resourceVersion?: string;
+  deletionTimestamp?: Date | string;
+};
 
 function meta(m: Meta | undefined): ObjectMeta {
   return {
@@ -115,7 +124,9 @@ export class KubeAdapter implements KubePort {
   }
 
   async getService(namespace: string, name: string): Promise<KubeService | undefined> {
-    const svc = await this.call(() => orUndefined(() => this.core.readNamespacedService({ namespace, name })));
+    const svc = await this.call(() =>
+      orUndefined(() => this.core.readNamespacedService({ namespace, name })),
+    );
     return svc ? { metadata: meta(svc.metadata) } : undefined;
   }
 
@@ -126,7 +137,9 @@ export class KubeAdapter implements KubePort {
 
   async getServiceExport(namespace: string, name: string): Promise<KubeServiceExport | undefined> {
     const raw = await this.call(() =>
-      orUndefined(() => this.custom.getNamespacedCustomObject({ ...MCS, namespace, name }) as Promise<RawExport>),
+      orUndefined(
+        () => this.custom.getNamespacedCustomObject({ ...MCS, namespace, name }) as Promise<RawExport>,
+      ),
     );
     return raw ? toExport(raw) : undefined;
   }
@@ -138,9 +151,19 @@ export class KubeAdapter implements KubePort {
     return (list.items ?? []).map(toExport);
   }
 
-  async createServiceExport(namespace: string, name: string, labels: Record<string, string>): Promise<KubeServiceExport> {
-    const body = { apiVersion: `${MCS.group}/${MCS.version}`, kind: 'ServiceExport', metadata: { name, namespace, labels } };
-    const created = (await this.call(() => this.custom.createNamespacedCustomObject({ ...MCS, namespace, body }))) as RawExport;
+  async createServiceExport(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<KubeServiceExport> {
+    const body = {
+      apiVersion: `${MCS.group}/${MCS.version}`,
+      kind: 'ServiceExport',
+      metadata: { name, namespace, labels },
+    };
+    const created = (await this.call(() =>
+      this.custom.createNamespacedCustomObject({ ...MCS, namespace, body }),
+    )) as RawExport;
     return toExport(created);
   }
 
@@ -150,7 +173,10 @@ export class KubeAdapter implements KubePort {
 
   async countReadyEndpoints(namespace: string, service: string): Promise<number> {
     const slices = await this.call(() =>
-      this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` }),
+      this.discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: `kubernetes.io/service-name=${service}`,
+      }),
     );
     let ready = 0;
     for (const slice of slices.items) {
@@ -165,9 +191,13 @@ export class KubeAdapter implements KubePort {
    * one read and no write, and concurrent deliveries cannot create two.
    */
   async recordEvent(spec: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'> {
-    const digest = createHash('sha256').update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`).digest('hex');
+    const digest = createHash('sha256')
+      .update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`)
+      .digest('hex');
     const name = `${spec.involved.name.slice(0, 200)}.${digest.slice(0, 16)}`;
-    const existing = await this.call(() => orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })));
+    const existing = await this.call(() =>
+      orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
+    );
     if (existing) return 'unchanged';
     const now = new Date();
     const body: CoreV1Event = {

@@ -17,14 +17,19 @@ export interface WaitOptions {
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `poll` until it returns a value other than undefined, or the budget runs out. */
-export async function waitFor<T>(what: string, poll: () => Promise<T | undefined>, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  poll: () => Promise<T | undefined>,
+  options: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   const sleep = options.sleep ?? realSleep;
   let interval = options.intervalMs ?? 1_000;
   for (;;) {
     const value = await poll();
     if (value !== undefined) return value;
-    if (Date.now() + interval > deadline) throw new TransientError(`${what} did not finish in time`, 'operation-timeout');
+    if (Date.now() + interval > deadline)
+      throw new TransientError(`${what} did not finish in time`, 'operation-timeout');
     await sleep(interval);
     interval = Math.min(options.maxIntervalMs ?? 10_000, Math.ceil(interval * 1.5));
   }

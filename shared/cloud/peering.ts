@@ -6,7 +6,7 @@
  */
 import type { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
-import { waitFor, type WaitOptions } from './operations';
+import { type WaitOptions, waitFor } from './operations';
 import type { PeeringPort, PeeringState } from './ports';
 
 const NO_LIBRARY_RETRY = { retry: null } as unknown as Record<string, never>;
@@ -21,7 +21,10 @@ export class PeeringAdapter implements PeeringPort {
 
   async get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined> {
     try {
-      const [net] = await withRetry(() => this.networks().get({ project, network }, NO_LIBRARY_RETRY), this.retry);
+      const [net] = await withRetry(
+        () => this.networks().get({ project, network }, NO_LIBRARY_RETRY),
+        this.retry,
+      );
       const peering = (net.peerings ?? []).find((p) => p.name === peeringName);
       if (!peering) return undefined;
       return {
@@ -60,7 +63,10 @@ export class PeeringAdapter implements PeeringPort {
     const done = await waitFor(
       `operation ${operation}`,
       async () => {
-        const [op] = await withRetry(() => this.operations().wait({ project, operation }, NO_LIBRARY_RETRY), this.retry);
+        const [op] = await withRetry(
+          () => this.operations().wait({ project, operation }, NO_LIBRARY_RETRY),
+          this.retry,
+        );
         return String(op.status) === 'DONE' ? op : undefined;
       },
       { intervalMs: 0, maxIntervalMs: 0, ...this.wait },

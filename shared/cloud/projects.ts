@@ -25,9 +25,13 @@ export class ProjectNumbers {
   }
 
   private async lookup(project: string): Promise<string> {
-    const { data } = await withRetry(() => this.crm().projects.get({ name: `projects/${project}` }), this.retry);
+    const { data } = await withRetry(
+      () => this.crm().projects.get({ name: `projects/${project}` }),
+      this.retry,
+    );
     const match = /^projects\/(\d+)$/.exec(data.name ?? '');
-    if (!match) throw new PermanentError(`project ${project} has no number (got ${data.name})`, 'project-number');
+    if (!match)
+      throw new PermanentError(`project ${project} has no number (got ${data.name})`, 'project-number');
     return match[1];
   }
 }

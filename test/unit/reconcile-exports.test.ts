@@ -33,13 +33,54 @@ describe('ServiceExport decisions (rows 8–9)', () => {
     exportAfter: boolean;
   }> = [
     { name: 'labelled, no export → created', labels: LABEL, expect: 'created', exportAfter: true },
-    { name: 'labelled, managed export → unchanged', labels: LABEL, existing: MANAGED, expect: 'unchanged', exportAfter: true },
-    { name: 'labelled, user-owned export → unchanged', labels: LABEL, existing: {}, expect: 'unchanged', exportAfter: true },
-    { name: 'label value wrong → no export', labels: { 'spokefleet.io/export': 'yes' }, expect: 'unchanged', exportAfter: false },
-    { name: 'unlabelled, managed export → deleted', labels: {}, existing: MANAGED, expect: 'deleted', exportAfter: false },
-    { name: 'unlabelled, user-owned export → left alone', labels: {}, existing: {}, expect: 'unchanged', exportAfter: true },
-    { name: 'Service gone, managed export → deleted', labels: null, existing: MANAGED, expect: 'deleted', exportAfter: false },
-    { name: 'Service gone, user-owned export → left alone', labels: null, existing: {}, expect: 'unchanged', exportAfter: true },
+    {
+      name: 'labelled, managed export → unchanged',
+      labels: LABEL,
+      existing: MANAGED,
+      expect: 'unchanged',
+      exportAfter: true,
+    },
+    {
+      name: 'labelled, user-owned export → unchanged',
+      labels: LABEL,
+      existing: {},
+      expect: 'unchanged',
+      exportAfter: true,
+    },
+    {
+      name: 'label value wrong → no export',
+      labels: { 'spokefleet.io/export': 'yes' },
+      expect: 'unchanged',
+      exportAfter: false,
+    },
+    {
+      name: 'unlabelled, managed export → deleted',
+      labels: {},
+      existing: MANAGED,
+      expect: 'deleted',
+      exportAfter: false,
+    },
+    {
+      name: 'unlabelled, user-owned export → left alone',
+      labels: {},
+      existing: {},
+      expect: 'unchanged',
+      exportAfter: true,
+    },
+    {
+      name: 'Service gone, managed export → deleted',
+      labels: null,
+      existing: MANAGED,
+      expect: 'deleted',
+      exportAfter: false,
+    },
+    {
+      name: 'Service gone, user-owned export → left alone',
+      labels: null,
+      existing: {},
+      expect: 'unchanged',
+      exportAfter: true,
+    },
     { name: 'Service gone, no export → unchanged', labels: null, expect: 'unchanged', exportAfter: false },
   ];
   for (const t of table) {
@@ -61,7 +102,8 @@ describe('ServiceExport decisions (rows 8–9)', () => {
     const cloud = new FakeCloud();
     const [kube] = fleet(cloud, 1);
     kube.addService('mcs-common', 'nginx', LABEL);
-    for (let i = 0; i < 3; i++) await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx');
+    for (let i = 0; i < 3; i++)
+      await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx');
     assert.equal(cloud.log.writes().filter((c) => c.method === 'createServiceExport').length, 1);
   });
 
@@ -118,7 +160,10 @@ describe('MCS limits (row 9)', () => {
       const [kube] = fleet(cloud, 1);
       kube.addService('mcs-common', 'big', LABEL);
       kube.endpoints.set('mcs-common/big', count);
-      assert.equal((await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'big')).outcome, expect);
+      assert.equal(
+        (await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'big')).outcome,
+        expect,
+      );
     });
   }
 
@@ -222,12 +267,17 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
     kube.addService('mcs-common', 'nginx', LABEL);
     const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
     assert.equal(records.at(-1)?.outcome, 'created');
-    assert.equal(cloud.connects[0].membership, `projects/${FLEET}/locations/global/memberships/${PROJECT}-cluster-1`);
+    assert.equal(
+      cloud.connects[0].membership,
+      `projects/${FLEET}/locations/global/memberships/${PROJECT}-cluster-1`,
+    );
   });
 
   it('a Service event on a non-spoke cluster touches nothing in it', async () => {
     const cloud = new FakeCloud();
-    cloud.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'hub' } })).addService('mcs-common', 'nginx', LABEL);
+    cloud
+      .addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'hub' } }))
+      .addService('mcs-common', 'nginx', LABEL);
     const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
     assert.deepEqual(
       records.map((r) => `${r.step}:${r.outcome}`),

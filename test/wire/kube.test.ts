@@ -786,18 +786,19 @@ describe('kube stand-in over the wire (client-node)', function () {
       const ns = await freshNamespace();
       const listed = await core.listNamespacedService({ namespace: ns });
       await core.createNamespacedService({ namespace: ns, body: service('late') });
-      const first = new Promise<string>((resolve, reject) => {
-        new Watch(kc)
-          .watch(
-            `/api/v1/namespaces/${ns}/services`,
-            { resourceVersion: listed.metadata?.resourceVersion },
-            (type: string, object: { metadata: { name: string } }) =>
-              resolve(`${type} ${object.metadata.name}`),
-            (error: unknown) => (error ? reject(error) : undefined),
-          )
-          .then((controller) => first.finally(() => controller.abort()), reject);
+      let firstEvent: (event: string) => void = () => {};
+      const first = new Promise<string>((resolve) => {
+        firstEvent = resolve;
       });
+      const controller = await new Watch(kc).watch(
+        `/api/v1/namespaces/${ns}/services`,
+        { resourceVersion: listed.metadata?.resourceVersion },
+        (type: string, object: { metadata: { name: string } }) =>
+          firstEvent(`${type} ${object.metadata.name}`),
+        () => {},
+      );
       assert.equal(await first, 'ADDED late');
+      controller.abort();
     });
 
     it('answers an ERROR event with 410 Expired for an unknown resourceVersion', async () => {

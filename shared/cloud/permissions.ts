@@ -1,0 +1,381 @@
+/**
+ * The one table of what Spokefleet calls and what each call needs (DESIGN §8: "every entry point documents the IAM
+ * permissions it needs"). One row per client method the adapters in this folder call. Terraform's custom role
+ * (terraform/locals.tf `custom_role_permissions`), the Connect gateway role binding, the Kubernetes ClusterRole
+ * (terraform/rbac/) and docs/iam.md are all checked against it by test/unit/permissions.test.ts and
+ * test/unit/terraform.test.ts, and that test also reads the adapters' source and fails on a client method that
+ * has no row here (or a row whose method the adapters no longer call).
+ *
+ * Data only: nothing in the runtime imports this file.
+ */
+
+/** Where a permission is checked: the fleet host project, the cluster's project, or the project of its VPC. */
+export type ProjectScope = 'fleet' | 'cluster' | 'network';
+
+/** The client objects the adapters hold, named as the test finds them in the source (`this.<accessor>`). */
+export const CLIENTS = {
+  /** @google-cloud/container ClusterManagerClient (gRPC), clusters.ts */
+  container: { file: 'clusters.ts', accessor: 'client', service: 'container.googleapis.com' },
+  /** @google-cloud/compute NetworksClient (REST), peering.ts */
+  networks: { file: 'peering.ts', accessor: 'networks', service: 'compute.googleapis.com' },
+  /** @google-cloud/compute GlobalOperationsClient (REST), peering.ts */
+  globalOperations: { file: 'peering.ts', accessor: 'operations', service: 'compute.googleapis.com' },
+  /** googleapis gkehub v1 (REST), fleet.ts */
+  gkehub: { file: 'fleet.ts', accessor: 'hub', service: 'gkehub.googleapis.com' },
+  /** googleapis cloudresourcemanager v3 (REST), projects.ts */
+  resourcemanager: { file: 'projects.ts', accessor: 'crm', service: 'cloudresourcemanager.googleapis.com' },
+  /** @kubernetes/client-node CoreV1Api, kube.ts */
+  core: { file: 'kube.ts', accessor: 'core', service: 'kubernetes' },
+  /** @kubernetes/client-node CustomObjectsApi, kube.ts (only ever net.gke.io/v1 serviceexports) */
+  custom: { file: 'kube.ts', accessor: 'custom', service: 'kubernetes' },
+  /** @kubernetes/client-node DiscoveryV1Api, kube.ts */
+  discovery: { file: 'kube.ts', accessor: 'discovery', service: 'kubernetes' },
+} as const;
+
+export type ClientName = keyof typeof CLIENTS;
+
+/** How the permission reaches the functions' service account. */
+export type Grant =
+  /** Spokefleet's custom role (`google_project_iam_custom_role`), bound in every project of `project`. */
+  | 'custom-role'
+  /** The predefined Connect gateway role, bound in the fleet project when `kube_access = "connectGateway"`. */
+  | 'roles/gkehub.gatewayEditor';
+
+/** One Kubernetes RBAC rule: the verb on a resource of an API group (`''` is the core group). */
+export interface RbacRule {
+  apiGroup: string;
+  resource: string;
+  verb: 'get' | 'list' | 'create' | 'delete';
+}
+
+export interface GoogleApiCall {
+  client: Exclude<ClientName, 'core' | 'custom' | 'discovery'>;
+  /** The method as the adapter calls it on the client, e.g. `getCluster`, `projects.locations.memberships.list`. */
+  method: string;
+  /** The REST/RPC name in Google's reference, for the docs. */
+  api: string;
+  permissions: string[];
+  project: ProjectScope;
+  grant: 'custom-role';
+  why: string;
+}
+
+export interface KubernetesCall {
+  client: Extract<ClientName, 'core' | 'custom' | 'discovery'>;
+  method: string;
+  /** The HTTP verb the client sends; through the Connect gateway it is authorised as `gkehub.gateway.<verb>`. */
+  http: 'GET' | 'POST' | 'DELETE';
+  rbac: RbacRule;
+  /**
+   * GKE's IAM equivalent of the RBAC rule. GKE authorises a Kubernetes request if IAM or RBAC allows it, so
+   * `kubernetes_authorization = "iam"` in Terraform grants these project-wide instead of installing RBAC in
+   * every cluster.
+   */
+  gkeIam: string;
+  why: string;
+}
+
+export type ApiCall = GoogleApiCall | KubernetesCall;
+
+const google = (
+  client: GoogleApiCall['client'],
+  method: string,
+  api: string,
+  permissions: string[],
+  project: ProjectScope,
+  why: string,
+): GoogleApiCall => ({ client, method, api, permissions, project, grant: 'custom-role', why });
+
+const kube = (
+  client: KubernetesCall['client'],
+  method: string,
+  http: KubernetesCall['http'],
+  rbac: RbacRule,
+  gkeIam: string,
+  why: string,
+): KubernetesCall => ({ client, method, http, rbac, gkeIam, why });
+
+const CORE = '';
+const MCS = 'net.gke.io';
+const DISCOVERY = 'discovery.k8s.io';
+
+export const API_CALLS: readonly ApiCall[] = Object.freeze([
+  // --- GKE (ClusterManager, gRPC) ---
+  google(
+    'container',
+    'getCluster',
+    'ClusterManager.GetCluster',
+    ['container.clusters.get'],
+    'cluster',
+    'read network, VPC-native flag, workload pool, peering name, fleet membership and endpoint of a cluster (rows 1–6)',
+  ),
+  google(
+    'container',
+    'listClusters',
+    'ClusterManager.ListClusters',
+    ['container.clusters.list'],
+    'cluster',
+    'project- and fleet-wide reconcile requests enumerate every cluster of an allowed project (locations/-)',
+  ),
+  google(
+    'container',
+    'updateCluster',
+    'ClusterManager.UpdateCluster',
+    ['container.clusters.update'],
+    'cluster',
+    'turn on workload identity with the fleet pool (row 3, workloadIdentity = enable)',
+  ),
+  google(
+    'container',
+    'getOperation',
+    'ClusterManager.GetOperation',
+    ['container.operations.get'],
+    'cluster',
+    'wait for the UpdateCluster operation before the next step',
+  ),
+  // --- Compute (networks, REST) ---
+  google(
+    'networks',
+    'get',
+    'networks.get',
+    ['compute.networks.get'],
+    'network',
+    "read the control-plane peering's exportCustomRoutes (row 6)",
+  ),
+  google(
+    'networks',
+    'updatePeering',
+    'networks.updatePeering',
+    ['compute.networks.updatePeering'],
+    'network',
+    'export the VPC custom routes (the Aviatrix-programmed ones) to the control plane (row 6)',
+  ),
+  google(
+    'globalOperations',
+    'wait',
+    'globalOperations.wait',
+    ['compute.globalOperations.get'],
+    'network',
+    'wait for the updatePeering operation (wait is authorised like get)',
+  ),
+  // --- Fleet (gkehub v1, REST) ---
+  google(
+    'gkehub',
+    'projects.locations.memberships.list',
+    'projects.locations.memberships.list',
+    ['gkehub.memberships.list'],
+    'fleet',
+    'find the membership of a cluster and count exporting clusters (rows 4, 9)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.memberships.get',
+    'projects.locations.memberships.get',
+    ['gkehub.memberships.get'],
+    'fleet',
+    'read a membership named by cluster.fleet.membership (row 4)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.memberships.create',
+    'projects.locations.memberships.create',
+    ['gkehub.memberships.create'],
+    'fleet',
+    'register a cluster to the fleet with workload identity (row 4)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.memberships.delete',
+    'projects.locations.memberships.delete',
+    ['gkehub.memberships.delete'],
+    'fleet',
+    'remove the managed membership of a deleted cluster (row 10)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.features.get',
+    'projects.locations.features.get',
+    ['gkehub.features.get'],
+    'fleet',
+    'check that the multiclusterservicediscovery feature exists (row 5)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.features.create',
+    'projects.locations.features.create',
+    ['gkehub.features.create'],
+    'fleet',
+    'enable multiclusterservicediscovery when it is missing (row 5)',
+  ),
+  google(
+    'gkehub',
+    'projects.locations.operations.get',
+    'projects.locations.operations.get',
+    ['gkehub.operations.get'],
+    'fleet',
+    'wait for membership and feature long-running operations',
+  ),
+  // --- Resource Manager (v3, REST) ---
+  google(
+    'resourcemanager',
+    'projects.get',
+    'projects.get',
+    ['resourcemanager.projects.get'],
+    'fleet',
+    'the Connect gateway URL addresses the fleet project by number',
+  ),
+  // --- Kubernetes, through the Connect gateway or at the cluster endpoint ---
+  kube(
+    'core',
+    'readNamespace',
+    'GET',
+    { apiGroup: CORE, resource: 'namespaces', verb: 'get' },
+    'container.namespaces.get',
+    'does a seed namespace exist (row 7)',
+  ),
+  kube(
+    'core',
+    'createNamespace',
+    'POST',
+    { apiGroup: CORE, resource: 'namespaces', verb: 'create' },
+    'container.namespaces.create',
+    'create a missing seed namespace (row 7)',
+  ),
+  kube(
+    'core',
+    'readNamespacedService',
+    'GET',
+    { apiGroup: CORE, resource: 'services', verb: 'get' },
+    'container.services.get',
+    're-read the Service an audit event names (level-based, row 8)',
+  ),
+  kube(
+    'core',
+    'listServiceForAllNamespaces',
+    'GET',
+    { apiGroup: CORE, resource: 'services', verb: 'list' },
+    'container.services.list',
+    'find every Service labelled for export (row 8)',
+  ),
+  kube(
+    'custom',
+    'getNamespacedCustomObject',
+    'GET',
+    { apiGroup: MCS, resource: 'serviceexports', verb: 'get' },
+    'container.thirdPartyObjects.get',
+    'read the ServiceExport of a Service (row 8)',
+  ),
+  kube(
+    'custom',
+    'listClusterCustomObject',
+    'GET',
+    { apiGroup: MCS, resource: 'serviceexports', verb: 'list' },
+    'container.thirdPartyObjects.list',
+    'find managed ServiceExports that outlived their label or Service (row 8)',
+  ),
+  kube(
+    'custom',
+    'createNamespacedCustomObject',
+    'POST',
+    { apiGroup: MCS, resource: 'serviceexports', verb: 'create' },
+    'container.thirdPartyObjects.create',
+    'export a labelled Service (row 8)',
+  ),
+  kube(
+    'custom',
+    'deleteNamespacedCustomObject',
+    'DELETE',
+    { apiGroup: MCS, resource: 'serviceexports', verb: 'delete' },
+    'container.thirdPartyObjects.delete',
+    'remove a managed ServiceExport (row 8; only managed ones)',
+  ),
+  kube(
+    'discovery',
+    'listNamespacedEndpointSlice',
+    'GET',
+    { apiGroup: DISCOVERY, resource: 'endpointslices', verb: 'list' },
+    'container.endpointSlices.list',
+    'count ready endpoints behind a Service for the 250-pod limit (row 9)',
+  ),
+  kube(
+    'core',
+    'readNamespacedEvent',
+    'GET',
+    { apiGroup: CORE, resource: 'events', verb: 'get' },
+    'container.events.get',
+    'fold a repeated refusal into the Event already recorded',
+  ),
+  kube(
+    'core',
+    'createNamespacedEvent',
+    'POST',
+    { apiGroup: CORE, resource: 'events', verb: 'create' },
+    'container.events.create',
+    'record a refusal (MCS limit, policy) as an Event on the Service',
+  ),
+]);
+
+export const isKubernetesCall = (call: ApiCall): call is KubernetesCall =>
+  call.client === 'core' || call.client === 'custom' || call.client === 'discovery';
+
+export const isGoogleApiCall = (call: ApiCall): call is GoogleApiCall => !isKubernetesCall(call);
+
+const sortedUnique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
+
+/** The custom role's permissions for one project scope (or all scopes): sorted, without duplicates. */
+export function customRolePermissions(scope?: ProjectScope): string[] {
+  return sortedUnique(
+    API_CALLS.filter(isGoogleApiCall)
+      .filter((c) => c.grant === 'custom-role' && (scope === undefined || c.project === scope))
+      .flatMap((c) => c.permissions),
+  );
+}
+
+/** What the Connect gateway checks for the Kubernetes calls: `gkehub.gateway.<http verb>` in the fleet project. */
+export function connectGatewayPermissions(): string[] {
+  return sortedUnique(
+    API_CALLS.filter(isKubernetesCall).map((c) => `gkehub.gateway.${c.http.toLowerCase()}`),
+  );
+}
+
+/** The role that grants the Connect gateway permissions (a superset: it also has patch and put). */
+export const CONNECT_GATEWAY_ROLE = 'roles/gkehub.gatewayEditor' satisfies Grant;
+
+/** GKE IAM permissions equivalent to the ClusterRole, for `kubernetes_authorization = "iam"`. */
+export function kubernetesIamPermissions(): string[] {
+  return sortedUnique(API_CALLS.filter(isKubernetesCall).map((c) => c.gkeIam));
+}
+
+/** The ClusterRole's rules: one per (apiGroup, resource), verbs sorted, rules sorted by group then resource. */
+export function kubernetesRbacRules(): Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> {
+  const byResource = new Map<string, { apiGroup: string; resource: string; verbs: Set<string> }>();
+  for (const call of API_CALLS.filter(isKubernetesCall)) {
+    const key = `${call.rbac.apiGroup}/${call.rbac.resource}`;
+    const entry = byResource.get(key) ?? {
+      apiGroup: call.rbac.apiGroup,
+      resource: call.rbac.resource,
+      verbs: new Set(),
+    };
+    entry.verbs.add(call.rbac.verb);
+    byResource.set(key, entry);
+  }
+  return [...byResource.values()]
+    .sort((a, b) => a.apiGroup.localeCompare(b.apiGroup) || a.resource.localeCompare(b.resource))
+    .map((e) => ({ apiGroups: [e.apiGroup], resources: [e.resource], verbs: [...e.verbs].sort() }));
+}
+
+/** The Google APIs each project scope must have enabled for these calls. */
+export function servicesByScope(): Record<ProjectScope, string[]> {
+  const result: Record<ProjectScope, Set<string>> = {
+    fleet: new Set(),
+    cluster: new Set(),
+    network: new Set(),
+  };
+  for (const call of API_CALLS.filter(isGoogleApiCall))
+    result[call.project].add(CLIENTS[call.client].service);
+  return {
+    fleet: [...result.fleet].sort(),
+    cluster: [...result.cluster].sort(),
+    network: [...result.network].sort(),
+  };
+}

@@ -1,0 +1,392 @@
+# Inputs of the Spokefleet deployment. Names of the SPOKEFLEET_CONFIG fields are the snake_case forms of
+# shared/config.ts's camelCase keys; config.tf maps one to the other and test/unit/terraform.test.ts renders the
+# result and validates it with the code's own parser.
+
+# --- Where Spokefleet runs ---
+
+variable "project_id" {
+  description = "Project that hosts Spokefleet itself: the functions, the Pub/Sub topics, the source bucket and the scheduler job."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6-30 lowercase letters, digits and hyphens)."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, their Eventarc triggers and the Cloud Scheduler job, e.g. us-east4."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as us-east4."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (topics, functions, service accounts, sinks, bucket)."
+  type        = string
+  default     = "spokefleet"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 lowercase letters, digits or hyphens, starting with a letter (service account ids are built from it)."
+  }
+}
+
+variable "labels" {
+  description = "Labels put on every labellable resource Spokefleet creates."
+  type        = map(string)
+  default     = {}
+}
+
+variable "manage_apis" {
+  description = "Enable the Google APIs Spokefleet needs in the host, fleet and cluster projects (google_project_service). Turn off when another stack owns project services."
+  type        = bool
+  default     = true
+}
+
+# --- What Spokefleet manages (SPOKEFLEET_CONFIG) ---
+
+variable "fleet_project" {
+  description = "Fleet host project: memberships, the multiclusterservicediscovery feature and the workload identity pool FLEET_PROJECT.svc.id.goog. Defaults to project_id."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.fleet_project == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.fleet_project))
+    error_message = "fleet_project must be a Google Cloud project id."
+  }
+}
+
+variable "projects" {
+  description = "Projects whose GKE clusters Spokefleet may read and change (config `projects`). Shared VPC host projects of the spokes belong here too: the peering is changed there."
+  type        = list(string)
+  validation {
+    condition     = length(var.projects) > 0 && alltrue([for p in var.projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
+    error_message = "projects must list at least one Google Cloud project id."
+  }
+  validation {
+    condition     = length(distinct(var.projects)) == length(var.projects)
+    error_message = "projects must not repeat a project."
+  }
+}
+
+variable "spokes" {
+  description = "The Aviatrix spoke VPCs (config `spokes`): each either { project (optional), network } for an exact VPC or { network_pattern } for a regular expression on the VPC name."
+  type = list(object({
+    project         = optional(string)
+    network         = optional(string)
+    network_pattern = optional(string)
+  }))
+  validation {
+    condition     = length(var.spokes) > 0
+    error_message = "spokes must list at least one spoke."
+  }
+  validation {
+    condition     = alltrue([for s in var.spokes : (s.network == null) != (s.network_pattern == null)])
+    error_message = "each spoke sets exactly one of network or network_pattern."
+  }
+  validation {
+    condition     = alltrue([for s in var.spokes : s.network == null || can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", s.network))])
+    error_message = "spoke network must be a VPC network name."
+  }
+  validation {
+    condition     = alltrue([for s in var.spokes : s.network_pattern == null || can(regexall(s.network_pattern, ""))])
+    error_message = "spoke network_pattern must be a valid regular expression (Terraform checks RE2 syntax; the functions use JavaScript RegExp, so keep to the common subset)."
+  }
+  validation {
+    condition     = alltrue([for s in var.spokes : s.project == null || contains(var.projects, s.project)])
+    error_message = "a spoke's project must be one of projects."
+  }
+}
+
+variable "aviatrix" {
+  description = "Optional Aviatrix Controller look-up of spoke VPCs (config `aviatrix`). password_secret is a Secret Manager version, projects/P/secrets/S/versions/V; the functions' service account gets secretAccessor on that secret and secretmanager.googleapis.com is enabled."
+  type = object({
+    controller_url  = string
+    username        = string
+    password_secret = string
+    cache_seconds   = optional(number, 300)
+  })
+  default = null
+  validation {
+    condition     = var.aviatrix == null || can(regex("^https://", var.aviatrix.controller_url))
+    error_message = "aviatrix.controller_url must use https."
+  }
+  validation {
+    condition     = var.aviatrix == null || can(regex("^projects/[^/]+/secrets/[^/]+/versions/[^/]+$", var.aviatrix.password_secret))
+    error_message = "aviatrix.password_secret must be projects/P/secrets/S/versions/V."
+  }
+  validation {
+    condition     = var.aviatrix == null || (var.aviatrix.cache_seconds >= 0 && var.aviatrix.cache_seconds <= 86400)
+    error_message = "aviatrix.cache_seconds must be between 0 and 86400."
+  }
+}
+
+variable "membership" {
+  description = "Fleet membership placement (config `membership`): location `global` or `region` (the cluster's region), and the id template ({cluster}, {project}, {location})."
+  type = object({
+    location    = optional(string, "global")
+    id_template = optional(string, "{cluster}")
+  })
+  default = {}
+  validation {
+    condition     = contains(["global", "region"], var.membership.location)
+    error_message = "membership.location must be global or region."
+  }
+  validation {
+    condition     = strcontains(var.membership.id_template, "{cluster}")
+    error_message = "membership.id_template must contain {cluster}."
+  }
+}
+
+variable "workload_identity" {
+  description = "Workload identity policy (config `workloadIdentity`): enable turns it on with the fleet pool, require refuses clusters without it, ignore leaves clusters as they are."
+  type        = string
+  default     = "enable"
+  validation {
+    condition     = contains(["enable", "require", "ignore"], var.workload_identity)
+    error_message = "workload_identity must be enable, require or ignore."
+  }
+}
+
+variable "peering" {
+  description = "Control-plane peering flags (config `peering`): export the VPC's custom routes (the Aviatrix ones) to the GKE control plane; import_custom_routes unset keeps whatever the peering has."
+  type = object({
+    export_custom_routes = optional(bool, true)
+    import_custom_routes = optional(bool)
+  })
+  default = {}
+}
+
+variable "namespaces" {
+  description = "Namespaces created in every managed cluster (config `namespaces`)."
+  type        = list(string)
+  default     = ["mcs-common"]
+  validation {
+    condition     = alltrue([for n in var.namespaces : length(n) <= 63 && can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", n))])
+    error_message = "namespaces must be DNS-1123 labels of at most 63 characters."
+  }
+}
+
+variable "export_label" {
+  description = "The Service label that asks for a ServiceExport (config `export`)."
+  type = object({
+    label = optional(string, "spokefleet.io/export")
+    value = optional(string, "true")
+  })
+  default = {}
+  validation {
+    condition     = can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", var.export_label.label))
+    error_message = "export_label.label must be a Kubernetes label key."
+  }
+  validation {
+    condition     = can(regex("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", var.export_label.value))
+    error_message = "export_label.value must be a Kubernetes label value."
+  }
+}
+
+variable "limits" {
+  description = "GKE's documented MCS limits enforced before an export (config `limits`); change only if Google's limits change for you."
+  type = object({
+    forbidden_namespaces            = optional(list(string), ["default", "kube-system"])
+    max_clusters_per_service        = optional(number, 5)
+    max_endpoints_per_service       = optional(number, 250)
+    max_services_per_fleet          = optional(number, 50)
+    refuse_cross_project_duplicates = optional(bool, true)
+  })
+  default = {}
+  validation {
+    condition = alltrue([
+      for n in [var.limits.max_clusters_per_service, var.limits.max_endpoints_per_service, var.limits.max_services_per_fleet] : n >= 1 && floor(n) == n
+    ])
+    error_message = "limits.max_* must be whole numbers of at least 1."
+  }
+}
+
+variable "kube_access" {
+  description = "How the functions reach each cluster's Kubernetes API (config `kubeAccess`): connectGateway (no network path needed; IAM gkehub.gateway.* + RBAC) or endpoint (cluster endpoint + CA; needs a network path, see vpc_access)."
+  type        = string
+  default     = "connectGateway"
+  validation {
+    condition     = contains(["connectGateway", "endpoint"], var.kube_access)
+    error_message = "kube_access must be connectGateway or endpoint."
+  }
+}
+
+variable "kubernetes_authorization" {
+  description = "How the functions' service account is authorised inside clusters: rbac (apply the ClusterRole from the kubernetes_rbac_manifest output in every cluster) or iam (GKE IAM permissions granted project-wide by a second custom role, so new clusters need nothing installed). See docs/iam.md."
+  type        = string
+  default     = "rbac"
+  validation {
+    condition     = contains(["rbac", "iam"], var.kubernetes_authorization)
+    error_message = "kubernetes_authorization must be rbac or iam."
+  }
+}
+
+variable "dry_run" {
+  description = "Log every write as planned instead of making it (config `dryRun`)."
+  type        = bool
+  default     = false
+}
+
+variable "concurrency" {
+  description = "Clusters reconciled at once by one project- or fleet-wide request (config `concurrency`)."
+  type        = number
+  default     = 8
+  validation {
+    condition     = var.concurrency >= 1 && var.concurrency <= 64 && floor(var.concurrency) == var.concurrency
+    error_message = "concurrency must be a whole number from 1 to 64."
+  }
+}
+
+variable "max_event_age_seconds" {
+  description = "Audit events older than this are acknowledged without work; the periodic fleet reconcile covers them (config `maxEventAgeSeconds`)."
+  type        = number
+  default     = 3600
+  validation {
+    condition     = var.max_event_age_seconds >= 60 && floor(var.max_event_age_seconds) == var.max_event_age_seconds
+    error_message = "max_event_age_seconds must be a whole number of at least 60."
+  }
+}
+
+variable "retry_budget_ms" {
+  description = "In-process retry budget per API call before a transient error goes back to Pub/Sub (config `retryBudgetMs`)."
+  type        = number
+  default     = 30000
+  validation {
+    condition     = var.retry_budget_ms >= 0 && var.retry_budget_ms <= 300000 && floor(var.retry_budget_ms) == var.retry_budget_ms
+    error_message = "retry_budget_ms must be a whole number from 0 to 300000."
+  }
+}
+
+variable "log_level" {
+  description = "Lowest severity the functions log (config `logLevel`)."
+  type        = string
+  default     = "info"
+  validation {
+    condition     = contains(["debug", "info", "warning", "error"], var.log_level)
+    error_message = "log_level must be debug, info, warning or error."
+  }
+}
+
+variable "extra_self_principals" {
+  description = "Principals besides the functions' own service account whose Service writes are ignored (config `selfPrincipals`) and excluded by the sink filter."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for p in var.extra_self_principals : can(regex("^[^@\"\\\\\\s]+@[^@\"\\\\\\s]+\\.[^@\"\\\\\\s]+$", p))])
+    error_message = "extra_self_principals must be email addresses."
+  }
+}
+
+# --- Plumbing ---
+
+variable "log_sink" {
+  description = "Where the audit log sink lives: scope project (one sink in each of projects), folder or organization (one aggregated sink with include_children; parent is the folder or organization id)."
+  type = object({
+    scope  = optional(string, "project")
+    parent = optional(string)
+  })
+  default = {}
+  validation {
+    condition     = contains(["project", "folder", "organization"], var.log_sink.scope)
+    error_message = "log_sink.scope must be project, folder or organization."
+  }
+  validation {
+    condition     = var.log_sink.scope == "project" || can(regex("^(folders/|organizations/)?[0-9]+$", var.log_sink.parent))
+    error_message = "log_sink.parent must be the numeric folder or organization id when scope is folder or organization."
+  }
+}
+
+variable "function_settings" {
+  description = "Runtime settings of the two functions: memory (e.g. 512Mi), cpu, timeout_seconds (event functions allow at most 540), max/min instances and concurrent requests per instance."
+  type = object({
+    audit = optional(object({
+      memory              = optional(string, "512Mi")
+      cpu                 = optional(string, "1")
+      timeout_seconds     = optional(number, 540)
+      max_instances       = optional(number, 10)
+      min_instances       = optional(number, 0)
+      request_concurrency = optional(number, 8)
+    }), {})
+    reconcile = optional(object({
+      memory              = optional(string, "1Gi")
+      cpu                 = optional(string, "1")
+      timeout_seconds     = optional(number, 540)
+      max_instances       = optional(number, 3)
+      min_instances       = optional(number, 0)
+      request_concurrency = optional(number, 1)
+    }), {})
+  })
+  default = {}
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      f.timeout_seconds >= 1 && f.timeout_seconds <= 540 && can(regex("^[0-9]+(Mi|Gi)$", f.memory))
+      && f.max_instances >= 1 && f.min_instances >= 0 && f.min_instances <= f.max_instances
+      && f.request_concurrency >= 1 && f.request_concurrency <= 1000
+    ])
+    error_message = "function_settings: timeout_seconds 1-540, memory like 512Mi, 0 <= min_instances <= max_instances, request_concurrency 1-1000."
+  }
+}
+
+variable "vpc_access" {
+  description = "Optional Serverless VPC Access connector for the functions' egress, needed when kube_access = endpoint and the control planes are private (projects/P/locations/R/connectors/NAME). Cloud Functions' service_config has no Direct VPC egress; see docs/deploy.md."
+  type = object({
+    connector       = string
+    egress_settings = optional(string, "PRIVATE_RANGES_ONLY")
+  })
+  default = null
+  validation {
+    condition     = var.vpc_access == null || can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", var.vpc_access.connector))
+    error_message = "vpc_access.connector must be projects/P/locations/R/connectors/NAME."
+  }
+  validation {
+    condition     = var.vpc_access == null || contains(["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"], var.vpc_access.egress_settings)
+    error_message = "vpc_access.egress_settings must be PRIVATE_RANGES_ONLY or ALL_TRAFFIC."
+  }
+}
+
+variable "dead_letter" {
+  description = "Dead-lettering of undeliverable events: delivery attempts before a message moves to the dead-letter topic (5-100), and how long the dead-letter subscription keeps it."
+  type = object({
+    max_delivery_attempts = optional(number, 10)
+    message_retention     = optional(string, "604800s")
+  })
+  default = {}
+  validation {
+    condition     = var.dead_letter.max_delivery_attempts >= 5 && var.dead_letter.max_delivery_attempts <= 100
+    error_message = "dead_letter.max_delivery_attempts must be between 5 and 100 (Pub/Sub's range)."
+  }
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.dead_letter.message_retention))
+    error_message = "dead_letter.message_retention must be a duration in seconds, e.g. 604800s."
+  }
+}
+
+variable "reconcile_schedule" {
+  description = "Cron schedule of the periodic fleet-wide reconcile (drift repair); null disables the job."
+  type        = string
+  default     = "*/30 * * * *"
+  validation {
+    condition     = var.reconcile_schedule == null || length(split(" ", trimspace(var.reconcile_schedule))) == 5
+    error_message = "reconcile_schedule must be a five-field cron expression."
+  }
+}
+
+variable "reconcile_time_zone" {
+  description = "Time zone of reconcile_schedule (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "grant_cross_project_service_agents" {
+  description = "Grant the fleet project's GKE Hub and MCS service agents their roles in every other project of projects, as cross-project fleet registration and MCS require."
+  type        = bool
+  default     = true
+}
+
+variable "bundle_dir" {
+  description = "Directory holding the built functions bundle (npm run build writes dist/index.js and dist/package.json). Defaults to the repository's dist/."
+  type        = string
+  default     = null
+}
