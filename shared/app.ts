@@ -32,9 +32,24 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     cloud ??= (require('./cloud') as typeof import('./cloud')).createCloud(config, log);
     return cloud;
   };
+  // The ports are resolved on first use, so an ignored or too-old event never loads a client library.
+  const lazyCloud: Cloud = {
+    get clusters() {
+      return getCloud().clusters;
+    },
+    get peering() {
+      return getCloud().peering;
+    },
+    get fleet() {
+      return getCloud().fleet;
+    },
+    get kube() {
+      return getCloud().kube;
+    },
+  };
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
-    cloud: getCloud(),
+    cloud: lazyCloud,
     log: eventLog,
     dryRun,
     memo: new Memo(),

@@ -175,6 +175,15 @@ function googleStatus(error: unknown): string | undefined {
 
 /** A short, log-safe description of an error: never the request, headers or tokens. */
 export function describeError(error: unknown): string {
+  // client-node's ApiException message is a multi-line dump; its Status body says it in one line.
+  const body = (error as { body?: unknown } | undefined)?.body;
+  const kubeStatus = (typeof body === 'string' ? safeJson(body) : body) as
+    | { reason?: unknown; message?: unknown }
+    | undefined;
+  if (error instanceof Error && typeof kubeStatus?.message === 'string') {
+    const reason = typeof kubeStatus.reason === 'string' ? `${kubeStatus.reason}: ` : '';
+    return `${httpStatus(error) ?? ''} ${reason}${kubeStatus.message}`.trim().split('\n')[0].slice(0, 500);
+  }
   if (error instanceof Error) {
     const status = httpStatus(error) ?? grpcCode(error);
     const message = error.message.split('\n')[0].slice(0, 500);

@@ -51,7 +51,7 @@ variable "fleet_project" {
   type        = string
   default     = null
   validation {
-    condition     = var.fleet_project == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.fleet_project))
+    condition     = var.fleet_project == null ? true : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.fleet_project))
     error_message = "fleet_project must be a Google Cloud project id."
   }
 }
@@ -85,15 +85,15 @@ variable "spokes" {
     error_message = "each spoke sets exactly one of network or network_pattern."
   }
   validation {
-    condition     = alltrue([for s in var.spokes : s.network == null || can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", s.network))])
+    condition     = alltrue([for s in var.spokes : s.network == null ? true : can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", s.network))])
     error_message = "spoke network must be a VPC network name."
   }
   validation {
-    condition     = alltrue([for s in var.spokes : s.network_pattern == null || can(regexall(s.network_pattern, ""))])
+    condition     = alltrue([for s in var.spokes : s.network_pattern == null ? true : can(regexall(s.network_pattern, ""))])
     error_message = "spoke network_pattern must be a valid regular expression (Terraform checks RE2 syntax; the functions use JavaScript RegExp, so keep to the common subset)."
   }
   validation {
-    condition     = alltrue([for s in var.spokes : s.project == null || contains(var.projects, s.project)])
+    condition     = alltrue([for s in var.spokes : s.project == null ? true : contains(var.projects, s.project)])
     error_message = "a spoke's project must be one of projects."
   }
 }
@@ -108,15 +108,15 @@ variable "aviatrix" {
   })
   default = null
   validation {
-    condition     = var.aviatrix == null || can(regex("^https://", var.aviatrix.controller_url))
+    condition     = var.aviatrix == null ? true : can(regex("^https://", var.aviatrix.controller_url))
     error_message = "aviatrix.controller_url must use https."
   }
   validation {
-    condition     = var.aviatrix == null || can(regex("^projects/[^/]+/secrets/[^/]+/versions/[^/]+$", var.aviatrix.password_secret))
+    condition     = var.aviatrix == null ? true : can(regex("^projects/[^/]+/secrets/[^/]+/versions/[^/]+$", var.aviatrix.password_secret))
     error_message = "aviatrix.password_secret must be projects/P/secrets/S/versions/V."
   }
   validation {
-    condition     = var.aviatrix == null || (var.aviatrix.cache_seconds >= 0 && var.aviatrix.cache_seconds <= 86400)
+    condition     = var.aviatrix == null ? true : var.aviatrix.cache_seconds >= 0 && var.aviatrix.cache_seconds <= 86400
     error_message = "aviatrix.cache_seconds must be between 0 and 86400."
   }
 }
@@ -292,7 +292,7 @@ variable "log_sink" {
     error_message = "log_sink.scope must be project, folder or organization."
   }
   validation {
-    condition     = var.log_sink.scope == "project" || can(regex("^(folders/|organizations/)?[0-9]+$", var.log_sink.parent))
+    condition     = var.log_sink.scope == "project" ? true : can(regex("^(folders/|organizations/)?[0-9]+$", var.log_sink.parent))
     error_message = "log_sink.parent must be the numeric folder or organization id when scope is folder or organization."
   }
 }
@@ -337,11 +337,11 @@ variable "vpc_access" {
   })
   default = null
   validation {
-    condition     = var.vpc_access == null || can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", var.vpc_access.connector))
+    condition     = var.vpc_access == null ? true : can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", var.vpc_access.connector))
     error_message = "vpc_access.connector must be projects/P/locations/R/connectors/NAME."
   }
   validation {
-    condition     = var.vpc_access == null || contains(["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"], var.vpc_access.egress_settings)
+    condition     = var.vpc_access == null ? true : contains(["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"], var.vpc_access.egress_settings)
     error_message = "vpc_access.egress_settings must be PRIVATE_RANGES_ONLY or ALL_TRAFFIC."
   }
 }
@@ -368,7 +368,7 @@ variable "reconcile_schedule" {
   type        = string
   default     = "*/30 * * * *"
   validation {
-    condition     = var.reconcile_schedule == null || length(split(" ", trimspace(var.reconcile_schedule))) == 5
+    condition     = var.reconcile_schedule == null ? true : length(split(" ", trimspace(var.reconcile_schedule))) == 5
     error_message = "reconcile_schedule must be a five-field cron expression."
   }
 }

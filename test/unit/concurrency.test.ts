@@ -66,7 +66,11 @@ describe('mapSettled', () => {
         results,
         items.map((_, i) => ({ status: 'fulfilled', value: `r${i}` })),
       );
-      assert.deepEqual([...g.started].sort((a, b) => a - b), items.map((_, i) => i), 'each item attempted exactly once');
+      assert.deepEqual(
+        [...g.started].sort((a, b) => a - b),
+        items.map((_, i) => i),
+        'each item attempted exactly once',
+      );
     });
   }
 

@@ -269,9 +269,9 @@ describe('errors: describeError', () => {
       '5 Not found: cluster gke-1',
     ],
     [
-      'kube: first line only (no body, no headers)',
+      'kube: the Status reason and message, not the multi-line dump (no headers)',
       kubeError(409, kubeStatus('Conflict', 'x')),
-      '409 HTTP-Code: 409',
+      '409 Conflict: x',
     ],
     ['plain error', new Error('boom'), 'boom'],
     ['multi-line message', new Error('line one\nline two\nAuthorization: Bearer abc'), 'line one'],

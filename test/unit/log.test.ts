@@ -188,7 +188,7 @@ describe('log: redaction', () => {
       config: { private_key: `-----BEGIN PRIVATE KEY-----${PLANTED}` },
       deep: node,
     });
-    const [line] = transport.records() as Array<Record<string, any>>;
+    const [line] = transport.records();
     assert.deepEqual(line.request, { headers: { Authorization: '[redacted]', accept: 'application/json' } });
     assert.deepEqual(line.items, [
       { name: 'a', password: '[redacted]' },

@@ -1,0 +1,229 @@
+/**
+ * The reconcile engine run inside the CLI, read-only: `plan` and `status` build the same ReconcileContext the
+ * functions build, with dryRun true, on the real client adapters (Application Default Credentials) or on the
+ * sandbox's stand-ins, and on top a cloud whose write methods refuse — so "nothing is written" holds even if a
+ * step forgot its dry-run branch.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Cloud, ClustersPort, FleetPort, KubePort, PeeringPort } from '../shared/cloud/ports';
+import { type Config, ConfigError, parseConfig, parseConfigJson } from '../shared/config';
+import { PermanentError } from '../shared/errors';
+import type { ReconcileRequest } from '../shared/events/request';
+import { createLogger, type Logger } from '../shared/log';
+import { Memo, type ReconcileContext } from '../shared/reconcile/context';
+import type { RequestResult } from '../shared/reconcile/request';
+import { UsageError } from './args';
+import { Progress, type Io } from './io';
+import { loadSandbox } from './sandbox';
+
+/** A failure the command reports as a list of problems (exit 1), e.g. an invalid config. */
+export class ProblemsError extends Error {
+  override readonly name = 'ProblemsError';
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface EngineOptions {
+  /** --config FILE */
+  config?: string;
+  /** --sandbox [file], already defaulted */
+  sandbox?: string;
+  verbose?: boolean;
+}
+
+export interface ResolvedConfig {
+  config: Config;
+  /** Where it came from, for messages: a file, SPOKEFLEET_CONFIG or the sandbox. */
+  source: string;
+}
+
+/**
+ * The config, from --config FILE, else the sandbox's (with --sandbox), else SPOKEFLEET_CONFIG. With --sandbox, a
+ * config without `endpoints` gets the sandbox's, so a production-shaped file can be tried against the stand-ins.
+ */
+export function resolveConfig(options: EngineOptions, io: Io): ResolvedConfig {
+  const sandbox = options.sandbox ? loadSandbox(options.sandbox, io.cwd) : undefined;
+  let input: unknown;
+  let source: string;
+  if (options.config) {
+    source = resolve(io.cwd, options.config);
+    input = readJsonFile(source);
+  } else if (sandbox) {
+    source = `${sandbox.file} (config)`;
+    input = sandbox.config;
+  } else if (io.env.SPOKEFLEET_CONFIG !== undefined) {
+    source = 'SPOKEFLEET_CONFIG';
+    return { config: validated(source, () => parseConfigJson(io.env.SPOKEFLEET_CONFIG)), source };
+  } else {
+    throw new UsageError('no config: pass --config FILE, set SPOKEFLEET_CONFIG, or use --sandbox');
+  }
+  if (sandbox && isObject(input) && input.endpoints === undefined) {
+    input = { ...input, endpoints: sandbox.config.endpoints };
+  }
+  return { config: validated(source, () => parseConfig(input)), source };
+}
+
+/** JSON of a config file; unreadable or malformed files are problems, not crashes. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ProblemsError(`cannot read ${path}`, [(error as Error).message]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ProblemsError(`${path} is not JSON`, [(error as Error).message]);
+  }
+}
+
+function validated(source: string, parse: () => Config): Config {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ProblemsError(`invalid config in ${source}`, error.problems);
+    throw error;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Engine log lines: to stderr with --verbose, else nowhere (stdout is for results only). */
+export function engineLogger(config: Config, io: Io, verbose: boolean): Logger {
+  const discard = { write: () => true };
+  return createLogger({
+    level: verbose ? 'debug' : config.logLevel,
+    transport: verbose ? io.stderr : discard,
+    name: 'spokefleet-cli',
+    projectId: config.fleetProject,
+  });
+}
+
+const READ_ONLY = 'read-only';
+function refuseWrite(what: string): Promise<never> {
+  return Promise.reject(new PermanentError(`the CLI is read-only here; refused to ${what}`, READ_ONLY));
+}
+
+/** The same ports, with every write refused. */
+export function readOnlyCloud(cloud: Cloud): Cloud {
+  const clusters: ClustersPort = {
+    get: (ref) => cloud.clusters.get(ref),
+    list: (project) => cloud.clusters.list(project),
+    setWorkloadPool: () => refuseWrite('update a cluster'),
+  };
+  const peering: PeeringPort = {
+    get: (project, network, name) => cloud.peering.get(project, network, name),
+    update: () => refuseWrite('update a peering'),
+  };
+  const fleet: FleetPort = {
+    listMemberships: (project) => cloud.fleet.listMemberships(project),
+    getMembership: (name) => cloud.fleet.getMembership(name),
+    createMembership: () => refuseWrite('create a membership'),
+    deleteMembership: () => refuseWrite('delete a membership'),
+    hasFeature: (project, feature) => cloud.fleet.hasFeature(project, feature),
+    createFeature: () => refuseWrite('create a feature'),
+  };
+  return {
+    clusters,
+    peering,
+    fleet,
+    kube: {
+      async connect(target) {
+        const kube = await cloud.kube.connect(target);
+        const readOnly: KubePort = {
+          getNamespace: (name) => kube.getNamespace(name),
+          createNamespace: () => refuseWrite('create a namespace'),
+          getService: (ns, name) => kube.getService(ns, name),
+          listServices: (selector) => kube.listServices(selector),
+          getServiceExport: (ns, name) => kube.getServiceExport(ns, name),
+          listServiceExports: (selector) => kube.listServiceExports(selector),
+          createServiceExport: () => refuseWrite('create a ServiceExport'),
+          deleteServiceExport: () => refuseWrite('delete a ServiceExport'),
+          countReadyEndpoints: (ns, name) => kube.countReadyEndpoints(ns, name),
+          recordEvent: () => refuseWrite('record an Event'),
+        };
+        return readOnly;
+      },
+    },
+  };
+}
+
+/**
+ * Counts clusters as the engine reaches them (every cluster starts with one GetCluster; project and fleet
+ * scopes list first), for the progress line.
+ */
+function withProgress(cloud: Cloud, onChange: (reached: number, total: number | undefined) => void): Cloud {
+  let total: number | undefined;
+  let listed = 0;
+  let reached = 0;
+  return {
+    ...cloud,
+    clusters: {
+      ...cloud.clusters,
+      get: (ref) => {
+        reached++;
+        onChange(reached, total);
+        return cloud.clusters.get(ref);
+      },
+      list: async (project) => {
+        const clusters = await cloud.clusters.list(project);
+        listed += clusters.length;
+        total = listed;
+        onChange(reached, total);
+        return clusters;
+      },
+      setWorkloadPool: (ref, pool) => cloud.clusters.setWorkloadPool(ref, pool),
+    },
+  };
+}
+
+export interface DryRunOptions extends EngineOptions {
+  /** "plan" or "status", for the progress line. */
+  verb: string;
+  /** Injected in tests: the ports to use instead of adapters on the real clients. */
+  cloud?: Cloud;
+}
+
+/** Runs reconcileRequest in dry-run over the resolved config; prints progress on a terminal. */
+export async function dryRun(
+  request: ReconcileRequest,
+  options: DryRunOptions,
+  io: Io,
+): Promise<RequestResult & { config: Config }> {
+  const { config } = resolveConfig(options, io);
+  const log = engineLogger(config, io, options.verbose === true);
+  // Loaded here, not at the top: the client libraries are most of the CLI's load time, and --help or
+  // `config validate` need none of them.
+  const cloud =
+    options.cloud ?? (require('../shared/cloud') as typeof import('../shared/cloud')).createCloud(config, log);
+  const { reconcileRequest } = require('../shared/reconcile/request') as typeof import(
+    '../shared/reconcile/request'
+  );
+  const progress = new Progress(io.stderr, !options.verbose);
+  const started = Date.now();
+  const ctx: ReconcileContext = {
+    config,
+    cloud: withProgress(readOnlyCloud(cloud), (reached, total) =>
+      progress.update(
+        `${options.verb}: cluster ${reached}${total === undefined ? '' : `/${total}`}… (${Math.round((Date.now() - started) / 1000)} s)`,
+      ),
+    ),
+    log,
+    dryRun: true,
+    memo: new Memo(),
+  };
+  try {
+    const result = await reconcileRequest(ctx, { ...request, dryRun: true });
+    return { ...result, config };
+  } finally {
+    progress.done();
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The `spokefleet` command line: parsing and validation only (commander), then one handler per command. Exit
+ * codes: 0 ok; 1 failures (a failed or refused record, an invalid config, an error); 2 usage errors, commander's
+ * own included. Handlers are injected so the parsing table is tested without a cloud.
+ */
+import { randomBytes } from 'node:crypto';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeError } from '../shared/errors';
+import type { ClusterRef } from '../shared/events/types';
+import { version } from '../package.json';
+import { buildRequest, parseClusterArg, parseTopicArg, UsageError } from './args';
+import type { ConfigValidateArgs } from './commands/config';
+import type { PlanArgs } from './commands/plan';
+import type { ReconcileArgs } from './commands/reconcile';
+import type { StatusArgs } from './commands/status';
+import { ProblemsError } from './engine';
+import { type Io, println } from './io';
+import { EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from './output';
+import { DEFAULT_SANDBOX_FILE } from './sandbox';
+
+export interface Handlers {
+  reconcile(args: ReconcileArgs, io: Io): Promise<number>;
+  plan(args: PlanArgs, io: Io): Promise<number>;
+  status(args: StatusArgs, io: Io): Promise<number>;
+  configValidate(args: ConfigValidateArgs, io: Io): Promise<number>;
+}
+
+// Loaded on use: the client libraries behind them are most of the CLI's start-up time.
+export const defaultHandlers: Handlers = {
+  reconcile: (args, io) =>
+    (require('./commands/reconcile') as typeof import('./commands/reconcile')).reconcileCommand(args, io),
+  plan: (args, io) => (require('./commands/plan') as typeof import('./commands/plan')).planCommand(args, io),
+  status: (args, io) =>
+    (require('./commands/status') as typeof import('./commands/status')).statusCommand(args, io),
+  configValidate: (args, io) =>
+    (require('./commands/config') as typeof import('./commands/config')).configValidateCommand(args, io),
+};
+
+const USAGE_HINT = '(add --help for usage)';
+
+/** commander argParser: a UsageError becomes commander's "option … argument … is invalid" (exit 2). */
+function argument<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
+interface ScopeFlags {
+  cluster?: ClusterRef;
+  project?: string;
+  fleet?: boolean;
+}
+
+interface CommonFlags {
+  sandbox?: string;
+  json?: boolean;
+  verbose?: boolean;
+  config?: string;
+}
+
+function withScope(command: Command, what: string): Command {
+  return command
+    .addOption(
+      new Option('--cluster <P/L/C>', `${what} one cluster: PROJECT/LOCATION/CLUSTER`).argParser(
+        argument(parseClusterArg),
+      ),
+    )
+    .addOption(new Option('--project <P>', `${what} every cluster of one allowed project`))
+    .addOption(new Option('--fleet', `${what} every cluster of every allowed project`));
+}
+
+function withSandbox(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--sandbox [file]',
+      `use the local cloud of \`npm run sandbox\` described by FILE (default ${DEFAULT_SANDBOX_FILE})`,
+    ).preset(DEFAULT_SANDBOX_FILE),
+  );
+}
+
+function withEngine(command: Command): Command {
+  return withSandbox(command)
+    .addOption(
+      new Option(
+        '--config <file>',
+        'config JSON (default: $SPOKEFLEET_CONFIG, or the sandbox config with --sandbox)',
+      ),
+    )
+    .option('--json', 'print JSON instead of a table')
+    .option('-v, --verbose', 'write the engine log lines (JSON) to stderr');
+}
+
+function scopeOf(flags: ScopeFlags): { cluster?: ClusterRef; project?: string; fleet?: boolean } {
+  return { cluster: flags.cluster, project: flags.project, fleet: flags.fleet };
+}
+
+export function defaultRequestId(): string {
+  return `cli-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The program, wired to `handlers`; `done` receives the handler's exit code. */
+export function buildProgram(io: Io, handlers: Handlers, done: (code: number) => void): Command {
+  const program = new Command('spokefleet')
+    .description(
+      'Onboard GKE clusters in Aviatrix spoke VPCs to a GKE fleet for Multi-Cluster Services: ask for a ' +
+        'reconcile, preview one, and see where every cluster stands.',
+    )
+    .version(version, '-V, --version')
+    // Set before the subcommands are added: they inherit it.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError(USAGE_HINT)
+    .showSuggestionAfterError(true);
+
+  withSandbox(
+    withScope(
+      program
+        .command('reconcile')
+        .summary('ask onReconcileRequest to reconcile a cluster, a project or the fleet')
+        .description(
+          'Publishes {"scope": …} to the reconcile topic (DESIGN §2) with @google-cloud/pubsub and prints the ' +
+            'message id. With --sandbox: to the emulator when the sandbox runs one, else straight to the function ' +
+            'as a binary CloudEvent, waiting for its answer.',
+        ),
+      'reconcile',
+    ),
+  )
+    .addOption(
+      new Option('--topic <projects/P/topics/T>', 'the reconcile topic')
+        .env('SPOKEFLEET_RECONCILE_TOPIC')
+        .argParser(argument(parseTopicArg)),
+    )
+    .option('--dry-run', 'the function only plans: every write is recorded as planned, nothing is written')
+    .option('--request-id <id>', 'correlates the request with its log lines (default: cli-<time>-<random>)')
+    .option('--json', 'print JSON')
+    .action(async (flags: ScopeFlags & CommonFlags & { topic?: string; dryRun?: boolean; requestId?: string }) => {
+      const request = buildRequest(scopeOf(flags), {
+        dryRun: flags.dryRun,
+        requestId: flags.requestId ?? defaultRequestId(),
+      });
+      if (!flags.topic && !flags.sandbox) {
+        throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
+      }
+      done(
+        await handlers.reconcile(
+          { request, topic: flags.topic, sandbox: flags.sandbox, json: flags.json === true },
+          io,
+        ),
+      );
+    });
+
+  withEngine(
+    withScope(
+      program
+        .command('plan')
+        .summary('show what a reconcile would do, computed locally in dry run; writes nothing')
+        .description(
+          'Runs the reconcile engine in this process in dry run, with Application Default Credentials (or the ' +
+            'sandbox), and prints the action records: step, target, outcome, reason. Exit 1 when any is failed or ' +
+            'refused.',
+        ),
+      'plan',
+    ),
+  ).action(async (flags: ScopeFlags & CommonFlags) => {
+    const request = buildRequest(scopeOf(flags));
+    done(await handlers.plan({ request, ...engineFlags(flags) }, io));
+  });
+
+  withEngine(
+    program
+      .command('status')
+      .summary('one row per cluster: spoke, VPC-native, workload identity, membership, peering, namespaces, exports')
+      .description(
+        'Derived read-only from a dry-run reconcile of the fleet (or of --project / --cluster): nothing is written. ' +
+          'Exit 1 when a cluster has problems (refused or failed steps).',
+      )
+      .addOption(
+        new Option('--cluster <P/L/C>', 'only this cluster: PROJECT/LOCATION/CLUSTER').argParser(
+          argument(parseClusterArg),
+        ),
+      )
+      .addOption(new Option('--project <P>', 'only the clusters of this project')),
+  ).action(async (flags: ScopeFlags & CommonFlags) => {
+    const request = buildRequest(scopeOf(flags), { defaultFleet: true });
+    done(await handlers.status({ request, ...engineFlags(flags) }, io));
+  });
+
+  const config = program.command('config').description('work with Spokefleet config files');
+  withSandbox(
+    config
+      .command('validate')
+      .argument('[file]', 'config JSON file (default: the sandbox config with --sandbox, else $SPOKEFLEET_CONFIG)')
+      .description('validate a config as the functions do at cold start, listing every problem'),
+  )
+    .option('--json', 'print JSON')
+    .action(async (file: string | undefined, flags: CommonFlags) => {
+      done(await handlers.configValidate({ file, sandbox: flags.sandbox, json: flags.json === true }, io));
+    });
+
+  return program;
+}
+
+function engineFlags(flags: CommonFlags) {
+  return {
+    config: flags.config,
+    sandbox: flags.sandbox,
+    json: flags.json === true,
+    verbose: flags.verbose === true,
+  };
+}
+
+/** Parses `argv` (without node and the script), runs the command, and returns its exit code. */
+export async function run(argv: readonly string[], io: Io, handlers: Handlers = defaultHandlers): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(io, handlers, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander printed the message (and the hint) already; help and --version end with exitCode 0.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      println(io.stderr, `error: ${error.message}`);
+      println(io.stderr, USAGE_HINT);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ProblemsError) {
+      println(io.stderr, `error: ${error.message}:`);
+      for (const problem of error.problems) println(io.stderr, `  - ${problem}`);
+      return EXIT_FAILURES;
+    }
+    println(io.stderr, `error: ${describeError(error)}`);
+    return EXIT_FAILURES;
+  }
+}

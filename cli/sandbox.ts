@@ -1,0 +1,66 @@
+/**
+ * `--sandbox [file]`: the local cloud that `npm run sandbox` keeps running, described by the endpoints.json it
+ * writes (default `.sandbox/endpoints.json`). It holds every stand-in's address, the functions' URLs, the Pub/Sub
+ * emulator when the sandbox runs with --pubsub, and a ready-made config whose `endpoints` point the adapters at
+ * the stand-ins — so a sandbox run never uses Application Default Credentials.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const DEFAULT_SANDBOX_FILE = '.sandbox/endpoints.json';
+export const DEFAULT_RECONCILE_TOPIC = 'spokefleet-reconcile';
+
+export interface SandboxEndpoints {
+  /** The file it was read from, absolute. */
+  file: string;
+  projects: string[];
+  functions: { onAuditLogEvent?: string; onReconcileRequest?: string };
+  pubsub?: { emulatorHost: string; auditTopic?: string; reconcileTopic?: string };
+  state?: string;
+  /** SPOKEFLEET_CONFIG of the sandbox's functions (not yet validated). */
+  config: Record<string, unknown>;
+}
+
+export function loadSandbox(file: string, cwd: string): SandboxEndpoints {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `no sandbox at ${path}: start one with \`npm run sandbox\` (it writes ${DEFAULT_SANDBOX_FILE})`
+        : `cannot read ${path}: ${(error as Error).message}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  const value = raw as Partial<SandboxEndpoints> | null;
+  if (!value || typeof value !== 'object' || typeof value.config !== 'object' || value.config === null) {
+    throw new Error(`${path} is not a sandbox endpoints file (no "config")`);
+  }
+  return {
+    file: path,
+    projects: Array.isArray(value.projects) ? value.projects.map(String) : [],
+    functions: value.functions ?? {},
+    pubsub: value.pubsub?.emulatorHost ? value.pubsub : undefined,
+    state: value.state,
+    config: value.config,
+  };
+}
+
+/** The project the sandbox's topics live in. */
+export function sandboxProject(sandbox: SandboxEndpoints): string {
+  const fleet = sandbox.config.fleetProject;
+  return sandbox.projects[0] ?? (typeof fleet === 'string' ? fleet : 'spokefleet-demo');
+}
+
+/** `projects/P/topics/T` of the sandbox's reconcile topic. */
+export function sandboxReconcileTopic(sandbox: SandboxEndpoints): string {
+  return `projects/${sandboxProject(sandbox)}/topics/${sandbox.pubsub?.reconcileTopic ?? DEFAULT_RECONCILE_TOPIC}`;
+}

@@ -1,0 +1,55 @@
+# snake_case Terraform inputs → the camelCase object shared/config.ts accepts. Optional fields that are null are
+# left out rather than sent as JSON null: the schema is strict and treats null as a wrong type.
+locals {
+  config = merge(
+    {
+      fleetProject = var.fleet_project
+      projects     = var.projects
+      spokes = [
+        for s in var.spokes : {
+          for k, v in { project = s.project, network = s.network, networkPattern = s.network_pattern } : k => v if v != null
+        }
+      ]
+      membership = {
+        location   = var.membership.location
+        idTemplate = var.membership.id_template
+      }
+      workloadIdentity = var.workload_identity
+      peering = {
+        for k, v in {
+          exportCustomRoutes = var.peering.export_custom_routes
+          importCustomRoutes = var.peering.import_custom_routes
+        } : k => v if v != null
+      }
+      namespaces = var.namespaces
+      export = {
+        label = var.export_label.label
+        value = var.export_label.value
+      }
+      limits = {
+        forbiddenNamespaces          = var.limits.forbidden_namespaces
+        maxClustersPerService        = var.limits.max_clusters_per_service
+        maxEndpointsPerService       = var.limits.max_endpoints_per_service
+        maxServicesPerFleet          = var.limits.max_services_per_fleet
+        refuseCrossProjectDuplicates = var.limits.refuse_cross_project_duplicates
+      }
+      kubeAccess         = var.kube_access
+      dryRun             = var.dry_run
+      concurrency        = var.concurrency
+      maxEventAgeSeconds = var.max_event_age_seconds
+      retryBudgetMs      = var.retry_budget_ms
+      logLevel           = var.log_level
+      selfPrincipals     = var.self_principals
+    },
+    {
+      for k, v in {
+        aviatrix = var.aviatrix == null ? null : {
+          controllerUrl  = var.aviatrix.controller_url
+          username       = var.aviatrix.username
+          passwordSecret = var.aviatrix.password_secret
+          cacheSeconds   = var.aviatrix.cache_seconds
+        }
+      } : k => v if v != null
+    },
+  )
+}
