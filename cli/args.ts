@@ -69,7 +69,7 @@ export function buildRequest(
   } catch (error) {
     // "invalid reconcile request: project: must be a Google Cloud project id; …" → name the flags instead.
     const detail = (error as Error).message.replace(/^invalid reconcile request: /, '');
-    throw new UsageError(`invalid ${describeScope(message)}: ${flagNames(detail)}`);
+    throw new UsageError(`invalid reconcile request (${describeScope(message)}): ${flagNames(detail)}`);
   }
 }
 

@@ -200,6 +200,8 @@ export async function dryRun(
 ): Promise<RequestResult & { config: Config }> {
   const { config } = resolveConfig(options, io);
   const log = engineLogger(config, io, options.verbose === true);
+  // Stand-ins on loopback: no Google metadata server to probe (google-auth-library would warn on stderr).
+  if (config.endpoints) process.env.METADATA_SERVER_DETECTION ??= 'none';
   // Loaded here, not at the top: the client libraries are most of the CLI's load time, and --help or
   // `config validate` need none of them.
   const cloud =

@@ -201,6 +201,9 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
   )
     .option('--json', 'print JSON')
     .action(async (file: string | undefined, flags: CommonFlags) => {
+      if (!file && !flags.sandbox && io.env.SPOKEFLEET_CONFIG === undefined) {
+        throw new UsageError('nothing to validate: give FILE, use --sandbox, or set SPOKEFLEET_CONFIG');
+      }
       done(await handlers.configValidate({ file, sandbox: flags.sandbox, json: flags.json === true }, io));
     });
 

@@ -18,6 +18,7 @@ export const SINK_FILTER_TEMPLATE = 'sink_filter.tftpl';
 
 const PLACEHOLDER = 'spokefleet-self-principal.invalid';
 /** Renders `("p1" OR "p2")` from the template variable `self_principals` (a non-empty list of emails). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Terraform template interpolation, not a JavaScript one
 export const PRINCIPALS_INTERPOLATION = '(${join(" OR ", [for p in self_principals : "\\"${p}\\""])})';
 
 /** Template literal text must not contain interpolation or directive openers. */

@@ -15,7 +15,15 @@
  * Rerun after adding a resource type to terraform/ (the test names the missing type).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
@@ -72,7 +80,9 @@ export async function usedTypes(files = terraformFiles()): Promise<{ resource: s
 
 /** google_cloud_run_v2_service_iam_member → cloud-run-v2-service-iam-member (data sources: data-google-…). */
 export function bindingDir(kind: 'resource' | 'data', type: string): string {
-  return kind === 'data' ? `data-${type.replaceAll('_', '-')}` : type.replace(/^google_/, '').replaceAll('_', '-');
+  return kind === 'data'
+    ? `data-${type.replaceAll('_', '-')}`
+    : type.replace(/^google_/, '').replaceAll('_', '-');
 }
 
 /** The object literal `return { … };` that starts at or after `from`, as its `key: expression` lines. */
@@ -126,13 +136,18 @@ function packTarball(): { tgz: string; cleanup: () => void } {
   const name = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', dir], {
     encoding: 'utf8',
   }).trim();
-  return { tgz: join(dir, name.split('\n').pop() ?? ''), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    tgz: join(dir, name.split('\n').pop() ?? ''),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export async function extractSchema(tgz: string): Promise<ProviderSchema> {
   const types = await usedTypes();
   const wanted = [
-    ...types.resource.filter((t) => t.startsWith('google_')).map((t) => ({ kind: 'resource' as const, type: t })),
+    ...types.resource
+      .filter((t) => t.startsWith('google_'))
+      .map((t) => ({ kind: 'resource' as const, type: t })),
     ...types.data.filter((t) => t.startsWith('google_')).map((t) => ({ kind: 'data' as const, type: t })),
   ];
   const out = mkdtempSync(join(tmpdir(), 'provider-google-lib-'));

@@ -3,10 +3,12 @@
  * built on first use (cold start stays small) and reused by every later event of the instance.
  */
 import type { Cloud } from './cloud/ports';
+import { secretReader } from './cloud/secrets';
 import type { Config } from './config';
 import type { ReconcileRequest } from './events/request';
 import type { DomainEvent } from './events/types';
 import { createLogger, type Logger } from './log';
+import { AviatrixController, type SpokeDirectory } from './policy/aviatrix';
 import type { ActionRecord } from './reconcile/action';
 import { Memo, type ReconcileContext } from './reconcile/context';
 import { handleDomainEvent, throwIfRetryable } from './reconcile/dispatch';
@@ -22,6 +24,21 @@ export interface AppOptions {
   log?: Logger;
   /** The cloud ports; default: adapters on the real client libraries (shared/cloud). */
   cloud?: Cloud;
+  /** Extra spokes; default: the Aviatrix Controller when `aviatrix` is configured. */
+  spokeDirectory?: SpokeDirectory;
+}
+
+/** The Aviatrix Controller look-up, when configured (off by default). */
+function aviatrixDirectory(config: Config): SpokeDirectory | undefined {
+  const aviatrix = config.aviatrix;
+  if (!aviatrix) return undefined;
+  const readSecret = secretReader(config, { budgetMs: config.retryBudgetMs });
+  return new AviatrixController({
+    controllerUrl: aviatrix.controllerUrl,
+    username: aviatrix.username,
+    cacheSeconds: aviatrix.cacheSeconds,
+    password: () => readSecret(aviatrix.passwordSecret),
+  });
 }
 
 export function createApp(config: Config, options: AppOptions = {}): App {
@@ -47,12 +64,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       return getCloud().kube;
     },
   };
+  const spokes = options.spokeDirectory ?? aviatrixDirectory(config);
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
     cloud: lazyCloud,
     log: eventLog,
     dryRun,
     memo: new Memo(),
+    extraSpokes: spokes ? () => spokes.listSpokes() : undefined,
   });
   return {
     log,

@@ -147,6 +147,7 @@ const schema = z
         gkehub: loopback.optional(),
         resourcemanager: loopback.optional(),
         connectGateway: loopback.optional(),
+        secretmanager: loopback.optional(),
         /** Bearer token sent to the stand-ins instead of Application Default Credentials. */
         token: z.string().min(1).default('sandbox-token'),
       })

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${…}` are Cloud Build substitutions
 /**
  * cloudbuild.yaml and the scripts its steps run. The pipeline cannot run here, so: every step must run something
  * that exists (an image binary, or a script in this repository that parses), every `npm run X` must be a
@@ -38,15 +39,22 @@ const IMAGE_BINARIES = new Set(['npm', 'node', 'sh', 'bash', 'gcloud', 'terrafor
 describe('cloudbuild.yaml', () => {
   it('declares the _PROJECT, _REGION and _STATE_BUCKET substitutions, and every one it uses', () => {
     const config = build();
-    for (const name of ['_PROJECT', '_REGION', '_STATE_BUCKET']) assert.ok(name in config.substitutions, name);
+    for (const name of ['_PROJECT', '_REGION', '_STATE_BUCKET'])
+      assert.ok(name in config.substitutions, name);
     const used = [...read(join(ROOT, 'cloudbuild.yaml')).matchAll(/\$\{(_[A-Z0-9_]+)\}/g)].map((m) => m[1]);
-    assert.deepStrictEqual([...new Set(used)].filter((u) => !(u in config.substitutions)), []);
+    assert.deepStrictEqual(
+      [...new Set(used)].filter((u) => !(u in config.substitutions)),
+      [],
+    );
   });
 
   it('every step runs an image binary or a repository script that exists and parses', () => {
     for (const step of build().steps) {
       const entrypoint = step.entrypoint ?? '';
-      assert.ok(IMAGE_BINARIES.has(entrypoint) || existsSync(join(ROOT, entrypoint)), `${step.id}: ${entrypoint}`);
+      assert.ok(
+        IMAGE_BINARIES.has(entrypoint) || existsSync(join(ROOT, entrypoint)),
+        `${step.id}: ${entrypoint}`,
+      );
       if (entrypoint === 'sh' || entrypoint === 'bash') {
         const script = step.args?.[0] ?? '';
         assert.ok(!script.startsWith('-'), `${step.id}: inline shell; put the logic in scripts/`);
@@ -63,7 +71,11 @@ describe('cloudbuild.yaml', () => {
       .steps.filter((s) => s.entrypoint === 'npm' && s.args?.[0] === 'run')
       .map((s) => s.args?.[1] ?? '');
     assert.deepStrictEqual(called, ['lint', 'typecheck', 'test:unit', 'test:wire', 'build']);
-    assert.deepStrictEqual(called.filter((name) => !(name in scripts)), [], 'missing from package.json scripts');
+    assert.deepStrictEqual(
+      called.filter((name) => !(name in scripts)),
+      [],
+      'missing from package.json scripts',
+    );
   });
 
   it('installs with npm ci on Node 22, then lints, type-checks, tests and builds before any plan', () => {
@@ -71,7 +83,12 @@ describe('cloudbuild.yaml', () => {
     const byId = new Map(config.steps.map((s) => [s.id, s]));
     assert.deepStrictEqual(byId.get('install')?.args?.slice(0, 1), ['ci']);
     assert.equal(config.substitutions._NODE_IMAGE, 'node:22');
-    assert.deepStrictEqual(byId.get('build')?.waitFor?.sort(), ['lint', 'test-unit', 'test-wire', 'typecheck']);
+    assert.deepStrictEqual(byId.get('build')?.waitFor?.sort(), [
+      'lint',
+      'test-unit',
+      'test-wire',
+      'typecheck',
+    ]);
     assert.ok(byId.get('terraform-plan')?.waitFor?.includes('build'), 'plan needs the bundle');
   });
 
@@ -175,7 +192,12 @@ describe('scripts/ci-terraform.sh (against a fake terraform)', () => {
   });
 
   it('plan targets PROJECT and REGION and saves the plan', () => {
-    const result = run('ci-terraform.sh', ['plan'], { PROJECT: 'p1', REGION: 'us-east4', TF_DIR: tfDir }, fake.dir);
+    const result = run(
+      'ci-terraform.sh',
+      ['plan'],
+      { PROJECT: 'p1', REGION: 'us-east4', TF_DIR: tfDir },
+      fake.dir,
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.deepStrictEqual(fake.calls(), [
       'plan -input=false -lock-timeout=5m -var=project_id=p1 -var=region=us-east4 -out=tfplan',
@@ -204,9 +226,20 @@ esac`,
   afterEach(() => fake.cleanup());
 
   const args = [
-    '--project', 'p', '--region', 'us-east4', '--dead-letter-topic', 'projects/p/topics/dl',
-    '--max-delivery-attempts', '10', '--pubsub-service-agent', 'service-1@gcp-sa-pubsub.iam.gserviceaccount.com',
-    '--function', 'sf-audit', '--function', 'sf-reconcile',
+    '--project',
+    'p',
+    '--region',
+    'us-east4',
+    '--dead-letter-topic',
+    'projects/p/topics/dl',
+    '--max-delivery-attempts',
+    '10',
+    '--pubsub-service-agent',
+    'service-1@gcp-sa-pubsub.iam.gserviceaccount.com',
+    '--function',
+    'sf-audit',
+    '--function',
+    'sf-reconcile',
   ];
 
   it('sets the dead-letter policy on each function’s Eventarc subscription and lets Pub/Sub pull from it', () => {

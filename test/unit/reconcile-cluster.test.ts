@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { ClusterRef } from '../../shared/events/types';
 import type { ActionRecord } from '../../shared/reconcile/action';
 import { offboardCluster, reconcileCluster } from '../../shared/reconcile/cluster';
+import { Memo } from '../../shared/reconcile/context';
 import { fallbackMembershipId } from '../../shared/reconcile/names';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
@@ -325,5 +326,18 @@ describe('offboardCluster', () => {
     const cloud = new FakeCloud();
     assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
     assert.deepEqual(cloud.log.writes(), []);
+  });
+});
+
+describe('spokes from the Aviatrix Controller', () => {
+  it('a cluster whose VPC only the Controller lists as a spoke is onboarded', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'gcp-spoke300-us-east4' } }));
+    const { ctx } = testContext(cloud);
+    assert.equal((await reconcileCluster({ ...ctx, memo: new Memo() }, ref))[0].outcome, 'skipped');
+    ctx.extraSpokes = async () => [{ project: PROJECT, network: 'gcp-spoke300-us-east4' }];
+    const records = await reconcileCluster({ ...ctx, memo: new Memo() }, ref);
+    assert.equal(records[0].outcome, 'unchanged');
+    assert.match(records[0].reason ?? '', /is a spoke/);
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Terraform interpolations (`${…}`) are the expected values here, not JavaScript templates
 /**
  * terraform/ checked against the code, offline. `terraform validate` needs the google provider binary, which cannot
  * be downloaded here, so the configuration is parsed (@cdktf/hcl2json) and compared with what the code says: the
@@ -13,6 +14,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import {
+  GENERATED_DIR,
+  generatedFiles,
+  PRINCIPALS_INTERPOLATION,
+  SINK_FILTER_TEMPLATE,
+} from '../../scripts/gen-terraform';
+import type { BlockSchema, ProviderSchema } from '../../scripts/provider-schema';
+import {
   customRolePermissions,
   kubernetesIamPermissions,
   type ProjectScope,
@@ -21,13 +29,6 @@ import {
 import { type ConfigInput, parseConfig } from '../../shared/config';
 import { AUDIT_METHODS, sinkFilter } from '../../shared/events/methods';
 import { parseReconcileRequest } from '../../shared/events/request';
-import {
-  generatedFiles,
-  GENERATED_DIR,
-  PRINCIPALS_INTERPOLATION,
-  SINK_FILTER_TEMPLATE,
-} from '../../scripts/gen-terraform';
-import type { BlockSchema, ProviderSchema } from '../../scripts/provider-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const TF = join(ROOT, 'terraform');
@@ -49,8 +50,19 @@ interface Module {
 }
 
 async function loadModule(dir: string): Promise<Module> {
-  const mod: Module = { files: {}, variable: {}, locals: {}, resource: {}, data: {}, module: {}, output: {}, terraform: [] };
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.tf')).sort()) {
+  const mod: Module = {
+    files: {},
+    variable: {},
+    locals: {},
+    resource: {},
+    data: {},
+    module: {},
+    output: {},
+    terraform: [],
+  };
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.tf'))
+    .sort()) {
     const text = read(join(dir, name));
     mod.files[name] = text;
     const json: Json = await parse(name, text);
@@ -73,9 +85,7 @@ async function loadModule(dir: string): Promise<Module> {
 
 /** HCL text without comments (`#`, `//`, `/* … *\/`); good enough for finding references. */
 function hclCode(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/(^|\s)(#|\/\/).*$/gm, '$1');
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)(#|\/\/).*$/gm, '$1');
 }
 
 const allCode = (mod: Module) => Object.values(mod.files).map(hclCode).join('\n');
@@ -90,7 +100,12 @@ const unwrap = (value: unknown): string => {
 // --- terraform binary (optional) ---
 
 function terraformEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+  };
   if (env.TF_CLI_CONFIG_FILE && !existsSync(env.TF_CLI_CONFIG_FILE)) delete env.TF_CLI_CONFIG_FILE;
   return env;
 }
@@ -98,7 +113,11 @@ function terraformEnv(): NodeJS.ProcessEnv {
 const HAVE_TERRAFORM = spawnSync('terraform', ['version'], { env: terraformEnv() }).status === 0;
 
 function terraform(cwd: string, args: string[]): string {
-  const result = spawnSync('terraform', [...args, '-no-color'], { cwd, env: terraformEnv(), encoding: 'utf8' });
+  const result = spawnSync('terraform', [...args, '-no-color'], {
+    cwd,
+    env: terraformEnv(),
+    encoding: 'utf8',
+  });
   assert.equal(result.status, 0, `terraform ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -154,17 +173,37 @@ describe('terraform/', () => {
           .filter(([name]) => name !== 'variables.tf')
           .map(([, text]) => hclCode(text))
           .join('\n');
-        const used = [...new Set([...elsewhere.matchAll(/\bvar\.([a-z_][a-z0-9_]*)/g)].map((m) => m[1]))].sort();
-        assert.deepStrictEqual(used.filter((v) => !declared.includes(v)), [], 'used but not declared');
-        assert.deepStrictEqual(declared.filter((v) => !used.includes(v)), [], 'declared but never used');
+        const used = [
+          ...new Set([...elsewhere.matchAll(/\bvar\.([a-z_][a-z0-9_]*)/g)].map((m) => m[1])),
+        ].sort();
+        assert.deepStrictEqual(
+          used.filter((v) => !declared.includes(v)),
+          [],
+          'used but not declared',
+        );
+        assert.deepStrictEqual(
+          declared.filter((v) => !used.includes(v)),
+          [],
+          'declared but never used',
+        );
       });
 
       it(`${label}: every local.X used is declared, and every declared local is used`, () => {
         const mod = load();
         const declared = Object.keys(mod.locals).sort();
-        const used = [...new Set([...allCode(mod).matchAll(/\blocal\.([a-z_][a-z0-9_]*)/g)].map((m) => m[1]))].sort();
-        assert.deepStrictEqual(used.filter((v) => !declared.includes(v)), [], 'used but not declared');
-        assert.deepStrictEqual(declared.filter((v) => !used.includes(v)), [], 'declared but never used');
+        const used = [
+          ...new Set([...allCode(mod).matchAll(/\blocal\.([a-z_][a-z0-9_]*)/g)].map((m) => m[1])),
+        ].sort();
+        assert.deepStrictEqual(
+          used.filter((v) => !declared.includes(v)),
+          [],
+          'used but not declared',
+        );
+        assert.deepStrictEqual(
+          declared.filter((v) => !used.includes(v)),
+          [],
+          'declared but never used',
+        );
       });
     }
 
@@ -172,7 +211,10 @@ describe('terraform/', () => {
       for (const mod of [root, configModule]) {
         for (const [name, body] of Object.entries(mod.variable)) {
           assert.ok(body.type, `${name} has no type`);
-          assert.ok(typeof body.description === 'string' && body.description.length > 10, `${name} has no description`);
+          assert.ok(
+            typeof body.description === 'string' && body.description.length > 10,
+            `${name} has no description`,
+          );
         }
       }
     });
@@ -180,11 +222,17 @@ describe('terraform/', () => {
     it('the tfvars example sets only declared variables and every required one', async () => {
       const example: Json = await parse('terraform.tfvars', read(join(TF, 'terraform.tfvars.example')));
       const declared = Object.keys(root.variable);
-      assert.deepStrictEqual(Object.keys(example).filter((k) => !declared.includes(k)), []);
+      assert.deepStrictEqual(
+        Object.keys(example).filter((k) => !declared.includes(k)),
+        [],
+      );
       const required = Object.entries(root.variable)
         .filter(([, body]) => !('default' in body))
         .map(([name]) => name);
-      assert.deepStrictEqual(required.filter((k) => !(k in example)), []);
+      assert.deepStrictEqual(
+        required.filter((k) => !(k in example)),
+        [],
+      );
     });
 
     it('the tfvars example is the seed topology', async () => {
@@ -216,7 +264,11 @@ describe('terraform/', () => {
 
     it('the checked-in terraform/generated files are what `npm run gen:terraform` writes', () => {
       for (const [name, content] of Object.entries(generatedFiles())) {
-        assert.equal(read(join(GENERATED_DIR, name)), content, `terraform/generated/${name} is stale: run npm run gen:terraform`);
+        assert.equal(
+          read(join(GENERATED_DIR, name)),
+          content,
+          `terraform/generated/${name} is stale: run npm run gen:terraform`,
+        );
       }
     });
 
@@ -244,7 +296,10 @@ describe('terraform/', () => {
         );
         terraform(dir, ['init', '-input=false']);
         terraform(dir, ['apply', '-auto-approve', '-input=false']);
-        assert.equal(terraform(dir, ['output', '-raw', 'filter']), sinkFilter({ excludePrincipals: principals }));
+        assert.equal(
+          terraform(dir, ['output', '-raw', 'filter']),
+          sinkFilter({ excludePrincipals: principals }),
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -256,7 +311,11 @@ describe('terraform/', () => {
         'templatefile("${path.module}/generated/sink_filter.tftpl", { self_principals = local.self_principals })',
       );
       assert.match(unwrap(root.locals.self_principals), /google_service_account\.functions\.email/);
-      for (const type of ['google_logging_project_sink', 'google_logging_folder_sink', 'google_logging_organization_sink']) {
+      for (const type of [
+        'google_logging_project_sink',
+        'google_logging_folder_sink',
+        'google_logging_organization_sink',
+      ]) {
         const sink = root.resource[type]?.audit;
         assert.ok(sink, `${type}.audit`);
         assert.equal(sink.filter, '${local.sink_filter}', type);
@@ -272,7 +331,11 @@ describe('terraform/', () => {
       assert.equal(grant.role, 'roles/pubsub.publisher');
       assert.equal(grant.for_each, '${local.sink_writer_identities}');
       const identities = unwrap(root.locals.sink_writer_identities);
-      for (const sink of ['google_logging_project_sink', 'google_logging_folder_sink', 'google_logging_organization_sink']) {
+      for (const sink of [
+        'google_logging_project_sink',
+        'google_logging_folder_sink',
+        'google_logging_organization_sink',
+      ]) {
         assert.match(identities, new RegExp(`${sink}\\.audit`), sink);
       }
     });
@@ -305,13 +368,19 @@ describe('terraform/', () => {
 
     it('kubernetes_authorization = "iam" grants exactly the GKE IAM equivalents of the ClusterRole', () => {
       assert.deepStrictEqual(root.locals.kubernetes_iam_permissions, kubernetesIamPermissions());
-      assert.equal(root.resource.google_project_iam_custom_role.kubernetes.permissions, '${local.kubernetes_iam_permissions}');
+      assert.equal(
+        root.resource.google_project_iam_custom_role.kubernetes.permissions,
+        '${local.kubernetes_iam_permissions}',
+      );
     });
 
     it('the MCS importer gets compute.networkViewer in every project', () => {
       const grant = root.resource.google_project_iam_member.mcs_importer_network_viewer;
       assert.equal(grant.role, 'roles/compute.networkViewer');
-      assert.equal(grant.member, 'serviceAccount:${local.fleet_project}.svc.id.goog[gke-mcs/gke-mcs-importer]');
+      assert.equal(
+        grant.member,
+        'serviceAccount:${local.fleet_project}.svc.id.goog[gke-mcs/gke-mcs-importer]',
+      );
       assert.equal(grant.for_each, '${local.iam_projects}');
     });
 
@@ -320,35 +389,70 @@ describe('terraform/', () => {
       assert.equal(invoker.role, 'roles/run.invoker');
       assert.equal(invoker.for_each, '${google_cloudfunctions2_function.this}');
       assert.equal(invoker.member, '${google_service_account.trigger.member}');
-      assert.equal(root.resource.google_project_iam_member.trigger_event_receiver.role, 'roles/eventarc.eventReceiver');
+      assert.equal(
+        root.resource.google_project_iam_member.trigger_event_receiver.role,
+        'roles/eventarc.eventReceiver',
+      );
     });
   });
 
   describe('APIs', () => {
     const apis = () => {
-      const host = [...unwrap(root.locals.apis.host).matchAll(/"([a-z]+\.googleapis\.com)"/g)].map((m) => m[1]);
-      return { host, fleet: root.locals.apis.fleet as string[], cluster: root.locals.apis.cluster as string[] };
+      const host = [...unwrap(root.locals.apis.host).matchAll(/"([a-z]+\.googleapis\.com)"/g)].map(
+        (m) => m[1],
+      );
+      return {
+        host,
+        fleet: root.locals.apis.fleet as string[],
+        cluster: root.locals.apis.cluster as string[],
+      };
     };
 
     it('enables every API the deployment and MCS need', () => {
       const all = new Set(Object.values(apis()).flat());
       const needed = [
-        'container', 'compute', 'gkehub', 'multiclusterservicediscovery', 'trafficdirector', 'dns',
-        'cloudresourcemanager', 'connectgateway', 'cloudfunctions', 'run', 'eventarc', 'pubsub', 'logging',
-        'cloudbuild', 'artifactregistry', 'cloudscheduler', 'secretmanager',
+        'container',
+        'compute',
+        'gkehub',
+        'multiclusterservicediscovery',
+        'trafficdirector',
+        'dns',
+        'cloudresourcemanager',
+        'connectgateway',
+        'cloudfunctions',
+        'run',
+        'eventarc',
+        'pubsub',
+        'logging',
+        'cloudbuild',
+        'artifactregistry',
+        'cloudscheduler',
+        'secretmanager',
       ].map((api) => `${api}.googleapis.com`);
-      assert.deepStrictEqual(needed.filter((api) => !all.has(api)), []);
+      assert.deepStrictEqual(
+        needed.filter((api) => !all.has(api)),
+        [],
+      );
     });
 
     it('enables secretmanager only with the Aviatrix look-up', () => {
-      assert.match(unwrap(root.locals.apis.host), /var\.aviatrix == null \? \[\] : \["secretmanager\.googleapis\.com"\]/);
+      assert.match(
+        unwrap(root.locals.apis.host),
+        /var\.aviatrix == null \? \[\] : \["secretmanager\.googleapis\.com"\]/,
+      );
     });
 
     it('enables the APIs the table’s calls use in the projects they address', () => {
       const { fleet, cluster } = apis();
       const byScope = servicesByScope();
-      assert.deepStrictEqual(byScope.fleet.filter((s) => !fleet.includes(s)), []);
-      assert.deepStrictEqual([...byScope.cluster, ...byScope.network].filter((s) => !cluster.includes(s)), []);
+      assert.deepStrictEqual(
+        byScope.fleet.filter((s) => !fleet.includes(s)),
+        [],
+      );
+      assert.deepStrictEqual(
+        [...byScope.cluster, ...byScope.network].filter((s) => !cluster.includes(s)),
+        [],
+      );
       assert.ok(fleet.includes('connectgateway.googleapis.com'));
     });
 
@@ -359,7 +463,11 @@ describe('terraform/', () => {
 
   describe('Pub/Sub and dead-lettering', () => {
     it('has the audit, reconcile and dead-letter topics', () => {
-      assert.deepStrictEqual(Object.keys(root.resource.google_pubsub_topic).sort(), ['audit', 'dead_letter', 'reconcile']);
+      assert.deepStrictEqual(Object.keys(root.resource.google_pubsub_topic).sort(), [
+        'audit',
+        'dead_letter',
+        'reconcile',
+      ]);
     });
 
     it('the dead-letter topic has a subscription that never expires', () => {
@@ -382,7 +490,14 @@ describe('terraform/', () => {
 
     it('hands scripts/dead-letter.sh every function and the dead-letter topic', () => {
       const args = unwrap(root.output.dead_letter_args.value);
-      for (const flag of ['--project', '--region', '--dead-letter-topic', '--max-delivery-attempts', '--pubsub-service-agent', '--function']) {
+      for (const flag of [
+        '--project',
+        '--region',
+        '--dead-letter-topic',
+        '--max-delivery-attempts',
+        '--pubsub-service-agent',
+        '--function',
+      ]) {
         assert.ok(args.includes(`"${flag}"`), flag);
       }
       assert.match(args, /google_pubsub_topic\.dead_letter\.id/);
@@ -394,9 +509,13 @@ describe('terraform/', () => {
     const fn = () => root.resource.google_cloudfunctions2_function.this;
 
     it('deploys one function per entry point functions/index.ts registers', () => {
-      const registered = [...read(join(ROOT, 'functions', 'index.ts')).matchAll(/cloudEvent\(\s*'(\w+)'/g)].map((m) => m[1]);
+      const registered = [
+        ...read(join(ROOT, 'functions', 'index.ts')).matchAll(/cloudEvent\(\s*'(\w+)'/g),
+      ].map((m) => m[1]);
       assert.ok(registered.length >= 2);
-      const deployed = Object.values(root.locals.functions as Record<string, { entry_point: string }>).map((f) => f.entry_point);
+      const deployed = Object.values(root.locals.functions as Record<string, { entry_point: string }>).map(
+        (f) => f.entry_point,
+      );
       assert.deepStrictEqual(deployed.sort(), registered.sort());
       assert.equal(fn().for_each, '${local.functions}');
       assert.equal(fn().build_config[0].entry_point, '${each.value.entry_point}');
@@ -409,7 +528,10 @@ describe('terraform/', () => {
         bucket: '${google_storage_bucket.source.name}',
         object: '${google_storage_bucket_object.bundle.name}',
       });
-      assert.match(root.resource.google_storage_bucket_object.bundle.name, /\$\{data\.archive_file\.bundle\.output_md5\}/);
+      assert.match(
+        root.resource.google_storage_bucket_object.bundle.name,
+        /\$\{data\.archive_file\.bundle\.output_md5\}/,
+      );
     });
 
     it('both triggers are Pub/Sub messagePublished with retries on', () => {
@@ -418,8 +540,13 @@ describe('terraform/', () => {
       assert.equal(trigger.retry_policy, 'RETRY_POLICY_RETRY');
       assert.equal(trigger.pubsub_topic, '${each.value.topic}');
       assert.equal(trigger.service_account_email, '${google_service_account.trigger.email}');
-      const topics = Object.values(root.locals.functions as Record<string, { topic: string }>).map((f) => f.topic).sort();
-      assert.deepStrictEqual(topics, ['${google_pubsub_topic.audit.id}', '${google_pubsub_topic.reconcile.id}']);
+      const topics = Object.values(root.locals.functions as Record<string, { topic: string }>)
+        .map((f) => f.topic)
+        .sort();
+      assert.deepStrictEqual(topics, [
+        '${google_pubsub_topic.audit.id}',
+        '${google_pubsub_topic.reconcile.id}',
+      ]);
     });
 
     it('event functions time out within 540 s by default', () => {
@@ -448,7 +575,10 @@ describe('terraform/', () => {
       scan(join(ROOT, 'shared'));
       // Deliberately not set in the function, with the reason; an unknown new variable fails until listed here.
       const notNeeded: Record<string, string> = {};
-      assert.ok(reads.has('SPOKEFLEET_CONFIG') && reads.has('GOOGLE_CLOUD_PROJECT'), `scanner found ${[...reads]}`);
+      assert.ok(
+        reads.has('SPOKEFLEET_CONFIG') && reads.has('GOOGLE_CLOUD_PROJECT'),
+        `scanner found ${[...reads]}`,
+      );
       const set = Object.keys(root.locals.function_environment);
       assert.deepStrictEqual([...reads].filter((v) => !set.includes(v) && !(v in notNeeded)).sort(), []);
       assert.equal(root.locals.function_environment.SPOKEFLEET_CONFIG, '${module.config.json}');
@@ -476,7 +606,10 @@ describe('terraform/', () => {
     const everyField: ConfigInput = {
       fleetProject: 'spokefleet-demo',
       projects: ['spokefleet-demo'],
-      spokes: [{ project: 'spokefleet-demo', network: 'gcp-spoke100-us-east4' }, { networkPattern: '^gcp-spoke' }],
+      spokes: [
+        { project: 'spokefleet-demo', network: 'gcp-spoke100-us-east4' },
+        { networkPattern: '^gcp-spoke' },
+      ],
       aviatrix: {
         controllerUrl: 'https://controller.example.com',
         username: 'spokefleet',
@@ -522,7 +655,9 @@ describe('terraform/', () => {
     it('the module writes exactly those keys (static check of main.tf)', () => {
       const text = hclCode(configModule.files['main.tf']);
       // `key =` at a line start or after `{` / `,` (not `==`, `=>`): object keys, inline ones included.
-      const written = new Set([...text.matchAll(/(?:^|[{,])\s*([A-Za-z]\w*)\s*=(?![=>])/gm)].map((m) => m[1]));
+      const written = new Set(
+        [...text.matchAll(/(?:^|[{,])\s*([A-Za-z]\w*)\s*=(?![=>])/gm)].map((m) => m[1]),
+      );
       written.delete('config'); // the local's own name
       assert.deepStrictEqual([...written].sort(), [...keysOf(everyField)].sort());
     });
@@ -545,7 +680,9 @@ describe('terraform/', () => {
         const stubs: Record<string, string> = {
           self_principals: '["spokefleet-fn@${var.project_id}.iam.gserviceaccount.com"]',
         };
-        const needed = [...new Set([...hclCode(read(join(TF, 'config.tf'))).matchAll(/\blocal\.(\w+)/g)].map((m) => m[1]))];
+        const needed = [
+          ...new Set([...hclCode(read(join(TF, 'config.tf'))).matchAll(/\blocal\.(\w+)/g)].map((m) => m[1])),
+        ];
         const lines = needed.map((name) => {
           if (name in stubs) return `  ${name} = ${stubs[name]}`;
           const expression = unwrap(root.locals[name]);
@@ -573,10 +710,16 @@ describe('terraform/', () => {
         { project: 'spokefleet-demo', network: 'gcp-spoke100-us-east4' },
         { project: 'spokefleet-demo', network: 'gcp-spoke200-us-east4' },
       ]);
-      assert.deepStrictEqual(config.selfPrincipals, ['spokefleet-fn@spokefleet-demo.iam.gserviceaccount.com']);
+      assert.deepStrictEqual(config.selfPrincipals, [
+        'spokefleet-fn@spokefleet-demo.iam.gserviceaccount.com',
+      ]);
       assert.equal(config.dryRun, true);
       assert.ok(!('aviatrix' in rendered), 'no aviatrix key when the look-up is off');
-      assert.deepStrictEqual(Object.keys(rendered.peering ?? {}), ['exportCustomRoutes'], 'unset import flag left out');
+      assert.deepStrictEqual(
+        Object.keys(rendered.peering ?? {}),
+        ['exportCustomRoutes'],
+        'unset import flag left out',
+      );
     });
 
     it('terraform renders every optional field, and parseConfig accepts it', function () {
@@ -618,7 +761,10 @@ limits = { max_services_per_fleet = 40 }
       assert.deepStrictEqual(parseReconcileRequest(Buffer.from(JSON.stringify(request))), { scope: 'fleet' });
       const job = root.resource.google_cloud_scheduler_job.fleet_reconcile;
       assert.equal(job.pubsub_target[0].topic_name, '${google_pubsub_topic.reconcile.id}');
-      assert.equal(job.pubsub_target[0].data, '${base64encode(jsonencode(local.scheduled_reconcile_request))}');
+      assert.equal(
+        job.pubsub_target[0].data,
+        '${base64encode(jsonencode(local.scheduled_reconcile_request))}',
+      );
       assert.equal(root.variable.reconcile_schedule.default, '*/30 * * * *');
     });
   });
@@ -633,7 +779,15 @@ limits = { max_services_per_fleet = 40 }
   });
 
   describe('every argument and block exists in the provider schema (hashicorp/google 6.50.0)', () => {
-    const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection']);
+    const META = new Set([
+      'count',
+      'for_each',
+      'depends_on',
+      'lifecycle',
+      'provider',
+      'provisioner',
+      'connection',
+    ]);
 
     function check(body: Json, block: BlockSchema, path: string, errors: string[]): void {
       for (const [key, value] of Object.entries(body)) {
@@ -642,7 +796,9 @@ limits = { max_services_per_fleet = 40 }
           for (const [name, dynamics] of Object.entries(value as Record<string, Json[]>)) {
             const nested = block.blocks[name];
             if (!nested) errors.push(`${path}: dynamic "${name}" is not a block`);
-            else for (const d of dynamics) for (const content of d.content ?? []) check(content, nested, `${path}.${name}`, errors);
+            else
+              for (const d of dynamics)
+                for (const content of d.content ?? []) check(content, nested, `${path}.${name}`, errors);
           }
         } else if (block.arguments.includes(key)) {
           // an argument: its value is an expression or a literal
@@ -657,7 +813,11 @@ limits = { max_services_per_fleet = 40 }
     it('every google_* type used is in the schema file (else: npx tsx scripts/provider-schema.ts)', () => {
       for (const kind of ['resource', 'data'] as const) {
         const used = Object.keys(root[kind]).filter((t) => t.startsWith('google_'));
-        assert.deepStrictEqual(used.filter((t) => !schema[kind][t]), [], kind);
+        assert.deepStrictEqual(
+          used.filter((t) => !schema[kind][t]),
+          [],
+          kind,
+        );
         const others = Object.keys(root[kind]).filter((t) => !t.startsWith('google_'));
         // archive_file is hashicorp/archive, not the google provider.
         assert.deepStrictEqual(others, kind === 'data' ? ['archive_file'] : [], `${kind}: non-google types`);
@@ -670,7 +830,8 @@ limits = { max_services_per_fleet = 40 }
       for (const kind of ['resource', 'data'] as const) {
         for (const [type, byName] of Object.entries(root[kind])) {
           if (!type.startsWith('google_')) continue;
-          for (const [name, body] of Object.entries(byName)) check(body, schema[kind][type], `${type}.${name}`, errors);
+          for (const [name, body] of Object.entries(byName))
+            check(body, schema[kind][type], `${type}.${name}`, errors);
         }
       }
       assert.deepStrictEqual(errors, []);
@@ -680,12 +841,17 @@ limits = { max_services_per_fleet = 40 }
       const errors: string[] = [];
       const fnSchema = schema.resource.google_cloudfunctions2_function;
       check({ name: 'x', service_config: [{ timeout: 1 }], retry_policy: 'x' }, fnSchema, 'f', errors);
-      assert.deepStrictEqual(errors, ['f.service_config: unknown argument or block "timeout"', 'f: unknown argument or block "retry_policy"']);
+      assert.deepStrictEqual(errors, [
+        'f.service_config: unknown argument or block "timeout"',
+        'f: unknown argument or block "retry_policy"',
+      ]);
     });
 
     it('attributes referenced as google_x.name.attr exist', () => {
       const errors: string[] = [];
-      const text = [...Object.values(root.files), ...Object.values(configModule.files)].map(hclCode).join('\n');
+      const text = [...Object.values(root.files), ...Object.values(configModule.files)]
+        .map(hclCode)
+        .join('\n');
       const reference = /(?<![\w.])(data\.)?(google_\w+)\.(\w+)(?:\[[^\]]*\])?((?:\.\w+(?:\[[^\]]*\])?)*)/g;
       for (const [whole, data, type, , rest] of text.matchAll(reference)) {
         const typeSchema = (data ? schema.data : schema.resource)[type];
@@ -693,8 +859,15 @@ limits = { max_services_per_fleet = 40 }
           errors.push(`${whole}: unknown type`);
           continue;
         }
-        const known = new Set([...typeSchema.readable, ...typeSchema.arguments, ...Object.keys(typeSchema.blocks)]);
-        for (const attr of rest.replace(/\[[^\]]*\]/g, '').split('.').filter(Boolean)) {
+        const known = new Set([
+          ...typeSchema.readable,
+          ...typeSchema.arguments,
+          ...Object.keys(typeSchema.blocks),
+        ]);
+        for (const attr of rest
+          .replace(/\[[^\]]*\]/g, '')
+          .split('.')
+          .filter(Boolean)) {
           if (!known.has(attr)) errors.push(`${whole}: ${attr}`);
         }
       }
