@@ -133,9 +133,9 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
     ),
   )
     .addOption(
-      new Option('--topic <projects/P/topics/T>', 'the reconcile topic')
-        .env('SPOKEFLEET_RECONCILE_TOPIC')
-        .argParser(argument(parseTopicArg)),
+      new Option('--topic <projects/P/topics/T>', 'the reconcile topic (default: $SPOKEFLEET_RECONCILE_TOPIC)').argParser(
+        argument(parseTopicArg),
+      ),
     )
     .option('--dry-run', 'the function only plans: every write is recorded as planned, nothing is written')
     .option('--request-id <id>', 'correlates the request with its log lines (default: cli-<time>-<random>)')
@@ -145,12 +145,14 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         dryRun: flags.dryRun,
         requestId: flags.requestId ?? defaultRequestId(),
       });
-      if (!flags.topic && !flags.sandbox) {
+      const fromEnv = io.env.SPOKEFLEET_RECONCILE_TOPIC;
+      const topic = flags.topic ?? (fromEnv ? parseTopicArg(fromEnv) : undefined);
+      if (!topic && !flags.sandbox) {
         throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
       }
       done(
         await handlers.reconcile(
-          { request, topic: flags.topic, sandbox: flags.sandbox, json: flags.json === true },
+          { request, topic, sandbox: flags.sandbox, json: flags.json === true },
           io,
         ),
       );

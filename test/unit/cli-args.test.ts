@@ -139,7 +139,7 @@ describe('cli: argument parsing', () => {
     assert.match(request.requestId ?? '', /^cli-[a-z0-9]+-[0-9a-f]{6}$/);
   });
 
-  const invalid: Array<{ argv: string[]; message: RegExp }> = [
+  const invalid: Array<{ argv: string[]; env?: NodeJS.ProcessEnv; message: RegExp }> = [
     { argv: ['plan'], message: /give a scope: --cluster PROJECT\/LOCATION\/CLUSTER, --project PROJECT or --fleet/ },
     { argv: ['plan', '--fleet', '--project', 'acme-spokes'], message: /--project and --fleet cannot be used together/ },
     { argv: ['plan', '--cluster', C1, '--fleet'], message: /--cluster and --fleet cannot be used together/ },
@@ -157,6 +157,11 @@ describe('cli: argument parsing', () => {
     { argv: ['status', '--fleet'], message: /unknown option '--fleet'/ },
     { argv: ['reconcile', '--fleet'], message: /--topic projects\/PROJECT\/topics\/TOPIC is required \(or --sandbox\)/ },
     { argv: ['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'], message: /--topic must be projects\/PROJECT\/topics\/TOPIC/ },
+    {
+      argv: ['reconcile', '--fleet'],
+      env: { SPOKEFLEET_RECONCILE_TOPIC: 'spokefleet-reconcile' },
+      message: /--topic must be projects\/PROJECT\/topics\/TOPIC, got "spokefleet-reconcile"/,
+    },
     { argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'naïve'], message: /--request-id: must be printable ASCII/ },
     { argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'x'.repeat(129)], message: /--request-id: Too big/i },
     { argv: ['config', 'validate', 'a.json', 'b.json'], message: /too many arguments/ },
@@ -164,9 +169,9 @@ describe('cli: argument parsing', () => {
     { argv: ['deploy'], message: /unknown command 'deploy'/ },
     { argv: [], message: /Usage: spokefleet/ },
   ];
-  for (const { argv, message } of invalid) {
-    it(`spokefleet ${argv.join(' ') || '(nothing)'} → exit 2`, async () => {
-      const result = await cli(argv);
+  for (const { argv, env, message } of invalid) {
+    it(`spokefleet ${argv.join(' ') || '(nothing)'}${env ? ' (with env)' : ''} → exit 2`, async () => {
+      const result = await cli(argv, env);
       assert.equal(result.code, 2, `exit code; stderr: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.calls.length, 0, 'no handler runs');
