@@ -2,10 +2,12 @@
  * `npm run sandbox`: the local cloud with the seed topology, kept running for people and tools to use.
  * Writes .sandbox/endpoints.json (every stand-in's address, the functions' URLs, the /state URL and a ready-made
  * SPOKEFLEET_CONFIG) and .sandbox/kubeconfig (one context per cluster, kept current as clusters come and go).
- * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters).
+ * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters),
+ * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FaultRule } from './faults';
 import { ROOT } from './functions';
 import { AUDIT_TOPIC, DEMO_PROJECT, RECONCILE_TOPIC, startSandbox } from './harness';
 import { kubeconfigYaml } from './kube';
@@ -16,8 +18,14 @@ const DIR = join(ROOT, '.sandbox');
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const args = new Set(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const args = new Set(argv);
+  const faultsArg = argv[argv.indexOf('--faults') + 1];
+  const faultRules: Record<string, FaultRule> = args.has('--faults')
+    ? JSON.parse(existsSync(faultsArg) ? readFileSync(faultsArg, 'utf8') : faultsArg)
+    : {};
   const sandbox = await startSandbox({ delivery: args.has('--pubsub') ? 'pubsub' : 'direct' });
+  for (const [pattern, rule] of Object.entries(faultRules)) sandbox.cloud.faults.setRule(pattern, rule);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

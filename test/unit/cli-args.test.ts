@@ -78,7 +78,11 @@ describe('cli: argument parsing', () => {
     {
       argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'r-4'],
       command: 'reconcile',
-      args: { request: { scope: 'fleet', requestId: 'r-4' }, topic: undefined, sandbox: '.sandbox/endpoints.json' },
+      args: {
+        request: { scope: 'fleet', requestId: 'r-4' },
+        topic: undefined,
+        sandbox: '.sandbox/endpoints.json',
+      },
     },
     {
       argv: ['plan', '--fleet', '--sandbox', '/tmp/x/endpoints.json', '--json'],
@@ -88,7 +92,11 @@ describe('cli: argument parsing', () => {
     {
       argv: ['plan', '--project', 'acme-spokes', '--config', 'spokefleet.json', '-v'],
       command: 'plan',
-      args: { request: { scope: 'project', project: 'acme-spokes' }, config: 'spokefleet.json', verbose: true },
+      args: {
+        request: { scope: 'project', project: 'acme-spokes' },
+        config: 'spokefleet.json',
+        verbose: true,
+      },
     },
     {
       argv: ['plan', '--cluster', 'acme-spokes/us-east4-a/gke-1'],
@@ -101,7 +109,11 @@ describe('cli: argument parsing', () => {
     {
       argv: ['status', '--project', 'acme-spokes', '--json', '--sandbox'],
       command: 'status',
-      args: { request: { scope: 'project', project: 'acme-spokes' }, json: true, sandbox: '.sandbox/endpoints.json' },
+      args: {
+        request: { scope: 'project', project: 'acme-spokes' },
+        json: true,
+        sandbox: '.sandbox/endpoints.json',
+      },
     },
     {
       argv: ['status', '--cluster', C1],
@@ -140,32 +152,68 @@ describe('cli: argument parsing', () => {
   });
 
   const invalid: Array<{ argv: string[]; env?: NodeJS.ProcessEnv; message: RegExp }> = [
-    { argv: ['plan'], message: /give a scope: --cluster PROJECT\/LOCATION\/CLUSTER, --project PROJECT or --fleet/ },
-    { argv: ['plan', '--fleet', '--project', 'acme-spokes'], message: /--project and --fleet cannot be used together/ },
+    {
+      argv: ['plan'],
+      message: /give a scope: --cluster PROJECT\/LOCATION\/CLUSTER, --project PROJECT or --fleet/,
+    },
+    {
+      argv: ['plan', '--fleet', '--project', 'acme-spokes'],
+      message: /--project and --fleet cannot be used together/,
+    },
     { argv: ['plan', '--cluster', C1, '--fleet'], message: /--cluster and --fleet cannot be used together/ },
-    { argv: ['status', '--cluster', C1, '--project', 'acme-spokes'], message: /--cluster and --project cannot/ },
-    { argv: ['plan', '--cluster', 'acme-spokes/gke-1'], message: /--cluster must be PROJECT\/LOCATION\/CLUSTER/ },
+    {
+      argv: ['status', '--cluster', C1, '--project', 'acme-spokes'],
+      message: /--cluster and --project cannot/,
+    },
+    {
+      argv: ['plan', '--cluster', 'acme-spokes/gke-1'],
+      message: /--cluster must be PROJECT\/LOCATION\/CLUSTER/,
+    },
     { argv: ['plan', '--cluster', 'a/b/c/d'], message: /--cluster must be PROJECT\/LOCATION\/CLUSTER/ },
-    { argv: ['plan', '--cluster', 'acme-spokes//gke-1'], message: /--cluster must be PROJECT\/LOCATION\/CLUSTER/ },
-    { argv: ['plan', '--cluster', 'Acme/us-east4/gke-1'], message: /project: must be a Google Cloud project id/ },
+    {
+      argv: ['plan', '--cluster', 'acme-spokes//gke-1'],
+      message: /--cluster must be PROJECT\/LOCATION\/CLUSTER/,
+    },
+    {
+      argv: ['plan', '--cluster', 'Acme/us-east4/gke-1'],
+      message: /project: must be a Google Cloud project id/,
+    },
     { argv: ['plan', '--cluster', 'acme-spokes/east/gke-1'], message: /location: must be a zone or region/ },
-    { argv: ['plan', '--cluster', 'acme-spokes/us-east4/GKE_1'], message: /cluster name: must be a GKE cluster name/ },
+    {
+      argv: ['plan', '--cluster', 'acme-spokes/us-east4/GKE_1'],
+      message: /cluster name: must be a GKE cluster name/,
+    },
     { argv: ['plan', '--project', 'x'], message: /project: must be a Google Cloud project id/ },
     { argv: ['plan', '--cluster'], message: /option '--cluster <P\/L\/C>' argument missing/ },
     { argv: ['plan', '--fleet', '--bogus'], message: /unknown option '--bogus'/ },
     { argv: ['plan', '--fleet', 'extra'], message: /too many arguments/ },
     { argv: ['status', '--fleet'], message: /unknown option '--fleet'/ },
-    { argv: ['reconcile', '--fleet'], message: /--topic projects\/PROJECT\/topics\/TOPIC is required \(or --sandbox\)/ },
-    { argv: ['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'], message: /--topic must be projects\/PROJECT\/topics\/TOPIC/ },
+    {
+      argv: ['reconcile', '--fleet'],
+      message: /--topic projects\/PROJECT\/topics\/TOPIC is required \(or --sandbox\)/,
+    },
+    {
+      argv: ['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'],
+      message: /--topic must be projects\/PROJECT\/topics\/TOPIC/,
+    },
     {
       argv: ['reconcile', '--fleet'],
       env: { SPOKEFLEET_RECONCILE_TOPIC: 'spokefleet-reconcile' },
       message: /--topic must be projects\/PROJECT\/topics\/TOPIC, got "spokefleet-reconcile"/,
     },
-    { argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'naïve'], message: /--request-id: must be printable ASCII/ },
-    { argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'x'.repeat(129)], message: /--request-id: Too big/i },
+    {
+      argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'naïve'],
+      message: /--request-id: must be printable ASCII/,
+    },
+    {
+      argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'x'.repeat(129)],
+      message: /--request-id: Too big/i,
+    },
     { argv: ['config', 'validate', 'a.json', 'b.json'], message: /too many arguments/ },
-    { argv: ['config', 'validate'], message: /nothing to validate: give FILE, use --sandbox, or set SPOKEFLEET_CONFIG/ },
+    {
+      argv: ['config', 'validate'],
+      message: /nothing to validate: give FILE, use --sandbox, or set SPOKEFLEET_CONFIG/,
+    },
     { argv: ['deploy'], message: /unknown command 'deploy'/ },
     { argv: [], message: /Usage: spokefleet/ },
   ];
@@ -216,13 +264,20 @@ describe('cli: argument parsing', () => {
   it('the handler exit code is the command exit code', async () => {
     const io: Io = { stdout: new Capture(), stderr: new Capture(), env: {}, cwd: '/' };
     const one = async () => 1;
-    assert.equal(await run(['status'], io, { reconcile: one, plan: one, status: one, configValidate: one }), 1);
+    assert.equal(
+      await run(['status'], io, { reconcile: one, plan: one, status: one, configValidate: one }),
+      1,
+    );
   });
 });
 
 describe('cli: args helpers', () => {
   it('parseClusterArg splits P/L/C and rejects other shapes', () => {
-    assert.deepEqual(parseClusterArg('p-123456/us-east4/c'), { project: 'p-123456', location: 'us-east4', name: 'c' });
+    assert.deepEqual(parseClusterArg('p-123456/us-east4/c'), {
+      project: 'p-123456',
+      location: 'us-east4',
+      name: 'c',
+    });
     for (const bad of ['', 'p', 'p/l', 'p/l/c/x', '/l/c', 'p/ /c']) {
       assert.throws(() => parseClusterArg(bad), UsageError, bad);
     }

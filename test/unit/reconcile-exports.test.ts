@@ -286,3 +286,39 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
     assert.equal(cloud.connects.length, 0);
   });
 });
+
+describe('after creating an export', () => {
+  it('logs a Conflict condition the MCS controller reports, as one WARNING line', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    // The MCS controller marks the export as conflicting as soon as it exists.
+    const create = kube.createServiceExport.bind(kube);
+    kube.createServiceExport = async (ns, name, labels) => {
+      const created = await create(ns, name, labels);
+      created.conditions.push({
+        type: 'Conflict',
+        status: 'True',
+        reason: 'PortConflict',
+        message: 'ports differ across clusters',
+      });
+      return created;
+    };
+    const { ctx, transport } = testContext(cloud);
+    const record = await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx');
+    assert.equal(record.outcome, 'created');
+    const warnings = transport.records().filter((r) => r.severity === 'WARNING');
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0].message), /Conflict condition/);
+    assert.equal(warnings[0].conflict, 'ports differ across clusters');
+  });
+
+  it('no Conflict condition, no warning', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    const { ctx, transport } = testContext(cloud);
+    await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx');
+    assert.equal(transport.records().filter((r) => r.severity === 'WARNING').length, 0);
+  });
+});

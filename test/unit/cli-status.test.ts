@@ -1,0 +1,309 @@
+/**
+ * `spokefleet status` reads each cluster's state from a dry run's action records: what is `unchanged` holds,
+ * what is `planned` does not, refused and failed are problems. Table-driven over the shapes reconcileCluster
+ * produces.
+ */
+import assert from 'node:assert/strict';
+import {
+  type ClusterStatus,
+  deriveStatus,
+  fleetStatus,
+  STATUS_COLUMNS,
+  statusTable,
+} from '../../cli/commands/status';
+import type { ActionRecord, Outcome, Step } from '../../shared/reconcile/action';
+
+const C = 'acme-spokes/us-east4/gke-1';
+const MEMBERSHIP = 'projects/acme-hub/locations/global/memberships/gke-1';
+
+function r(step: Step, target: string, outcome: Outcome, reason?: string): ActionRecord {
+  return { step, target, outcome, reason, dryRun: true, durationMs: 1 };
+}
+
+/** The records of an onboarded peering cluster with one export, as a dry run reports them. */
+const onboarded = (cluster = C): ActionRecord[] => [
+  r('spoke', cluster, 'unchanged', 'network acme-spokes/gcp-spoke100 is a spoke'),
+  r('vpc-native', cluster, 'unchanged', 'VPC-native (alias IPs)'),
+  r('workload-identity', cluster, 'unchanged', 'pool acme-hub.svc.id.goog'),
+  r('membership', cluster, 'unchanged', `membership ${MEMBERSHIP}`),
+  r('mcs-feature', 'acme-hub', 'unchanged', 'multiclusterservicediscovery enabled in acme-hub'),
+  r('peering', cluster, 'unchanged', 'gke-abc-peer: export=true import=false'),
+  r('namespaces', `${cluster}/mcs-common`, 'unchanged'),
+  r('exports', `${cluster}/mcs-common/nginx`, 'unchanged', 'exported'),
+];
+
+const base: Omit<ClusterStatus, 'cluster'> = {
+  spoke: 'yes',
+  vpcNative: 'yes',
+  workloadIdentity: 'on',
+  membership: MEMBERSHIP,
+  peering: 'yes',
+  namespaces: { present: ['mcs-common'], missing: [], unknown: [] },
+  exports: 1,
+  drift: 0,
+  problems: [],
+};
+
+const notChecked = {
+  vpcNative: '-',
+  workloadIdentity: '-',
+  membership: '-',
+  peering: '-',
+  namespaces: { present: [], missing: [], unknown: [] },
+  exports: 0,
+} as const;
+
+const replace = (records: ActionRecord[], step: Step, record: ActionRecord) =>
+  records.map((x) => (x.step === step ? record : x));
+
+describe('cli status: deriveStatus', () => {
+  const cases: Array<{ name: string; records: ActionRecord[]; expected: Partial<ClusterStatus> }> = [
+    { name: 'onboarded, peering, one managed export', records: onboarded(), expected: {} },
+    {
+      name: 'not a spoke: nothing else checked',
+      records: [r('spoke', C, 'skipped', 'network acme-spokes/shared is not a configured spoke')],
+      expected: {
+        spoke: 'no',
+        spokeReason: 'network acme-spokes/shared is not a configured spoke',
+        ...notChecked,
+      },
+    },
+    {
+      name: 'project not allowed: refused, a problem',
+      records: [r('spoke', C, 'refused', 'project acme-spokes is not in the allowed projects')],
+      expected: {
+        spoke: 'no',
+        spokeReason: 'project acme-spokes is not in the allowed projects',
+        ...notChecked,
+        problems: ['spoke: project acme-spokes is not in the allowed projects'],
+      },
+    },
+    {
+      name: 'GetCluster failed: spoke unknown',
+      records: [r('spoke', C, 'failed', '14 UNAVAILABLE: connection refused')],
+      expected: { spoke: 'unknown', ...notChecked, problems: ['spoke: 14 UNAVAILABLE: connection refused'] },
+    },
+    {
+      name: 'routes-based: refused at vpc-native',
+      records: [
+        r('spoke', C, 'unchanged'),
+        r(
+          'vpc-native',
+          C,
+          'refused',
+          'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
+        ),
+      ],
+      expected: {
+        ...notChecked,
+        vpcNative: 'no',
+        problems: [
+          'vpc-native: cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
+        ],
+      },
+    },
+    {
+      name: 'new cluster: workload identity, membership planned; kube not reachable yet',
+      records: [
+        r('spoke', C, 'unchanged'),
+        r('vpc-native', C, 'unchanged'),
+        r('workload-identity', C, 'planned', 'would be updated: enabled workload identity'),
+        r('membership', C, 'planned', `would be created: membership ${MEMBERSHIP}`),
+        r('mcs-feature', 'acme-hub', 'planned', 'would be created: feature'),
+        r('peering', C, 'planned', 'would be updated: gke-abc-peer: export=true import=false'),
+        r('namespaces', C, 'skipped', 'the membership does not exist yet (dry run)'),
+        r('exports', C, 'skipped', 'the membership does not exist yet (dry run)'),
+      ],
+      expected: {
+        workloadIdentity: 'off',
+        membership: 'none',
+        peering: 'no',
+        namespaces: { present: [], missing: [], unknown: [] },
+        exports: 0,
+        drift: 3,
+      },
+    },
+    {
+      name: 'born-in-fleet membership, Private Service Connect (no peering)',
+      records: replace(
+        replace(
+          onboarded(),
+          'membership',
+          r(
+            'membership',
+            C,
+            'unchanged',
+            'cluster is a fleet member as projects/acme-hub/locations/us-east4/memberships/gke-1',
+          ),
+        ),
+        'peering',
+        r('peering', C, 'skipped', 'not applicable: no control-plane peering'),
+      ),
+      expected: { membership: 'projects/acme-hub/locations/us-east4/memberships/gke-1', peering: 'n/a' },
+    },
+    {
+      name: 'membership created concurrently still names it',
+      records: replace(
+        onboarded(),
+        'membership',
+        r('membership', C, 'unchanged', `membership ${MEMBERSHIP} (created concurrently)`),
+      ),
+      expected: {},
+    },
+    {
+      name: 'workload identity on another pool: refused, membership skipped',
+      records: [
+        r('spoke', C, 'unchanged'),
+        r('vpc-native', C, 'unchanged'),
+        r(
+          'workload-identity',
+          C,
+          'refused',
+          'workload identity uses pool other.svc.id.goog, not acme-hub.svc.id.goog',
+        ),
+        r('membership', C, 'skipped', 'workload identity is refused'),
+        r('mcs-feature', 'acme-hub', 'unchanged'),
+        r('peering', C, 'unchanged'),
+        r('namespaces', C, 'skipped', 'the cluster has no fleet membership'),
+        r('exports', C, 'skipped', 'the cluster has no fleet membership'),
+      ],
+      expected: {
+        workloadIdentity: 'other-pool',
+        membership: 'none',
+        namespaces: { present: [], missing: [], unknown: [] },
+        exports: 0,
+        problems: [
+          'workload-identity: workload identity uses pool other.svc.id.goog, not acme-hub.svc.id.goog',
+        ],
+      },
+    },
+    {
+      name: 'workload identity off under policy require, or skipped under ignore',
+      records: replace(
+        onboarded(),
+        'workload-identity',
+        r('workload-identity', C, 'skipped', 'workload identity is off and policy is ignore'),
+      ),
+      expected: { workloadIdentity: 'off' },
+    },
+    {
+      name: 'drift: a seeded namespace deleted, an export missing, a stale export, a refused export',
+      records: [
+        ...onboarded().filter((x) => x.step !== 'namespaces' && x.step !== 'exports'),
+        r('namespaces', `${C}/mcs-common`, 'planned', 'would be created: namespace mcs-common'),
+        r('namespaces', `${C}/team-a`, 'unchanged'),
+        r('exports', `${C}/mcs-common/nginx`, 'unchanged', 'exported'),
+        r('exports', `${C}/mcs-common/web`, 'unchanged', 'exported'),
+        r('exports', `${C}/mcs-common/theirs`, 'unchanged', 'exported by a user-owned ServiceExport'),
+        r('exports', `${C}/mcs-common/api`, 'planned', 'would be created: ServiceExport'),
+        r('exports', `${C}/mcs-common/old`, 'planned', 'would be deleted: ServiceExport'),
+        r(
+          'exports',
+          `${C}/default/db`,
+          'refused',
+          'namespace default is not allowed for Multi-Cluster Services',
+        ),
+      ],
+      expected: {
+        namespaces: { present: ['team-a'], missing: ['mcs-common'], unknown: [] },
+        exports: 2,
+        drift: 3,
+        problems: ['exports default/db: namespace default is not allowed for Multi-Cluster Services'],
+      },
+    },
+    {
+      name: 'Kubernetes API unreachable: namespaces failed on the cluster, exports skipped',
+      records: [
+        ...onboarded().filter((x) => x.step !== 'namespaces' && x.step !== 'exports'),
+        r('namespaces', C, 'failed', '503 no healthy upstream'),
+        r('exports', C, 'skipped', 'the Kubernetes API is unreachable'),
+      ],
+      expected: {
+        namespaces: { present: [], missing: [], unknown: [] },
+        exports: 0,
+        problems: ['namespaces: 503 no healthy upstream'],
+      },
+    },
+    {
+      name: 'a namespace read failed',
+      records: [
+        ...onboarded().filter((x) => x.step !== 'namespaces'),
+        r('namespaces', `${C}/mcs-common`, 'failed', '403 forbidden'),
+      ],
+      expected: {
+        namespaces: { present: [], missing: [], unknown: ['mcs-common'] },
+        problems: ['namespaces mcs-common: 403 forbidden'],
+      },
+    },
+    {
+      name: 'peering read failed',
+      records: replace(onboarded(), 'peering', r('peering', C, 'failed', 'peering gke-abc-peer not found')),
+      expected: { peering: 'unknown', problems: ['peering: peering gke-abc-peer not found'] },
+    },
+    {
+      name: 'membership list failed',
+      records: replace(onboarded(), 'membership', r('membership', C, 'failed', '503 unavailable')),
+      expected: { membership: 'unknown', problems: ['membership: 503 unavailable'] },
+    },
+  ];
+
+  for (const { name, records, expected } of cases) {
+    it(name, () => {
+      const [status, ...others] = deriveStatus(records);
+      assert.equal(others.length, 0);
+      assert.deepEqual(status, { cluster: C, ...base, ...expected });
+    });
+  }
+
+  it('one row per cluster, in the order the records name them; the fleet-wide feature is no row', () => {
+    const c2 = 'acme-spokes/us-east4/gke-2';
+    const c3 = 'acme-spokes-two/europe-west1-b/gke-3';
+    const rows = deriveStatus([
+      ...onboarded(c2),
+      ...onboarded(C),
+      r('spoke', c3, 'skipped', 'network x is not a configured spoke'),
+    ]);
+    assert.deepEqual(
+      rows.map((row) => [row.cluster, row.spoke]),
+      [
+        [c2, 'yes'],
+        [C, 'yes'],
+        [c3, 'no'],
+      ],
+    );
+  });
+
+  it('fleetStatus reads the MCS feature', () => {
+    assert.deepEqual(fleetStatus(onboarded(), 'acme-hub'), { project: 'acme-hub', mcsFeature: 'enabled' });
+    assert.equal(fleetStatus([r('mcs-feature', 'acme-hub', 'planned')], 'acme-hub').mcsFeature, 'missing');
+    assert.equal(fleetStatus([r('mcs-feature', 'acme-hub', 'failed')], 'acme-hub').mcsFeature, 'unknown');
+    assert.equal(fleetStatus([], 'acme-hub').mcsFeature, 'unknown');
+  });
+
+  it('statusTable: one header and one line per cluster, membership shortened to LOCATION/ID', () => {
+    const table = statusTable(
+      deriveStatus([...onboarded(), r('spoke', 'acme-spokes/us-east4/shared', 'skipped', 'not a spoke')]),
+    );
+    const lines = table.split('\n');
+    assert.equal(lines.length, 3);
+    assert.deepEqual(
+      lines[0].split(/\s+/),
+      STATUS_COLUMNS.map((c) => c.toUpperCase()),
+    );
+    assert.deepEqual(lines[1].split(/\s+/), [
+      C,
+      'yes',
+      'yes',
+      'on',
+      'global/gke-1',
+      'yes',
+      'mcs-common',
+      '1',
+      '0',
+    ]);
+    assert.match(
+      lines[2],
+      /^acme-spokes\/us-east4\/shared\s+no\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+\(not a spoke\)$/,
+    );
+  });
+});
