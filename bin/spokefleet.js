@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `spokefleet` command: loads the bundle `npm run build` writes (dist/cli.js, all dependencies inside).
-'use strict';
+
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 

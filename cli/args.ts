@@ -3,8 +3,9 @@
  * unit-tested without a cloud. Every request is checked with the same parser the function uses
  * (parseReconcileRequest), so the CLI never publishes a message the function would refuse.
  */
-import type { ClusterRef } from '../shared/events/types';
+
 import { parseReconcileRequest, type ReconcileRequest } from '../shared/events/request';
+import type { ClusterRef } from '../shared/events/types';
 
 /** A mistake in how the command was called: reported with the usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -21,7 +22,9 @@ export interface ScopeOptions {
 export function parseClusterArg(value: string): ClusterRef {
   const parts = value.split('/');
   if (parts.length !== 3 || parts.some((p) => p.trim() === '')) {
-    throw new UsageError(`--cluster must be PROJECT/LOCATION/CLUSTER (e.g. my-project/us-east4/gke-1), got "${value}"`);
+    throw new UsageError(
+      `--cluster must be PROJECT/LOCATION/CLUSTER (e.g. my-project/us-east4/gke-1), got "${value}"`,
+    );
   }
   const [project, location, name] = parts;
   return { project, location, name };
@@ -30,7 +33,8 @@ export function parseClusterArg(value: string): ClusterRef {
 const TOPIC = /^projects\/[^/\s]+\/topics\/[^/\s]+$/;
 
 export function parseTopicArg(value: string): string {
-  if (!TOPIC.test(value)) throw new UsageError(`--topic must be projects/PROJECT/topics/TOPIC, got "${value}"`);
+  if (!TOPIC.test(value))
+    throw new UsageError(`--topic must be projects/PROJECT/topics/TOPIC, got "${value}"`);
   return value;
 }
 
@@ -42,10 +46,13 @@ export function buildRequest(
   scope: ScopeOptions,
   options: { dryRun?: boolean; requestId?: string; defaultFleet?: boolean } = {},
 ): ReconcileRequest {
-  const given = [scope.cluster && '--cluster', scope.project !== undefined && '--project', scope.fleet && '--fleet'].filter(
-    (s): s is string => typeof s === 'string',
-  );
-  if (given.length > 1) throw new UsageError(`${given.join(' and ')} cannot be used together; give one scope`);
+  const given = [
+    scope.cluster && '--cluster',
+    scope.project !== undefined && '--project',
+    scope.fleet && '--fleet',
+  ].filter((s): s is string => typeof s === 'string');
+  if (given.length > 1)
+    throw new UsageError(`${given.join(' and ')} cannot be used together; give one scope`);
   if (given.length === 0 && !options.defaultFleet) {
     throw new UsageError('give a scope: --cluster PROJECT/LOCATION/CLUSTER, --project PROJECT or --fleet');
   }
@@ -74,13 +81,16 @@ export function buildRequest(
 }
 
 function flagNames(detail: string): string {
-  return detail
-    .replace(/\bcluster: /g, 'cluster name: ')
-    .replace(/\brequestId: /g, '--request-id: ');
+  return detail.replace(/\bcluster: /g, 'cluster name: ').replace(/\brequestId: /g, '--request-id: ');
 }
 
 /** `cluster P/L/C`, `project P`, `fleet` — for messages and output. */
-export function describeScope(request: { scope: string; project?: string; location?: string; cluster?: string }): string {
+export function describeScope(request: {
+  scope: string;
+  project?: string;
+  location?: string;
+  cluster?: string;
+}): string {
   if (request.scope === 'cluster') return `cluster ${request.project}/${request.location}/${request.cluster}`;
   if (request.scope === 'project') return `project ${request.project}`;
   return 'fleet';

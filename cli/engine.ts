@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Cloud, ClustersPort, FleetPort, KubePort, PeeringPort } from '../shared/cloud/ports';
+import type { Cloud } from '../shared/cloud/ports';
 import { type Config, ConfigError, parseConfig, parseConfigJson } from '../shared/config';
 import { PermanentError } from '../shared/errors';
 import type { ReconcileRequest } from '../shared/events/request';
@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../shared/log';
 import { Memo, type ReconcileContext } from '../shared/reconcile/context';
 import type { RequestResult } from '../shared/reconcile/request';
 import { UsageError } from './args';
-import { Progress, type Io } from './io';
+import { type Io, Progress } from './io';
 import { loadSandbox } from './sandbox';
 
 /** A failure the command reports as a list of problems (exit 1), e.g. an invalid config. */
@@ -96,62 +96,57 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Engine log lines: to stderr with --verbose, else nowhere (stdout is for results only). */
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  notice: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silent,
+};
+
+/**
+ * Engine log lines: with --verbose, the functions' own structured lines (shared/log) on stderr; else discarded,
+ * without even building the Cloud Logging client (it probes for credentials, which warns on a laptop).
+ */
 export function engineLogger(config: Config, io: Io, verbose: boolean): Logger {
-  const discard = { write: () => true };
+  if (!verbose) return silent;
   return createLogger({
-    level: verbose ? 'debug' : config.logLevel,
-    transport: verbose ? io.stderr : discard,
+    level: 'debug',
+    transport: io.stderr,
     name: 'spokefleet-cli',
     projectId: config.fleetProject,
   });
 }
 
 const READ_ONLY = 'read-only';
+/** Port methods that only read. Anything else — today's writes and any method added later — is refused. */
+const READ_METHOD = /^(get|list|has|count)/;
+
 function refuseWrite(what: string): Promise<never> {
-  return Promise.reject(new PermanentError(`the CLI is read-only here; refused to ${what}`, READ_ONLY));
+  return Promise.reject(new PermanentError(`the CLI is read-only here; refused ${what}`, READ_ONLY));
 }
 
-/** The same ports, with every write refused. */
+/** A port whose reading methods pass through and whose other methods reject without being called. */
+function readOnlyPort<T extends object>(port: T, name: string): T {
+  return new Proxy(port, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (typeof property === 'string' && READ_METHOD.test(property)) return value.bind(target);
+      return () => refuseWrite(`${name}.${String(property)}`);
+    },
+  });
+}
+
+/** The same ports, with every write refused (a step that forgot its dry-run branch fails instead of writing). */
 export function readOnlyCloud(cloud: Cloud): Cloud {
-  const clusters: ClustersPort = {
-    get: (ref) => cloud.clusters.get(ref),
-    list: (project) => cloud.clusters.list(project),
-    setWorkloadPool: () => refuseWrite('update a cluster'),
-  };
-  const peering: PeeringPort = {
-    get: (project, network, name) => cloud.peering.get(project, network, name),
-    update: () => refuseWrite('update a peering'),
-  };
-  const fleet: FleetPort = {
-    listMemberships: (project) => cloud.fleet.listMemberships(project),
-    getMembership: (name) => cloud.fleet.getMembership(name),
-    createMembership: () => refuseWrite('create a membership'),
-    deleteMembership: () => refuseWrite('delete a membership'),
-    hasFeature: (project, feature) => cloud.fleet.hasFeature(project, feature),
-    createFeature: () => refuseWrite('create a feature'),
-  };
   return {
-    clusters,
-    peering,
-    fleet,
+    clusters: readOnlyPort(cloud.clusters, 'clusters'),
+    peering: readOnlyPort(cloud.peering, 'peering'),
+    fleet: readOnlyPort(cloud.fleet, 'fleet'),
     kube: {
-      async connect(target) {
-        const kube = await cloud.kube.connect(target);
-        const readOnly: KubePort = {
-          getNamespace: (name) => kube.getNamespace(name),
-          createNamespace: () => refuseWrite('create a namespace'),
-          getService: (ns, name) => kube.getService(ns, name),
-          listServices: (selector) => kube.listServices(selector),
-          getServiceExport: (ns, name) => kube.getServiceExport(ns, name),
-          listServiceExports: (selector) => kube.listServiceExports(selector),
-          createServiceExport: () => refuseWrite('create a ServiceExport'),
-          deleteServiceExport: () => refuseWrite('delete a ServiceExport'),
-          countReadyEndpoints: (ns, name) => kube.countReadyEndpoints(ns, name),
-          recordEvent: () => refuseWrite('record an Event'),
-        };
-        return readOnly;
-      },
+      connect: async (target) => readOnlyPort(await cloud.kube.connect(target), 'kube'),
     },
   };
 }
@@ -162,27 +157,50 @@ export function readOnlyCloud(cloud: Cloud): Cloud {
  */
 function withProgress(cloud: Cloud, onChange: (reached: number, total: number | undefined) => void): Cloud {
   let total: number | undefined;
-  let listed = 0;
   let reached = 0;
-  return {
-    ...cloud,
-    clusters: {
-      ...cloud.clusters,
-      get: (ref) => {
-        reached++;
-        onChange(reached, total);
-        return cloud.clusters.get(ref);
-      },
-      list: async (project) => {
-        const clusters = await cloud.clusters.list(project);
-        listed += clusters.length;
-        total = listed;
-        onChange(reached, total);
-        return clusters;
-      },
-      setWorkloadPool: (ref, pool) => cloud.clusters.setWorkloadPool(ref, pool),
+  const { clusters } = cloud;
+  const observed: typeof clusters = new Proxy(clusters, {
+    get(target, property, receiver) {
+      if (property === 'get') {
+        return (ref: Parameters<typeof clusters.get>[0]) => {
+          reached++;
+          onChange(reached, total);
+          return target.get(ref);
+        };
+      }
+      if (property === 'list') {
+        return async (project: string) => {
+          const listed = await target.list(project);
+          total = (total ?? 0) + listed.length;
+          onChange(reached, total);
+          return listed;
+        };
+      }
+      return Reflect.get(target, property, receiver);
     },
-  };
+  });
+  return { ...cloud, clusters: observed };
+}
+
+/**
+ * The Aviatrix Controller spoke look-up when `aviatrix` is configured, as shared/app.ts composes it for the
+ * functions, so plan and status decide "is this a spoke?" exactly as they do. (It reads a secret and calls the
+ * Controller: both reads.)
+ */
+function spokeLookup(config: Config): ReconcileContext['extraSpokes'] {
+  const aviatrix = config.aviatrix;
+  if (!aviatrix) return undefined;
+  const { secretReader } = require('../shared/cloud/secrets') as typeof import('../shared/cloud/secrets');
+  const { AviatrixController } =
+    require('../shared/policy/aviatrix') as typeof import('../shared/policy/aviatrix');
+  const readSecret = secretReader(config, { budgetMs: config.retryBudgetMs });
+  const controller = new AviatrixController({
+    controllerUrl: aviatrix.controllerUrl,
+    username: aviatrix.username,
+    cacheSeconds: aviatrix.cacheSeconds,
+    password: () => readSecret(aviatrix.passwordSecret),
+  });
+  return () => controller.listSpokes();
 }
 
 export interface DryRunOptions extends EngineOptions {
@@ -205,10 +223,10 @@ export async function dryRun(
   // Loaded here, not at the top: the client libraries are most of the CLI's load time, and --help or
   // `config validate` need none of them.
   const cloud =
-    options.cloud ?? (require('../shared/cloud') as typeof import('../shared/cloud')).createCloud(config, log);
-  const { reconcileRequest } = require('../shared/reconcile/request') as typeof import(
-    '../shared/reconcile/request'
-  );
+    options.cloud ??
+    (require('../shared/cloud') as typeof import('../shared/cloud')).createCloud(config, log);
+  const { reconcileRequest } =
+    require('../shared/reconcile/request') as typeof import('../shared/reconcile/request');
   const progress = new Progress(io.stderr, !options.verbose);
   const started = Date.now();
   const ctx: ReconcileContext = {
@@ -221,6 +239,7 @@ export async function dryRun(
     log,
     dryRun: true,
     memo: new Memo(),
+    extraSpokes: spokeLookup(config),
   };
   try {
     const result = await reconcileRequest(ctx, { ...request, dryRun: true });

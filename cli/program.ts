@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { version } from '../package.json';
 import { describeError } from '../shared/errors';
 import type { ClusterRef } from '../shared/events/types';
-import { version } from '../package.json';
 import { buildRequest, parseClusterArg, parseTopicArg, UsageError } from './args';
 import type { ConfigValidateArgs } from './commands/config';
 import type { PlanArgs } from './commands/plan';
@@ -133,30 +133,30 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
     ),
   )
     .addOption(
-      new Option('--topic <projects/P/topics/T>', 'the reconcile topic (default: $SPOKEFLEET_RECONCILE_TOPIC)').argParser(
-        argument(parseTopicArg),
-      ),
+      new Option(
+        '--topic <projects/P/topics/T>',
+        'the reconcile topic (default: $SPOKEFLEET_RECONCILE_TOPIC)',
+      ).argParser(argument(parseTopicArg)),
     )
     .option('--dry-run', 'the function only plans: every write is recorded as planned, nothing is written')
     .option('--request-id <id>', 'correlates the request with its log lines (default: cli-<time>-<random>)')
     .option('--json', 'print JSON')
-    .action(async (flags: ScopeFlags & CommonFlags & { topic?: string; dryRun?: boolean; requestId?: string }) => {
-      const request = buildRequest(scopeOf(flags), {
-        dryRun: flags.dryRun,
-        requestId: flags.requestId ?? defaultRequestId(),
-      });
-      const fromEnv = io.env.SPOKEFLEET_RECONCILE_TOPIC;
-      const topic = flags.topic ?? (fromEnv ? parseTopicArg(fromEnv) : undefined);
-      if (!topic && !flags.sandbox) {
-        throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
-      }
-      done(
-        await handlers.reconcile(
-          { request, topic, sandbox: flags.sandbox, json: flags.json === true },
-          io,
-        ),
-      );
-    });
+    .action(
+      async (flags: ScopeFlags & CommonFlags & { topic?: string; dryRun?: boolean; requestId?: string }) => {
+        const request = buildRequest(scopeOf(flags), {
+          dryRun: flags.dryRun,
+          requestId: flags.requestId ?? defaultRequestId(),
+        });
+        const fromEnv = io.env.SPOKEFLEET_RECONCILE_TOPIC;
+        const topic = flags.topic ?? (fromEnv ? parseTopicArg(fromEnv) : undefined);
+        if (!topic && !flags.sandbox) {
+          throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
+        }
+        done(
+          await handlers.reconcile({ request, topic, sandbox: flags.sandbox, json: flags.json === true }, io),
+        );
+      },
+    );
 
   withEngine(
     withScope(
@@ -178,7 +178,9 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
   withEngine(
     program
       .command('status')
-      .summary('one row per cluster: spoke, VPC-native, workload identity, membership, peering, namespaces, exports')
+      .summary(
+        'one row per cluster: spoke, VPC-native, workload identity, membership, peering, namespaces, exports',
+      )
       .description(
         'Derived read-only from a dry-run reconcile of the fleet (or of --project / --cluster): nothing is written. ' +
           'Exit 1 when a cluster has problems (refused or failed steps).',
@@ -198,7 +200,10 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
   withSandbox(
     config
       .command('validate')
-      .argument('[file]', 'config JSON file (default: the sandbox config with --sandbox, else $SPOKEFLEET_CONFIG)')
+      .argument(
+        '[file]',
+        'config JSON file (default: the sandbox config with --sandbox, else $SPOKEFLEET_CONFIG)',
+      )
       .description('validate a config as the functions do at cold start, listing every problem'),
   )
     .option('--json', 'print JSON')
@@ -222,7 +227,11 @@ function engineFlags(flags: CommonFlags) {
 }
 
 /** Parses `argv` (without node and the script), runs the command, and returns its exit code. */
-export async function run(argv: readonly string[], io: Io, handlers: Handlers = defaultHandlers): Promise<number> {
+export async function run(
+  argv: readonly string[],
+  io: Io,
+  handlers: Handlers = defaultHandlers,
+): Promise<number> {
   let code = EXIT_OK;
   const program = buildProgram(io, handlers, (c) => {
     code = c;
@@ -246,6 +255,7 @@ export async function run(argv: readonly string[], io: Io, handlers: Handlers = 
       return EXIT_FAILURES;
     }
     println(io.stderr, `error: ${describeError(error)}`);
+    if (io.env.SPOKEFLEET_DEBUG && error instanceof Error && error.stack) println(io.stderr, error.stack);
     return EXIT_FAILURES;
   }
 }

@@ -40,6 +40,8 @@ export interface FaultRule {
   latencyMs?: number;
   /** Token bucket shared by every method the rule matches; excess calls fail with 'rate-limited'. */
   rateLimit?: { perSecond: number; burst?: number };
+  /** Fail only this many calls in all (deterministic "fails N times, then works"); with errorRate 1 by default. */
+  times?: number;
 }
 
 export type CallKind = 'read' | 'write';
@@ -87,6 +89,7 @@ export class FaultInjector {
   private readonly buckets = new Map<string, Bucket>();
   private readonly counts = new Map<string, MethodCounter>();
   private readonly inFlight = new Map<string, number>();
+  private readonly injected = new Map<string, number>();
   private random: () => number;
 
   constructor(options: { seed?: number } = {}) {
@@ -101,11 +104,13 @@ export class FaultInjector {
   setRule(pattern: string, rule: FaultRule): void {
     this.ruleList.set(pattern, { ...rule });
     this.buckets.delete(pattern);
+    this.injected.delete(pattern);
   }
 
   clearRules(): void {
     this.ruleList.clear();
     this.buckets.clear();
+    this.injected.clear();
   }
 
   rules(): Record<string, FaultRule> {
@@ -132,9 +137,12 @@ export class FaultInjector {
       if (!matches(pattern, method)) continue;
       latency += rule.latencyMs ?? 0;
       if (!fault && rule.rateLimit && !this.take(pattern, rule.rateLimit)) fault = 'rate-limited';
-      if (!fault && rule.errorRate && this.random() < rule.errorRate) {
+      const rate = rule.errorRate ?? (rule.times !== undefined ? 1 : 0);
+      const budgetLeft = rule.times === undefined || (this.injected.get(pattern) ?? 0) < rule.times;
+      if (!fault && rate && budgetLeft && this.random() < rate) {
         const kinds = rule.faults?.length ? rule.faults : (['unavailable'] as FaultKind[]);
         fault = kinds[Math.floor(this.random() * kinds.length)];
+        this.injected.set(pattern, (this.injected.get(pattern) ?? 0) + 1);
       }
     }
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));

@@ -91,8 +91,11 @@ function returnedEntries(source: string, from: number): Array<[string, string]> 
   if (start < 0) throw new Error('no return object');
   // Blocks without arguments (e.g. `automatic_update_policy {}`) synthesise `return {};`.
   if (source.startsWith('return {}', start)) return [];
-  const end = source.indexOf('\n    };', start);
-  const bodyEnd = end < 0 ? source.indexOf('};', start) : end;
+  // The object closes with `};` at the indentation of its `return`.
+  const lineStart = source.lastIndexOf('\n', start) + 1;
+  const indent = source.slice(lineStart, start);
+  const bodyEnd = source.indexOf(`\n${indent}};`, start);
+  if (bodyEnd < 0) throw new Error('unterminated return object');
   const body = source.slice(start + 'return {'.length, bodyEnd);
   const entries: Array<[string, string]> = [];
   for (const line of body.split('\n')) {

@@ -22,6 +22,7 @@ locals {
       "gkehub.memberships.delete",
       "gkehub.memberships.get",
       "gkehub.memberships.list",
+      "gkehub.memberships.update",
       "gkehub.operations.get",
       "resourcemanager.projects.get",
     ]

@@ -14,7 +14,8 @@ resource "google_pubsub_topic" "audit" {
   name   = "${var.name_prefix}-audit"
   labels = var.labels
 
-  # Keep published audit entries for a day so a subscription recreated by a redeploy can seek back.
+  # Keep a day of audit entries on the topic, so after an outage or a recreated trigger an operator can replay them
+  # with `gcloud pubsub subscriptions seek SUBSCRIPTION --time=…` (the handlers are idempotent).
   message_retention_duration = "86400s"
 
   depends_on = [google_project_service.this]

@@ -37,7 +37,8 @@ export function configProblems(args: ConfigValidateArgs, io: Io): { source: stri
     parse();
     return { source, problems: [] };
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof ProblemsError) return { source, problems: error.problems };
+    if (error instanceof ConfigError || error instanceof ProblemsError)
+      return { source, problems: error.problems };
     throw error;
   }
 }

@@ -5,7 +5,7 @@
 import type { ReconcileRequest } from '../../shared/events/request';
 import { countOutcomes } from '../../shared/reconcile/action';
 import { describeScope } from '../args';
-import { dryRun, type DryRunOptions } from '../engine';
+import { type DryRunOptions, dryRun } from '../engine';
 import { type Io, println } from '../io';
 import { duration, exitCodeFor, outcomeSummary, printJson, recordsTable } from '../output';
 

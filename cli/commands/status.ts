@@ -38,7 +38,8 @@ export interface FleetStatus {
   mcsFeature: 'enabled' | 'missing' | 'unknown';
 }
 
-const MEMBERSHIP_IN_REASON = /(?:fleet member as|membership) (projects\/[^/\s]+\/locations\/[^/\s]+\/memberships\/[^/\s]+)/;
+const MEMBERSHIP_IN_REASON =
+  /(?:fleet member as|membership) (projects\/[^/\s]+\/locations\/[^/\s]+\/memberships\/[^/\s:]+)/;
 
 /** `P/L/C/ns/name` → `P/L/C`. */
 function clusterOf(target: string): string {
@@ -87,7 +88,9 @@ function clusterStatus(cluster: string, records: readonly ActionRecord[]): Clust
   }
 
   const vpcNative = find('vpc-native');
-  if (vpcNative) status.vpcNative = vpcNative.outcome === 'unchanged' ? 'yes' : vpcNative.outcome === 'refused' ? 'no' : 'unknown';
+  if (vpcNative)
+    status.vpcNative =
+      vpcNative.outcome === 'unchanged' ? 'yes' : vpcNative.outcome === 'refused' ? 'no' : 'unknown';
 
   const identity = find('workload-identity');
   if (identity) {
@@ -105,8 +108,11 @@ function clusterStatus(cluster: string, records: readonly ActionRecord[]): Clust
 
   const membership = find('membership');
   if (membership) {
-    if (membership.outcome === 'unchanged')
-      status.membership = MEMBERSHIP_IN_REASON.exec(membership.reason ?? '')?.[1] ?? 'yes';
+    const name = MEMBERSHIP_IN_REASON.exec(membership.reason ?? '')?.[1];
+    if (membership.outcome === 'unchanged') status.membership = name ?? 'yes';
+    // A membership registered without workload identity exists; the plan is to give it an authority.
+    else if (membership.outcome === 'planned' && name && /^would be updated/.test(membership.reason ?? ''))
+      status.membership = `${name} (no workload identity)`;
     else if (membership.outcome === 'planned' || membership.outcome === 'skipped') status.membership = 'none';
     else status.membership = 'unknown';
   }
@@ -149,8 +155,7 @@ export function fleetStatus(records: readonly ActionRecord[], project: string): 
 
 /** `global/gke-1` for a membership of the fleet; the whole name otherwise. */
 function shortMembership(name: string): string {
-  const match = /^projects\/[^/]+\/locations\/([^/]+)\/memberships\/([^/]+)$/.exec(name);
-  return match ? `${match[1]}/${match[2]}` : name;
+  return name.replace(/^projects\/[^/]+\/locations\/([^/]+)\/memberships\/([^/\s]+)/, '$1/$2');
 }
 
 function namespacesCell(n: ClusterStatus['namespaces']): string {

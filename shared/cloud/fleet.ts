@@ -92,6 +92,19 @@ export class FleetAdapter implements FleetPort {
     await this.waitOperation(operation);
   }
 
+  async setAuthority(name: string, issuer: string): Promise<void> {
+    const { data: operation } = await withRetry(
+      () =>
+        this.hub().projects.locations.memberships.patch({
+          name,
+          updateMask: 'authority',
+          requestBody: { authority: { issuer } },
+        }),
+      this.retry,
+    );
+    await this.waitOperation(operation);
+  }
+
   async hasFeature(fleetProject: string, featureId: string): Promise<boolean> {
     try {
       await withRetry(

@@ -193,6 +193,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   google(
     'gkehub',
+    'projects.locations.memberships.patch',
+    'projects.locations.memberships.patch',
+    ['gkehub.memberships.update'],
+    'fleet',
+    "set the workload identity issuer on an existing membership that lacks it (row 4, updateMask 'authority')",
+  ),
+  google(
+    'gkehub',
     'projects.locations.features.get',
     'projects.locations.features.get',
     ['gkehub.features.get'],

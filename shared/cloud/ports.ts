@@ -74,6 +74,8 @@ export interface FleetPort {
     spec: NewMembership,
   ): Promise<Membership>;
   deleteMembership(name: string): Promise<void>;
+  /** memberships.patch of `authority` (workload identity for an existing membership) + wait for the LRO. */
+  setAuthority(name: string, issuer: string): Promise<void>;
   hasFeature(fleetProject: string, featureId: string): Promise<boolean>;
   createFeature(fleetProject: string, featureId: string, labels: Record<string, string>): Promise<void>;
 }

@@ -51,8 +51,17 @@ export async function ensureMembership(
   }
   const memberships = await fleetMemberships(ctx);
   const existing = findMembershipFor(memberships, cluster.ref);
-  if (existing)
+  if (existing?.workloadIdentityPool) {
     return { outcome: 'unchanged', reason: `membership ${existing.name}`, membership: existing.name };
+  }
+  if (existing) {
+    // Registered without workload identity (no authority): give it the cluster's issuer, as row 4 requires.
+    if (!ctx.dryRun) await ctx.cloud.fleet.setAuthority(existing.name, clusterIssuer(cluster.ref));
+    return {
+      ...wrote(ctx, 'updated', `membership ${existing.name}: workload identity enabled`),
+      membership: existing.name,
+    };
+  }
 
   const location = ctx.config.membership.location === 'global' ? 'global' : regionOf(cluster.ref.location);
   const id = chooseMembershipId(ctx, memberships, cluster.ref, location);

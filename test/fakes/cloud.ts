@@ -225,6 +225,12 @@ export class FakeCloud implements Cloud {
       this.log.record('fleet', 'deleteMembership', [name]);
       if (!this.memberships.delete(name)) throw notFound();
     },
+    setAuthority: async (name: string, issuer: string) => {
+      this.log.record('fleet', 'setAuthority', [name, issuer]);
+      const m = this.memberships.get(name);
+      if (!m) throw notFound();
+      m.workloadIdentityPool = `${name.split('/')[1]}.svc.id.goog`;
+    },
     hasFeature: async (fleetProject: string, featureId: string) => {
       this.log.record('fleet', 'hasFeature', [fleetProject, featureId]);
       return this.features.has(`${fleetProject}/${featureId}`);

@@ -64,14 +64,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
       plan.records
         .filter((r: { outcome: string }) => r.outcome === 'planned')
         .map((r: { step: string }) => r.step),
-      [
-        'workload-identity',
-        'membership',
-        'mcs-feature',
-        'workload-identity',
-        'membership',
-        'mcs-feature',
-      ].concat(['workload-identity', 'membership', 'mcs-feature']),
+      Array.from({ length: 3 }, () => ['workload-identity', 'membership', 'mcs-feature']).flat(),
     );
     assert.ok(plan.records.every((r: { dryRun: boolean }) => r.dryRun));
     assert.deepEqual(cloud.log.writes(), []);
@@ -122,7 +115,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
     assert.equal((stdout.text.match(/membership\s+\S+\s+planned/g) ?? []).length, 4);
     assert.match(
       lines.at(-1) ?? '',
-      /^plan for project spoke-prj-one: 4 cluster\(s\), 8 planned change\(s\) .* nothing was written$/,
+      /^plan for project spoke-prj-one: 4 cluster\(s\), 12 planned change\(s\) .* nothing was written$/,
     );
   });
 
@@ -133,6 +126,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
       name: `projects/${FLEET}/locations/global/memberships/gke-a`,
       resourceLink: `//container.googleapis.com/projects/${PROJECT}/locations/us-east4/clusters/gke-a`,
       labels: {},
+      workloadIdentityPool: `${FLEET}.svc.id.goog`,
     });
     cloud.features.add(`${FLEET}/multiclusterservicediscovery`);
     cloud.addCluster(clusterInfo(ref('gke-other'), { network: { project: PROJECT, name: 'other' } }));

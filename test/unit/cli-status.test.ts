@@ -44,14 +44,14 @@ const base: Omit<ClusterStatus, 'cluster'> = {
   problems: [],
 };
 
-const notChecked = {
+const notChecked: Partial<ClusterStatus> = {
   vpcNative: '-',
   workloadIdentity: '-',
   membership: '-',
   peering: '-',
   namespaces: { present: [], missing: [], unknown: [] },
   exports: 0,
-} as const;
+};
 
 const replace = (records: ActionRecord[], step: Step, record: ActionRecord) =>
   records.map((x) => (x.step === step ? record : x));
@@ -140,6 +140,20 @@ describe('cli status: deriveStatus', () => {
         r('peering', C, 'skipped', 'not applicable: no control-plane peering'),
       ),
       expected: { membership: 'projects/acme-hub/locations/us-east4/memberships/gke-1', peering: 'n/a' },
+    },
+    {
+      name: 'a membership without workload identity exists; the plan gives it an authority',
+      records: replace(
+        onboarded(),
+        'membership',
+        r(
+          'membership',
+          C,
+          'planned',
+          `would be updated: membership ${MEMBERSHIP}: workload identity enabled`,
+        ),
+      ),
+      expected: { membership: `${MEMBERSHIP} (no workload identity)`, drift: 1 },
     },
     {
       name: 'membership created concurrently still names it',

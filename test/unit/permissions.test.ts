@@ -146,6 +146,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
         'gkehub.memberships.delete',
         'gkehub.memberships.get',
         'gkehub.memberships.list',
+        'gkehub.memberships.update',
         'gkehub.operations.get',
         'resourcemanager.projects.get',
       ]);

@@ -193,9 +193,34 @@ describe('reconcileCluster', () => {
       name: `projects/${FLEET}/locations/us-east4/memberships/custom`,
       resourceLink: link.replace('/locations/', '/zones/'),
       labels: {},
+      workloadIdentityPool: `${FLEET}.svc.id.goog`,
     });
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'unchanged');
+  });
+
+  it('an existing membership without workload identity gets the cluster as its authority', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    const name = `projects/${FLEET}/locations/global/memberships/by-hand`;
+    cloud.memberships.set(name, { name, resourceLink: link, labels: {} });
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'updated');
+    assert.deepEqual(
+      cloud.log
+        .writes()
+        .filter((c) => c.api === 'fleet' && c.method !== 'createFeature')
+        .map((c) => [c.method, c.args]),
+      [
+        [
+          'setAuthority',
+          [
+            name,
+            `https://container.googleapis.com/v1/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`,
+          ],
+        ],
+      ],
+    );
   });
 
   it('falls back to a deterministic id when the preferred one belongs to another cluster', async () => {

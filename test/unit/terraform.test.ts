@@ -19,7 +19,7 @@ import {
   PRINCIPALS_INTERPOLATION,
   SINK_FILTER_TEMPLATE,
 } from '../../scripts/gen-terraform';
-import type { BlockSchema, ProviderSchema } from '../../scripts/provider-schema';
+import { type BlockSchema, type ProviderSchema, typeSchemaFromBinding } from '../../scripts/provider-schema';
 import {
   customRolePermissions,
   kubernetesIamPermissions,
@@ -135,13 +135,13 @@ let root: Module;
 let configModule: Module;
 let schema: ProviderSchema;
 
-before(async () => {
-  root = await loadModule(TF);
-  configModule = await loadModule(MODULE);
-  schema = JSON.parse(read(join(ROOT, 'test', 'fixtures', 'terraform', 'provider-schema.json')));
-});
-
 describe('terraform/', () => {
+  before(async () => {
+    root = await loadModule(TF);
+    configModule = await loadModule(MODULE);
+    schema = JSON.parse(read(join(ROOT, 'test', 'fixtures', 'terraform', 'provider-schema.json')));
+  });
+
   describe('format', () => {
     it('terraform fmt -check -recursive terraform/ passes', function () {
       needTerraform(this);
@@ -837,6 +837,40 @@ limits = { max_services_per_fleet = 40 }
       assert.deepStrictEqual(errors, []);
     });
 
+    it('scripts/provider-schema.ts reads arguments, nested and empty blocks, and getters from a cdktf binding', () => {
+      // The shape @cdktf/provider-google generates (abridged).
+      const binding = `
+function fooPolicyToTerraform(struct) {
+    if (!cdktf.canInspect(struct)) {
+        return struct;
+    }
+    return {};
+}
+function fooRuleToTerraform(struct) {
+    return {
+        ttl: cdktf.stringToTerraform(struct.ttl),
+        policy: fooPolicyToTerraform(struct.policy),
+    };
+}
+class Foo extends cdktf.TerraformResource {
+    get uri() {
+        return this.getStringAttribute('uri');
+    }
+    synthesizeAttributes() {
+        return {
+            name: cdktf.stringToTerraform(this._name),
+            labels: cdktf.hashMapper(cdktf.stringToTerraform)(this._labels),
+            rule: cdktf.listMapper(fooRuleToTerraform, true)(this._rule.internalValue),
+        };
+    }
+}`;
+      assert.deepStrictEqual(typeSchemaFromBinding(binding), {
+        arguments: ['labels', 'name'],
+        blocks: { rule: { arguments: ['ttl'], blocks: { policy: { arguments: [], blocks: {} } } } },
+        readable: ['uri'],
+      });
+    });
+
     it('the check catches a misspelt argument and a misplaced block', () => {
       const errors: string[] = [];
       const fnSchema = schema.resource.google_cloudfunctions2_function;
@@ -847,6 +881,8 @@ limits = { max_services_per_fleet = 40 }
       ]);
     });
 
+    // Limits: references through for-expression variables (`fn.uri`) are not seen, and names after the first are
+    // checked against every name the type can read at any depth (the schema's `readable` list is flat).
     it('attributes referenced as google_x.name.attr exist', () => {
       const errors: string[] = [];
       const text = [...Object.values(root.files), ...Object.values(configModule.files)]

@@ -1,0 +1,456 @@
+/**
+ * The `spokefleet` command end to end: the REAL built binary (node bin/spokefleet.js → dist/cli.js) as a
+ * subprocess, against a sandbox started in this process (the stand-ins and both functions under
+ * functions-framework), described by an endpoints.json like the one `npm run sandbox` writes.
+ *
+ * Subprocesses are started with the async execFile only: the stand-ins answer from this process's event loop,
+ * so a blocking spawn would deadlock them.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../sandbox/functions';
+import {
+  AUDIT_TOPIC,
+  DEMO_PROJECT,
+  RECONCILE_TOPIC,
+  type Sandbox,
+  startSandbox,
+} from '../../sandbox/harness';
+import { DEVELOPER_TOKEN } from '../../sandbox/local-cloud';
+import {
+  CLUSTER_1,
+  CLUSTER_2,
+  createCluster,
+  NON_SPOKE_CLUSTER,
+  SEED_CLUSTERS,
+  until,
+} from '../../sandbox/scenario';
+import type { ClusterRef } from '../../shared/events/types';
+import { type Counters, writesSince } from './helpers';
+
+const BIN = join(ROOT, 'bin/spokefleet.js');
+const P = DEMO_PROJECT.id;
+const refString = (r: ClusterRef) => `${r.project}/${r.location}/${r.name}`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Result> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
+describe('e2e: the spokefleet command (built binary) against the sandbox', function () {
+  this.timeout(120_000);
+  let sandbox: Sandbox;
+  let dir: string;
+  const env = (): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    METADATA_SERVER_DETECTION: 'none',
+  });
+  const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], dir, env());
+  const kube = (r: ClusterRef) => sandbox.cloud.kube(r).api.store;
+  const counters = (): Counters => sandbox.cloud.faults.counters();
+
+  before(async () => {
+    if (!existsSync(join(ROOT, 'dist/cli.js')) || !existsSync(join(ROOT, 'dist/index.js'))) {
+      const build = await run(process.execPath, [join(ROOT, 'scripts/build.mjs')], ROOT, process.env);
+      assert.equal(build.code, 0, build.stderr);
+    }
+    // A short retry budget keeps the transient-failure test fast.
+    sandbox = await startSandbox({ config: { retryBudgetMs: 300 } });
+    await Promise.all(SEED_CLUSTERS.map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
+    await sandbox.settle();
+    dir = mkdtempSync(join(tmpdir(), 'spokefleet-cli-e2e-'));
+    // The shape sandbox/main.ts writes to .sandbox/endpoints.json.
+    const endpoints = {
+      projects: [P],
+      container: sandbox.cloud.container.address,
+      compute: sandbox.cloud.compute.url,
+      gkehub: sandbox.cloud.hub.url,
+      resourcemanager: sandbox.cloud.hub.url,
+      connectGateway: sandbox.cloud.gatewayUrl,
+      admin: sandbox.cloud.adminUrl,
+      state: `${sandbox.cloud.adminUrl}/state`,
+      functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
+      pubsub: sandbox.emulator
+        ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
+        : undefined,
+      developerToken: DEVELOPER_TOKEN,
+      config: sandbox.config,
+    };
+    writeFileSync(join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2));
+    // --sandbox without a file reads .sandbox/endpoints.json under the working directory.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(sandbox.config, null, 2));
+  });
+
+  after(async () => {
+    sandbox?.cloud.faults.clearRules();
+    await sandbox?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('status: one row per seed cluster, exit 0, nothing written', async () => {
+    const before = counters();
+    const result = await cli('status', '--sandbox', 'endpoints.json');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'quiet when stderr is not a terminal');
+    const lines = result.stdout.trim().split('\n');
+    assert.match(
+      lines[0],
+      /^CLUSTER\s+SPOKE\s+VPC-NATIVE\s+WORKLOAD-IDENTITY\s+MEMBERSHIP\s+PEERING\s+NAMESPACES\s+EXPORTS\s+DRIFT\s+PROBLEMS$/,
+    );
+    const row = (r: ClusterRef) => lines.find((l) => l.startsWith(`${refString(r)} `))?.split(/\s+/);
+    // Private Service Connect: no peering.
+    assert.deepEqual(row(CLUSTER_1)?.slice(1, 9), [
+      'yes',
+      'yes',
+      'on',
+      `global/${CLUSTER_1.name}`,
+      'n/a',
+      'mcs-common',
+      '0',
+      '0',
+    ]);
+    assert.deepEqual(row(CLUSTER_2)?.slice(1, 9), [
+      'yes',
+      'yes',
+      'on',
+      `global/${CLUSTER_2.name}`,
+      'yes',
+      'mcs-common',
+      '0',
+      '0',
+    ]);
+    assert.deepEqual(row(NON_SPOKE_CLUSTER)?.slice(1, 9), ['no', '-', '-', '-', '-', '-', '-', '0']);
+    assert.match(
+      lines.at(-1) ?? '',
+      /^fleet: 3 cluster\(s\), 2 in spokes, 0 problem\(s\); fleet spokefleet-demo: MCS feature enabled/,
+    );
+    assert.deepEqual(writesSince(sandbox, before), {});
+  });
+
+  it('status --json parses, and --project narrows it', async () => {
+    const result = await cli('status', '--sandbox', 'endpoints.json', '--json', '--project', P);
+    assert.equal(result.code, 0, result.stderr);
+    const status = JSON.parse(result.stdout);
+    assert.deepEqual(
+      status.clusters.map((c: { cluster: string; spoke: string }) => [c.cluster, c.spoke]),
+      [
+        [refString(CLUSTER_1), 'yes'],
+        [refString(CLUSTER_2), 'yes'],
+        [refString(NON_SPOKE_CLUSTER), 'no'],
+      ],
+    );
+  });
+
+  it('plan --fleet after a managed namespace is deleted behind Spokefleet: the create is planned, nothing written', async () => {
+    // Straight in the store: no audit entry, nothing reacts.
+    kube(CLUSTER_2).delete('namespaces', undefined, 'mcs-common');
+    const before = counters();
+    const result = await cli('plan', '--fleet', '--sandbox', 'endpoints.json');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `namespaces\\s+${refString(CLUSTER_2)}/mcs-common\\s+planned\\s+would be created: namespace mcs-common`,
+      ),
+    );
+    assert.match(result.stdout, new RegExp(`namespaces\\s+${refString(CLUSTER_1)}/mcs-common\\s+unchanged`));
+    assert.match(
+      result.stdout,
+      /plan for fleet: 3 cluster\(s\), 1 planned change\(s\) .* nothing was written\n$/,
+    );
+    assert.deepEqual(writesSince(sandbox, before), {});
+    assert.equal(kube(CLUSTER_2).get('namespaces', undefined, 'mcs-common'), undefined);
+  });
+
+  it('plan --json parses: the same plan as records', async () => {
+    const before = counters();
+    const result = await cli(
+      'plan',
+      '--cluster',
+      refString(CLUSTER_2),
+      '--sandbox',
+      'endpoints.json',
+      '--json',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const plan = JSON.parse(result.stdout);
+    assert.equal(plan.clusters, 1);
+    assert.ok(plan.records.every((r: { dryRun: boolean }) => r.dryRun === true));
+    assert.deepEqual(
+      plan.records
+        .filter((r: { outcome: string }) => r.outcome === 'planned')
+        .map((r: { target: string }) => r.target),
+      [`${refString(CLUSTER_2)}/mcs-common`],
+    );
+    assert.deepEqual(writesSince(sandbox, before), {});
+  });
+
+  it('reconcile --fleet through direct delivery repairs the namespace (HTTP 2xx, exit 0)', async () => {
+    const result = await cli(
+      'reconcile',
+      '--fleet',
+      '--sandbox',
+      'endpoints.json',
+      '--request-id',
+      'e2e-cli-1',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^delivered fleet request e2e-cli-1 to onReconcileRequest: HTTP 204 in .*; message id \d+ \(synthetic, direct delivery\)\n$/,
+    );
+    const ns = kube(CLUSTER_2).get('namespaces', undefined, 'mcs-common');
+    assert.equal(ns?.metadata.labels?.['app.kubernetes.io/managed-by'], 'spokefleet');
+    const summary = sandbox.reconcile.logs.find(
+      (l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-1',
+    );
+    assert.equal(summary?.clusters, 3);
+    assert.equal(summary?.dryRun, false);
+  });
+
+  it('reconcile --dry-run --json: the function plans only', async () => {
+    kube(CLUSTER_1).delete('namespaces', undefined, 'mcs-common');
+    const before = counters();
+    const result = await cli(
+      'reconcile',
+      '--cluster',
+      refString(CLUSTER_1),
+      '--dry-run',
+      '--sandbox',
+      'endpoints.json',
+      '--json',
+      '--request-id',
+      'e2e-cli-dry',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const sent = JSON.parse(result.stdout);
+    assert.equal(sent.via, 'direct');
+    assert.equal(sent.httpStatus, 204);
+    assert.deepEqual(sent.request, {
+      scope: 'cluster',
+      project: P,
+      location: CLUSTER_1.location,
+      cluster: CLUSTER_1.name,
+      dryRun: true,
+      requestId: 'e2e-cli-dry',
+    });
+    assert.deepEqual(writesSince(sandbox, before), {});
+    const summary = sandbox.reconcile.logs.find(
+      (l) => l.requestId === 'e2e-cli-dry' && l.message === 'reconcile request done',
+    );
+    assert.equal(summary?.dryRun, true);
+    // Put it back for the tests below.
+    const repaired = await cli('reconcile', '--cluster', refString(CLUSTER_1), '--sandbox', 'endpoints.json');
+    assert.equal(repaired.code, 0, repaired.stderr);
+    assert.ok(kube(CLUSTER_1).get('namespaces', undefined, 'mcs-common'));
+  });
+
+  it('config validate: a good file exits 0; a bad one exits 1 listing every problem', async () => {
+    const good = await cli('config', 'validate', 'config.json');
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(good.stdout, `${join(dir, 'config.json')}: valid\n`);
+
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({
+        fleetProject: 'Fleet',
+        projects: [],
+        spokes: [{ network: 'gcp-spoke100', networkPattern: 'x' }],
+        workloadIdentity: 'sometimes',
+        concurrency: 0,
+        endpoints: { container: 'container.googleapis.com:443' },
+        extra: true,
+      }),
+    );
+    const bad = await cli('config', 'validate', 'bad.json');
+    assert.equal(bad.code, 1);
+    const lines = bad.stdout.trim().split('\n');
+    assert.match(lines[0], /bad\.json: \d+ problems$/);
+    const problems = lines.slice(1).map((l) => l.replace(/^ {2}- /, ''));
+    assert.equal(problems.length, Number(/: (\d+) problems$/.exec(lines[0])?.[1]));
+    for (const path of [
+      'fleetProject',
+      'projects',
+      'spokes.0',
+      'workloadIdentity',
+      'concurrency',
+      'endpoints.container',
+      '(root)',
+    ]) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`${path}:`)),
+        `a problem for ${path} in:\n${bad.stdout}`,
+      );
+    }
+
+    writeFileSync(join(dir, 'broken.json'), '{"fleetProject": ');
+    const broken = await cli('config', 'validate', 'broken.json');
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /broken\.json: 1 problem\n {2}- .*JSON/);
+
+    const sandboxConfig = await cli('config', 'validate', '--sandbox', 'endpoints.json', '--json');
+    assert.equal(sandboxConfig.code, 0);
+    assert.deepEqual(JSON.parse(sandboxConfig.stdout).problems, []);
+  });
+
+  it('usage errors exit 2 with a message on stderr', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['plan', '--sandbox', 'endpoints.json'], /give a scope/],
+      [
+        ['plan', '--cluster', 'spokefleet-demo/gke-1', '--sandbox', 'endpoints.json'],
+        /--cluster must be PROJECT\/LOCATION\/CLUSTER/,
+      ],
+      [['plan', '--fleet', '--project', P], /cannot be used together/],
+      [['reconcile', '--fleet'], /--topic projects\/PROJECT\/topics\/TOPIC is required/],
+      [['plan', '--fleet'], /no config: pass --config FILE, set SPOKEFLEET_CONFIG, or use --sandbox/],
+      [['nonsense'], /unknown command 'nonsense'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(...args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      assert.equal(results[i].code, 2, `${args.join(' ')}: ${results[i].stderr}`);
+      assert.match(results[i].stderr, message);
+      assert.equal(results[i].stdout, '');
+    }
+  });
+
+  it('a fleet plan reads at most `concurrency` clusters at once (GetCluster in flight)', async () => {
+    const extra = Array.from({ length: 6 }, (_, i) => ({
+      project: P,
+      location: 'us-east4',
+      name: `cli-conc-${i + 1}`,
+    }));
+    await Promise.all(extra.map((ref) => createCluster(sandbox, ref, SEED_CLUSTERS[0].spec)));
+    await sandbox.settle();
+    await until(
+      () => extra.every((r) => kube(r).get('namespaces', undefined, 'mcs-common') !== undefined),
+      'the new clusters onboarded',
+    );
+    writeFileSync(join(dir, 'concurrency-2.json'), JSON.stringify({ ...sandbox.config, concurrency: 2 }));
+    writeFileSync(join(dir, 'concurrency-6.json'), JSON.stringify({ ...sandbox.config, concurrency: 6 }));
+    // Slow GetCluster down so clusters overlap whenever the bound allows it.
+    sandbox.cloud.faults.setRule('container.GetCluster', { latencyMs: 150 });
+    try {
+      const inFlight = async (config: string) => {
+        sandbox.cloud.faults.resetCounters();
+        const result = await cli(
+          'plan',
+          '--fleet',
+          '--config',
+          config,
+          '--sandbox',
+          'endpoints.json',
+          '--json',
+        );
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(JSON.parse(result.stdout).clusters, 9);
+        const getCluster = counters()['container.GetCluster'];
+        assert.equal(getCluster.calls, 9);
+        return getCluster.maxInFlight;
+      };
+      assert.equal(await inFlight('concurrency-2.json'), 2);
+      // The same observable moves with the setting, so the assertion above can fail.
+      assert.ok((await inFlight('concurrency-6.json')) > 2);
+    } finally {
+      sandbox.cloud.faults.clearRules();
+    }
+  });
+
+  it('partial failure: one cluster cannot converge, the others still do, and the request answers 500 (exit 1)', async () => {
+    // Behind Spokefleet's back: cluster-1 loses its membership, and the Hub cannot create one right now; the
+    // other clusters drift too (their seeded namespace is deleted).
+    const link = `//container.googleapis.com/projects/${P}/locations/us-east4/clusters/${CLUSTER_1.name}`;
+    const membership = sandbox.cloud.hub.store
+      .list()
+      .memberships.find((m) => m.endpoint?.gkeCluster?.resourceLink === link);
+    assert.ok(membership);
+    sandbox.cloud.hub.store.deleteMembership(membership.name);
+    const others = [CLUSTER_2, { project: P, location: 'us-east4', name: 'cli-conc-1' }];
+    for (const r of others) kube(r).delete('namespaces', undefined, 'mcs-common');
+    sandbox.cloud.faults.setRule('gkehub.memberships.create', { errorRate: 1, faults: ['unavailable'] });
+    try {
+      const result = await cli(
+        'reconcile',
+        '--fleet',
+        '--sandbox',
+        'endpoints.json',
+        '--request-id',
+        'e2e-cli-partial',
+      );
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(
+        result.stdout,
+        /HTTP 500 \(a step failed transiently; Pub\/Sub would redeliver this request\)/,
+      );
+      for (const r of others)
+        assert.ok(kube(r).get('namespaces', undefined, 'mcs-common'), `${r.name} repaired`);
+      // Every cluster was attempted before the request asked to be retried.
+      const summary = sandbox.reconcile.logs.find(
+        (l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-partial',
+      );
+      assert.equal(summary?.clusters, 9);
+      assert.equal((summary?.outcomes as Record<string, number>).failed, 1);
+
+      const plan = await cli(
+        'status',
+        '--cluster',
+        refString(CLUSTER_1),
+        '--sandbox',
+        'endpoints.json',
+        '--json',
+      );
+      assert.equal(plan.code, 0, plan.stderr);
+      assert.equal(JSON.parse(plan.stdout).clusters[0].membership, 'none');
+    } finally {
+      sandbox.cloud.faults.clearRules();
+    }
+    const healed = await cli('reconcile', '--cluster', refString(CLUSTER_1), '--sandbox', 'endpoints.json');
+    assert.equal(healed.code, 0, healed.stdout + healed.stderr);
+    const status = await cli('status', '--sandbox', 'endpoints.json', '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const rows = JSON.parse(status.stdout).clusters as Array<{
+      cluster: string;
+      membership: string;
+      drift: number;
+    }>;
+    assert.equal(rows.length, 9);
+    assert.equal(rows.find((r) => r.cluster === refString(CLUSTER_1))?.membership, membership.name);
+    assert.deepEqual(
+      rows.filter((r) => r.drift > 0),
+      [],
+    );
+  });
+
+  it('status exits 1 when a cluster has a problem', async () => {
+    // A cluster the policy refuses: routes-based (not VPC-native) in a spoke.
+    const routes = { project: P, location: 'us-east4', name: 'cli-routes' };
+    await createCluster(sandbox, routes, {
+      ...SEED_CLUSTERS[0].spec,
+      ipAllocationPolicy: { useIpAliases: false },
+    });
+    await sandbox.settle();
+    const result = await cli('status', '--cluster', refString(routes), '--sandbox', 'endpoints.json');
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /cli-routes\s+yes\s+no\s+.*vpc-native: cluster is routes-based/);
+  });
+});
