@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../sandbox/functions';
+import { emulatorAvailable } from '../../sandbox/pubsub-emulator';
 import {
   AUDIT_TOPIC,
   DEMO_PROJECT,
@@ -57,47 +58,55 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   });
 }
 
+/** endpoints.json for a sandbox, the shape sandbox/main.ts writes to .sandbox/endpoints.json. */
+function writeEndpoints(sandbox: Sandbox, file: string): void {
+  const endpoints = {
+    projects: [P],
+    container: sandbox.cloud.container.address,
+    compute: sandbox.cloud.compute.url,
+    gkehub: sandbox.cloud.hub.url,
+    resourcemanager: sandbox.cloud.hub.url,
+    connectGateway: sandbox.cloud.gatewayUrl,
+    admin: sandbox.cloud.adminUrl,
+    state: `${sandbox.cloud.adminUrl}/state`,
+    functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
+    pubsub: sandbox.emulator
+      ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
+      : undefined,
+    developerToken: DEVELOPER_TOKEN,
+    config: sandbox.config,
+  };
+  writeFileSync(file, JSON.stringify(endpoints, null, 2));
+}
+
+const cliEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  METADATA_SERVER_DETECTION: 'none',
+});
+
+async function ensureBuilt(): Promise<void> {
+  if (existsSync(join(ROOT, 'dist/cli.js')) && existsSync(join(ROOT, 'dist/index.js'))) return;
+  const build = await run(process.execPath, [join(ROOT, 'scripts/build.mjs')], ROOT, process.env);
+  assert.equal(build.code, 0, build.stderr);
+}
+
 describe('e2e: the spokefleet command (built binary) against the sandbox', function () {
   this.timeout(120_000);
   let sandbox: Sandbox;
   let dir: string;
-  const env = (): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    METADATA_SERVER_DETECTION: 'none',
-  });
-  const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], dir, env());
+  const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], dir, cliEnv());
   const kube = (r: ClusterRef) => sandbox.cloud.kube(r).api.store;
   const counters = (): Counters => sandbox.cloud.faults.counters();
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'dist/cli.js')) || !existsSync(join(ROOT, 'dist/index.js'))) {
-      const build = await run(process.execPath, [join(ROOT, 'scripts/build.mjs')], ROOT, process.env);
-      assert.equal(build.code, 0, build.stderr);
-    }
+    await ensureBuilt();
     // A short retry budget keeps the transient-failure test fast.
     sandbox = await startSandbox({ config: { retryBudgetMs: 300 } });
     await Promise.all(SEED_CLUSTERS.map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
     await sandbox.settle();
     dir = mkdtempSync(join(tmpdir(), 'spokefleet-cli-e2e-'));
-    // The shape sandbox/main.ts writes to .sandbox/endpoints.json.
-    const endpoints = {
-      projects: [P],
-      container: sandbox.cloud.container.address,
-      compute: sandbox.cloud.compute.url,
-      gkehub: sandbox.cloud.hub.url,
-      resourcemanager: sandbox.cloud.hub.url,
-      connectGateway: sandbox.cloud.gatewayUrl,
-      admin: sandbox.cloud.adminUrl,
-      state: `${sandbox.cloud.adminUrl}/state`,
-      functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
-      pubsub: sandbox.emulator
-        ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
-        : undefined,
-      developerToken: DEVELOPER_TOKEN,
-      config: sandbox.config,
-    };
-    writeFileSync(join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2));
+    writeEndpoints(sandbox, join(dir, 'endpoints.json'));
     // --sandbox without a file reads .sandbox/endpoints.json under the working directory.
     writeFileSync(join(dir, 'config.json'), JSON.stringify(sandbox.config, null, 2));
   });
@@ -452,5 +461,54 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     const result = await cli('status', '--cluster', refString(routes), '--sandbox', 'endpoints.json');
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /cli-routes\s+yes\s+no\s+.*vpc-native: cluster is routes-based/);
+  });
+});
+
+describe('e2e: spokefleet reconcile --sandbox through the Pub/Sub emulator', function () {
+  this.timeout(120_000);
+  let sandbox: Sandbox;
+  let dir: string;
+
+  before(async function () {
+    if (!emulatorAvailable()) this.skip();
+    await ensureBuilt();
+    sandbox = await startSandbox({ delivery: 'pubsub' });
+    await Promise.all(SEED_CLUSTERS.slice(0, 2).map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
+    await sandbox.settle();
+    await until(
+      () => sandbox.cloud.kubes.size === 2 && [CLUSTER_1, CLUSTER_2].every((r) => sandbox.cloud.kube(r).api.store.get('namespaces', undefined, 'mcs-common')),
+      'seed clusters onboarded through the emulator',
+      30_000,
+    );
+    dir = mkdtempSync(join(tmpdir(), 'spokefleet-cli-e2e-pubsub-'));
+    writeEndpoints(sandbox, join(dir, 'endpoints.json'));
+  });
+  after(async () => {
+    await sandbox?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes the request to the emulator topic with @google-cloud/pubsub; the pushed function repairs drift', async () => {
+    const store = sandbox.cloud.kube(CLUSTER_2).api.store;
+    store.delete('namespaces', undefined, 'mcs-common');
+    const result = await run(
+      process.execPath,
+      [BIN, 'reconcile', '--fleet', '--sandbox', 'endpoints.json', '--request-id', 'e2e-cli-emulator'],
+      dir,
+      cliEnv(),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^published fleet request e2e-cli-emulator to projects/${P}/topics/${RECONCILE_TOPIC} \\(emulator\\): message id \\d+\n$`,
+      ),
+    );
+    await until(() => store.get('namespaces', undefined, 'mcs-common') !== undefined, 'namespace repaired', 30_000);
+    await until(
+      () => sandbox.reconcile.logs.some((l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-emulator'),
+      'the request summary',
+      30_000,
+    );
   });
 });

@@ -120,7 +120,7 @@ export class FakeKube implements KubePort {
     this.call('createServiceExport', namespace, name, labels);
     if (this.exports.has(`${namespace}/${name}`))
       throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
-    const created = { metadata: { name, namespace, labels }, conditions: [] };
+    const created: KubeServiceExport = { metadata: { name, namespace, labels }, conditions: [] };
     this.exports.set(`${namespace}/${name}`, created);
     return created;
   }

@@ -932,13 +932,13 @@ export function opArbitrary(): fc.Arbitrary<Op> {
   );
 }
 
-export function sequenceArbitrary(maxOps = 24): fc.Arbitrary<Sequence> {
+export function sequenceArbitrary(maxOps = 30): fc.Arbitrary<Sequence> {
   return fc.record({
     byHand: fc.boolean(),
     deliverySeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     // Most sequences start by creating a few clusters, so the Service operations have somewhere to land.
     ops: fc
-      .tuple(fc.array(fc.integer({ min: 0, max: CLUSTER_SLOTS.length - 1 }), { maxLength: 4 }), fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps }))
+      .tuple(fc.array(fc.integer({ min: 0, max: CLUSTER_SLOTS.length - 1 }), { maxLength: 4, size: 'max' }), fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps, size: 'max' }))
       .map(([creates, rest]) => [...creates.map((c): Op => ({ kind: 'createCluster', c })), ...rest]),
   });
 }

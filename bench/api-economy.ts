@@ -1,0 +1,234 @@
+/**
+ * API economy: the reads and writes each kind of event costs, counted by the stand-ins (FaultInjector counters,
+ * served calls only), next to the minimum DESIGN §1 implies. One app instance handles the events in order, as a
+ * warm function instance would; the benchmark's own setup goes straight into the stand-ins' stores, so nothing
+ * needs subtracting: every counted call is Spokefleet's.
+ *
+ * Long-running operations: each LRO write needs at least one poll (GetOperation, hub operations.get, compute
+ * globalOperations.wait) to see it finish. Polls are counted as reads but shown apart, with a minimum of one per
+ * LRO; more polls only mean the stand-in's operation was not done at the first poll (timing, not waste).
+ */
+import { createApp } from '../shared/app';
+import { createCloud } from '../shared/cloud';
+import type { Benchmark, Figure } from './common';
+import {
+  auditCloudEvent,
+  benchConfig,
+  type CallCounts,
+  callsSince,
+  clusterCreatedEntry,
+  clusterRef,
+  configOf,
+  deliver,
+  NON_SPOKE,
+  putService,
+  quietLogger,
+  seedCluster,
+  seedFleet,
+  servicePatchedEntry,
+  startWorld,
+} from './world';
+
+const POLLS = new Set(['container.GetOperation', 'gkehub.operations.get', 'compute.globalOperations.wait']);
+
+/** The minimum per event kind, per method (reads without LRO polls), and the LROs it must start. */
+interface Minimum {
+  reads: Record<string, number>;
+  writes: Record<string, number>;
+  /** LRO writes among `writes`: each needs ≥ 1 poll. */
+  lros: number;
+  why: string;
+}
+
+/** Member clusters in the fleet when the Service events run (the fleet-wide export view lists each once). */
+const MEMBERS = 2;
+
+const CLUSTER_READS = {
+  'container.GetCluster': 1, // rows 1–3: project, network, VPC-native, workload pool, peering name
+  'gkehub.memberships.list': 1, // row 4: the fleet's memberships (once per invocation)
+  'gkehub.features.get': 1, // row 5
+  'compute.networks.get': 1, // row 6 (peering-based control plane)
+  'kube.namespaces.get': 1, // row 7, one per seed namespace
+  'kube.services.list': 1, // row 8: labelled Services (label selector)
+  'kube.serviceexports.list': 1, // row 8: exports to keep or delete
+};
+const SERVICE_READS = {
+  'container.GetCluster': 1, // rows 1–2 for the Service's cluster
+  'gkehub.memberships.list': 1, // the membership the Connect gateway addresses
+  'kube.services.get': 1, // level-based: the Service as it is now
+  'kube.serviceexports.get': 1, // and its export
+};
+
+export const MINIMUMS: Record<string, Minimum> = {
+  'spoke cluster created': {
+    reads: { ...CLUSTER_READS, 'resourcemanager.projects.get': 1 },
+    writes: {
+      'container.UpdateCluster': 1,
+      'gkehub.memberships.create': 1,
+      'gkehub.features.create': 1,
+      'compute.networks.updatePeering': 1,
+      'kube.namespaces.create': 1,
+    },
+    lros: 4,
+    why: 'rows 1–8 read once each; WI, membership, MCS feature (first cluster), peering, namespace written; projects.get once per instance (Connect gateway needs the project number)',
+  },
+  'same event redelivered': {
+    reads: CLUSTER_READS,
+    writes: {},
+    lros: 0,
+    why: 'rows 1–8 read once each, nothing written',
+  },
+  'non-spoke cluster created': {
+    reads: { 'container.GetCluster': 1 },
+    writes: {},
+    lros: 0,
+    why: 'row 1 needs the cluster network; not a spoke → nothing else',
+  },
+  'Service labelled': {
+    reads: {
+      ...SERVICE_READS,
+      'kube.endpointslices.list': 1, // row 9: ready endpoints
+      'kube.serviceexports.list': MEMBERS, // row 9: the fleet-wide view, one list per member cluster
+      'kube.serviceexports.get': 2, // + the read-back for a Conflict condition (docs/decisions.md)
+    },
+    writes: { 'kube.serviceexports.create': 1 },
+    lros: 0,
+    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, read-back`,
+  },
+  'Service event redelivered': {
+    reads: SERVICE_READS,
+    writes: {},
+    lros: 0,
+    why: 'Service + export read, already exported',
+  },
+  'Service unlabelled': {
+    reads: SERVICE_READS,
+    writes: { 'kube.serviceexports.delete': 1 },
+    lros: 0,
+    why: 'Service + export read, managed export deleted',
+  },
+};
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+export interface EconomyRow {
+  event: string;
+  counts: CallCounts;
+  reads: number;
+  polls: number;
+  writes: number;
+  minimum: Minimum;
+  /** Methods read more often than the minimum says (a redundant read), or written when they should not be. */
+  excess: string[];
+}
+
+export function compare(event: string, counts: CallCounts): EconomyRow {
+  const minimum = MINIMUMS[event];
+  let reads = 0;
+  let polls = 0;
+  let writes = 0;
+  const excess: string[] = [];
+  for (const [method, { kind, calls }] of Object.entries(counts.byMethod)) {
+    if (POLLS.has(method)) {
+      polls += calls;
+      continue;
+    }
+    if (kind === 'read') reads += calls;
+    else writes += calls;
+    const allowed = (kind === 'read' ? minimum.reads : minimum.writes)[method] ?? 0;
+    if (calls > allowed) excess.push(`${method} ×${calls} (minimum ${allowed})`);
+  }
+  return { event, counts, reads, polls, writes, minimum, excess };
+}
+
+/** Runs the six events against one app instance and returns their counts. */
+export async function measureEconomy(): Promise<EconomyRow[]> {
+  const cloud = await startWorld();
+  try {
+    const spoke = clusterRef('econ-spoke');
+    const other = clusterRef('econ-shared');
+    // A brand-new spoke cluster: nothing of rows 3–7 done yet, in a fleet without the MCS feature.
+    await seedCluster(cloud, spoke, { peering: true });
+    await seedCluster(cloud, other, { network: NON_SPOKE });
+    const config = configOf(benchConfig(cloud));
+    const log = quietLogger();
+    const app = createApp(config, { log, cloud: createCloud(config, log) });
+    const rows: EconomyRow[] = [];
+    const measure = async (event: string, entry: Parameters<typeof auditCloudEvent>[0]) => {
+      const before = cloud.faults.counters();
+      await deliver(app, auditCloudEvent(entry));
+      rows.push(compare(event, callsSince(cloud, before)));
+    };
+    await measure('spoke cluster created', clusterCreatedEntry(spoke));
+    await measure('same event redelivered', clusterCreatedEntry(spoke));
+    await measure('non-spoke cluster created', clusterCreatedEntry(other));
+    // A second member cluster, so the fleet-wide export view has more than one cluster to list.
+    await seedFleet(cloud, {
+      clusters: MEMBERS - 1,
+      servicesPerCluster: 1,
+      labelledPerCluster: 0,
+      driftEvery: 0,
+      prefix: 'econ-member',
+    });
+    putService(cloud, spoke, 'api', true);
+    const labelled = servicePatchedEntry(spoke, 'api');
+    await measure('Service labelled', labelled);
+    await measure('Service event redelivered', labelled);
+    putService(cloud, spoke, 'api', false);
+    await measure('Service unlabelled', servicePatchedEntry(spoke, 'api'));
+    return rows;
+  } finally {
+    await cloud.close();
+  }
+}
+
+export function economyFigures(rows: readonly EconomyRow[]): Figure[] {
+  const group = 'API economy (calls per event; baseline = minimum from DESIGN §1)';
+  const figures: Figure[] = [];
+  for (const row of rows) {
+    const minWrites = sum(row.minimum.writes);
+    const minReads = sum(row.minimum.reads);
+    const redelivery = minWrites === 0;
+    figures.push({
+      group,
+      figure: `${row.event}: writes`,
+      value: row.writes,
+      unit: 'calls',
+      baseline: minWrites,
+      ratio: minWrites ? row.writes / minWrites : undefined,
+      target: redelivery ? '= 0' : '= minimum',
+      met: row.writes === minWrites && !row.excess.some((e) => e.includes('minimum 0')),
+    });
+    figures.push({
+      group,
+      figure: `${row.event}: reads`,
+      value: row.reads,
+      unit: 'calls',
+      baseline: minReads,
+      ratio: minReads ? Math.round((row.reads / minReads) * 100) / 100 : undefined,
+      target: 'no redundant read',
+      met: row.excess.length === 0 && row.reads === minReads,
+      note: row.excess.length ? `excess: ${row.excess.join(', ')}` : undefined,
+    });
+    if (row.minimum.lros > 0 || row.polls > 0) {
+      figures.push({
+        group,
+        figure: `${row.event}: LRO polls`,
+        value: row.polls,
+        unit: 'calls',
+        baseline: row.minimum.lros,
+        ratio: row.minimum.lros ? row.polls / row.minimum.lros : undefined,
+        note: '≥ 1 per LRO; extra polls = operation not yet done',
+      });
+    }
+  }
+  return figures;
+}
+
+export const apiEconomy: Benchmark = {
+  name: 'api-economy',
+  async run({ progress }) {
+    progress('api economy: six events against one instance');
+    return economyFigures(await measureEconomy());
+  },
+};

@@ -1,0 +1,2 @@
+import type { Benchmark } from './common';
+export const burst: Benchmark = { name: 'burst', run: async () => [] };

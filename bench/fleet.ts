@@ -1,0 +1,2 @@
+import type { Benchmark } from './common';
+export const fleetReconcile: Benchmark = { name: 'fleet', run: async () => [] };
