@@ -33,39 +33,68 @@ import { promisify } from 'node:util';
 import { clusterAuditEntry } from '../sandbox/audit/entries';
 import { newMessageId } from '../sandbox/audit/delivery';
 import { freePort } from '../sandbox/pubsub-emulator';
-import type { ClusterRef } from '../shared/events/types';
 import { type Benchmark, childEnv, type Figure, median, ROOT, ratio, sleep } from './common';
 import { benchConfig, FLEET, seedFleet, startWorld } from './world';
 
 const run = promisify(execFile);
 const FRAMEWORK_CLI = join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
-const DIST = join(ROOT, 'dist');
+/** BENCH_DIST=DIR measures another build (e.g. a copy of dist/ from before a change), same procedure. */
+const DIST = process.env.BENCH_DIST ?? join(ROOT, 'dist');
 /** What terraform/functions.tf sets on the deployed functions. */
 const DEPLOYED_NODE_OPTIONS = '--enable-source-maps';
 /** Files of dist/ that are not deployed or not part of the functions. */
 const NOT_DEPLOYED = /^(meta\.json|cli\.js.*)$/;
 
 interface Variant {
-  name: 'hello' | 'bundle, ignored event' | 'bundle, real event';
+  name: string;
+  /** Which build (label), or 'hello'. */
+  build: string;
   dir: string;
   entry: () => Record<string, unknown>;
+  /** A compile cache directory for NODE_COMPILE_CACHE: 'fresh' = a new empty one per run, 'warm' = one kept. */
+  compileCache?: 'fresh' | 'warm';
 }
 
-/** Copies what is deployed (dist/ without meta.json and the CLI) and the hello function into a fresh workspace. */
-function workspace(): { root: string; bundle: string; hello: string } {
-  if (!existsSync(join(DIST, 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
+/** A build to measure: dist/ (label `bundle`), plus any in BENCH_COMPARE (`label=dir;label=dir`). */
+interface Build {
+  label: string;
+  dir: string;
+}
+
+function builds(): Build[] {
+  const extra = (process.env.BENCH_COMPARE ?? '')
+    .split(';')
+    .filter(Boolean)
+    .map((pair) => {
+      const [label, dir] = pair.split('=');
+      return { label, dir };
+    });
+  return [{ label: 'bundle', dir: DIST }, ...extra];
+}
+
+/** Copies what is deployed (each build without meta.json and the CLI) and the hello function into a fresh
+ * workspace, each with node_modules linked. */
+function workspace(list: readonly Build[]): { root: string; hello: string; builds: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'spokefleet-bench-'));
-  const bundle = join(root, 'bundle');
-  const hello = join(root, 'hello');
-  for (const [dir, files] of [
-    [bundle, readdirSync(DIST).filter((f) => !NOT_DEPLOYED.test(f))],
-    [hello, ['index.js']],
-  ] as const) {
-    copyTree(dir === bundle ? DIST : join(ROOT, 'bench/hello'), dir, files);
+  const link = (dir: string) =>
     // Resolves to the same real path as the CLI's framework, so the bundle registers with the CLI's registry.
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const hello = join(root, 'hello');
+  copyTree(join(ROOT, 'bench/hello'), hello, ['index.js']);
+  link(hello);
+  const dirs: Record<string, string> = {};
+  for (const build of list) {
+    if (!existsSync(join(build.dir, 'index.js')))
+      throw new Error(`${build.dir}/index.js is missing: run \`npm run build\` first`);
+    dirs[build.label] = join(root, build.label);
+    copyTree(
+      build.dir,
+      dirs[build.label],
+      readdirSync(build.dir).filter((f) => !NOT_DEPLOYED.test(f) && f !== 'node_modules'),
+    );
+    link(dirs[build.label]);
   }
-  return { root, bundle, hello };
+  return { root, hello, builds: dirs };
 }
 
 function copyTree(from: string, to: string, files: readonly string[]): void {
@@ -123,7 +152,10 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** One cold start: spawn → first 2xx, in ms. */
-async function coldStartOnce(variant: Variant, env: NodeJS.ProcessEnv): Promise<number> {
+async function coldStartOnce(variant: Variant, baseEnv: NodeJS.ProcessEnv, cacheRoot: string): Promise<number> {
+  const env = { ...baseEnv };
+  if (variant.compileCache === 'fresh') env.NODE_COMPILE_CACHE = mkdtempSync(join(cacheRoot, 'fresh-'));
+  if (variant.compileCache === 'warm') env.NODE_COMPILE_CACHE = join(cacheRoot, 'warm');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   const started = performance.now();
@@ -163,19 +195,29 @@ async function moduleLoadOnce(file: string, env: NodeJS.ProcessEnv): Promise<num
   return Number(stdout);
 }
 
-export interface ColdStartResult {
-  runs: number;
-  coldStartMs: Record<Variant['name'], number>;
-  moduleLoadMs: { hello: number; bundle: number; helloNoMaps: number; bundleNoMaps: number };
-  bundleBytes: number;
-  /** The JavaScript read at load: dist/index.js itself (other files load on first use, if the build splits). */
-  entryBytes: number;
-  sourceMapBytes: number;
+export interface BuildFigures {
+  label: string;
+  coldStartMs: { ignored: number; real: number; realFreshCache?: number; realWarmCache?: number };
+  moduleLoadMs: { deployed: number; noMaps: number };
+  /** JavaScript deployed (every .js), the part read at load (index.js), and the source maps. */
+  bytes: { total: number; entry: number; maps: number };
 }
 
-export async function measureColdStart(runs: number, progress: (line: string) => void): Promise<ColdStartResult> {
+export interface ColdStartResult {
+  runs: number;
+  helloMs: number;
+  helloLoadMs: { deployed: number; noMaps: number };
+  builds: BuildFigures[];
+}
+
+export async function measureColdStart(
+  runs: number,
+  progress: (line: string) => void,
+  options: { compileCache?: boolean } = {},
+): Promise<ColdStartResult> {
+  const list = builds();
   const cloud = await startWorld();
-  const ws = workspace();
+  const ws = workspace(list);
   try {
     const [ref] = await seedFleet(cloud, {
       clusters: 1,
@@ -191,51 +233,78 @@ export async function measureColdStart(runs: number, progress: (line: string) =>
       GOOGLE_CLOUD_PROJECT: FLEET,
       SPOKEFLEET_CONFIG: JSON.stringify(config),
     });
-    const lastEntry = (cluster: ClusterRef) => () =>
-      clusterAuditEntry({ method: 'CreateCluster', phase: 'last', cluster, operationId: newMessageId() });
-    const firstEntry = (cluster: ClusterRef) => () =>
-      clusterAuditEntry({ method: 'CreateCluster', phase: 'first', cluster, operationId: newMessageId() });
-    const variants: Variant[] = [
-      { name: 'hello', dir: ws.hello, entry: lastEntry(ref) },
-      { name: 'bundle, ignored event', dir: ws.bundle, entry: firstEntry(ref) },
-      { name: 'bundle, real event', dir: ws.bundle, entry: lastEntry(ref) },
-    ];
-    const samples = new Map<Variant['name'], number[]>(variants.map((v) => [v.name, []]));
-    // Warm-up (discarded): the OS file cache, and proof that every variant answers.
-    for (const variant of variants) await coldStartOnce(variant, env);
+    const real = () =>
+      clusterAuditEntry({ method: 'CreateCluster', phase: 'last', cluster: ref, operationId: newMessageId() });
+    const ignored = () =>
+      clusterAuditEntry({ method: 'CreateCluster', phase: 'first', cluster: ref, operationId: newMessageId() });
+    const variants: Variant[] = [{ name: 'hello', build: 'hello', dir: ws.hello, entry: real }];
+    for (const build of list) {
+      const dir = ws.builds[build.label];
+      variants.push(
+        { name: `${build.label}: ignored`, build: build.label, dir, entry: ignored },
+        { name: `${build.label}: real`, build: build.label, dir, entry: real },
+      );
+    }
+    if (options.compileCache) {
+      const dir = ws.builds.bundle;
+      variants.push(
+        { name: 'bundle: real, fresh cache', build: 'bundle', dir, entry: real, compileCache: 'fresh' },
+        { name: 'bundle: real, warm cache', build: 'bundle', dir, entry: real, compileCache: 'warm' },
+      );
+    }
+    const cacheRoot = join(ws.root, 'compile-cache');
+    mkdirSync(cacheRoot);
+    const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    // Warm-up (discarded): the OS file cache, the warm compile cache, and proof that every variant answers.
+    for (const variant of variants) await coldStartOnce(variant, env, cacheRoot);
     for (let i = 0; i < runs; i++) {
       const order = variants.map((_, k) => variants[(k + i) % variants.length]);
-      for (const variant of order) samples.get(variant.name)?.push(await coldStartOnce(variant, env));
+      for (const variant of order) samples.get(variant.name)?.push(await coldStartOnce(variant, env, cacheRoot));
       progress(`cold start: run ${i + 1}/${runs}`);
     }
-    const load = { hello: [] as number[], bundle: [] as number[], helloNoMaps: [] as number[], bundleNoMaps: [] as number[] };
     const noMaps = { ...env, NODE_OPTIONS: '' };
+    const loads = new Map<string, number[]>();
+    const files: Array<[string, string]> = [
+      ['hello', join(ws.hello, 'index.js')],
+      ...list.map((b): [string, string] => [b.label, join(ws.builds[b.label], 'index.js')]),
+    ];
     for (let i = 0; i < runs; i++) {
-      const pairs: Array<[keyof typeof load, string, NodeJS.ProcessEnv]> = [
-        ['hello', join(ws.hello, 'index.js'), env],
-        ['bundle', join(ws.bundle, 'index.js'), env],
-        ['helloNoMaps', join(ws.hello, 'index.js'), noMaps],
-        ['bundleNoMaps', join(ws.bundle, 'index.js'), noMaps],
-      ];
-      if (i % 2) pairs.reverse();
-      for (const [key, file, e] of pairs) load[key].push(await moduleLoadOnce(file, e));
+      const order = files.flatMap(([label, file]) => [
+        [`${label}:deployed`, file, env] as const,
+        [`${label}:noMaps`, file, noMaps] as const,
+      ]);
+      if (i % 2) order.reverse();
+      for (const [key, file, e] of order) loads.set(key, [...(loads.get(key) ?? []), await moduleLoadOnce(file, e)]);
     }
-    const maps = readdirSync(ws.bundle).filter((f) => f.endsWith('.map'));
+    const at = (name: string) => median(samples.get(name) ?? []);
+    const load = (label: string) => ({
+      deployed: median(loads.get(`${label}:deployed`) ?? []),
+      noMaps: median(loads.get(`${label}:noMaps`) ?? []),
+    });
     return {
       runs,
-      coldStartMs: Object.fromEntries([...samples].map(([k, v]) => [k, median(v)])) as ColdStartResult['coldStartMs'],
-      moduleLoadMs: {
-        hello: median(load.hello),
-        bundle: median(load.bundle),
-        helloNoMaps: median(load.helloNoMaps),
-        bundleNoMaps: median(load.bundleNoMaps),
-      },
-      bundleBytes: readdirSync(ws.bundle)
-        .filter((f) => f.endsWith('.js') || statSync(join(ws.bundle, f)).isDirectory())
-        .filter((f) => f !== 'node_modules')
-        .reduce((total, f) => total + sizeOf(join(ws.bundle, f)), 0),
-      entryBytes: statSync(join(ws.bundle, 'index.js')).size,
-      sourceMapBytes: maps.reduce((total, f) => total + sizeOf(join(ws.bundle, f)), 0),
+      helloMs: at('hello'),
+      helloLoadMs: load('hello'),
+      builds: list.map((b) => {
+        const dir = ws.builds[b.label];
+        const deployed = readdirSync(dir).filter((f) => f !== 'node_modules');
+        return {
+          label: b.label,
+          coldStartMs: {
+            ignored: at(`${b.label}: ignored`),
+            real: at(`${b.label}: real`),
+            ...(options.compileCache && b.label === 'bundle'
+              ? { realFreshCache: at('bundle: real, fresh cache'), realWarmCache: at('bundle: real, warm cache') }
+              : {}),
+          },
+          moduleLoadMs: load(b.label),
+          bytes: {
+            total: deployed.filter((f) => f.endsWith('.js')).reduce((t, f) => t + sizeOf(join(dir, f)), 0),
+            entry: statSync(join(dir, 'index.js')).size,
+            maps: deployed.filter((f) => f.endsWith('.map')).reduce((t, f) => t + sizeOf(join(dir, f)), 0),
+          },
+        };
+      }),
     };
   } finally {
     rmSync(ws.root, { recursive: true, force: true });
@@ -245,56 +314,56 @@ export async function measureColdStart(runs: number, progress: (line: string) =>
 
 export function coldStartFigures(r: ColdStartResult): Figure[] {
   const group = `Cold start (functions-framework CLI, deployed env, median of ${r.runs}; baseline = hello)`;
-  const hello = r.coldStartMs.hello;
+  const hello = r.helloMs;
   const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 100) / 100;
-  const real = r.coldStartMs['bundle, real event'];
-  const ignored = r.coldStartMs['bundle, ignored event'];
-  return [
-    {
+  const figures: Figure[] = [];
+  for (const b of r.builds) {
+    const label = b.label === 'bundle' ? '' : ` [${b.label}]`;
+    const vs = (figure: string, value: number, target: boolean): Figure => ({
       group,
-      figure: 'start → first event handled: real ClusterReady',
-      value: Math.round(real),
+      figure: `${figure}${label}`,
+      value: Math.round(value),
       unit: 'ms',
       baseline: Math.round(hello),
-      ratio: ratio(real, hello),
-      target: '≤ 1.3×',
-      met: real / hello <= 1.3,
-    },
-    {
-      group,
-      figure: 'start → first event handled: ignored event',
-      value: Math.round(ignored),
-      unit: 'ms',
-      baseline: Math.round(hello),
-      ratio: ratio(ignored, hello),
-      target: '≤ 1.3×',
-      met: ignored / hello <= 1.3,
-    },
-    {
-      group,
-      figure: 'module load: require(index.js), deployed env',
-      value: Math.round(r.moduleLoadMs.bundle),
-      unit: 'ms',
-      baseline: Math.round(r.moduleLoadMs.hello),
-      ratio: ratio(r.moduleLoadMs.bundle, r.moduleLoadMs.hello),
-    },
-    {
-      group,
-      figure: 'module load: require(index.js), no source maps',
-      value: Math.round(r.moduleLoadMs.bundleNoMaps),
-      unit: 'ms',
-      baseline: Math.round(r.moduleLoadMs.helloNoMaps),
-      ratio: ratio(r.moduleLoadMs.bundleNoMaps, r.moduleLoadMs.helloNoMaps),
-    },
-    { group, figure: 'JavaScript read at load (index.js)', value: mib(r.entryBytes), unit: 'MiB' },
-    { group, figure: 'bundle size (all .js deployed)', value: mib(r.bundleBytes), unit: 'MiB' },
-    { group, figure: 'source maps deployed', value: mib(r.sourceMapBytes), unit: 'MiB' },
-  ];
+      ratio: ratio(value, hello),
+      ...(target ? { target: '≤ 1.3×', met: value / hello <= 1.3 } : {}),
+    });
+    figures.push(
+      vs('start → first event handled: real ClusterReady', b.coldStartMs.real, true),
+      vs('start → first event handled: ignored event', b.coldStartMs.ignored, true),
+    );
+    if (b.coldStartMs.realFreshCache !== undefined)
+      figures.push(vs('real ClusterReady, NODE_COMPILE_CACHE empty (a new instance)', b.coldStartMs.realFreshCache, false));
+    if (b.coldStartMs.realWarmCache !== undefined)
+      figures.push(vs('real ClusterReady, NODE_COMPILE_CACHE warm (same disk again)', b.coldStartMs.realWarmCache, false));
+    figures.push(
+      {
+        group,
+        figure: `module load: require(index.js), deployed env${label}`,
+        value: Math.round(b.moduleLoadMs.deployed),
+        unit: 'ms',
+        baseline: Math.round(r.helloLoadMs.deployed),
+        ratio: ratio(b.moduleLoadMs.deployed, r.helloLoadMs.deployed),
+      },
+      {
+        group,
+        figure: `module load: require(index.js), no source maps${label}`,
+        value: Math.round(b.moduleLoadMs.noMaps),
+        unit: 'ms',
+        baseline: Math.round(r.helloLoadMs.noMaps),
+        ratio: ratio(b.moduleLoadMs.noMaps, r.helloLoadMs.noMaps),
+      },
+      { group, figure: `JavaScript read at load (index.js)${label}`, value: mib(b.bytes.entry), unit: 'MiB' },
+      { group, figure: `JavaScript deployed (all .js)${label}`, value: mib(b.bytes.total), unit: 'MiB' },
+      { group, figure: `source maps deployed${label}`, value: mib(b.bytes.maps), unit: 'MiB' },
+    );
+  }
+  return figures;
 }
 
 export const coldStart: Benchmark = {
   name: 'cold-start',
   async run({ smoke, progress }) {
-    return coldStartFigures(await measureColdStart(smoke ? 1 : 7, progress));
+    return coldStartFigures(await measureColdStart(smoke ? 1 : 7, progress, { compileCache: !smoke }));
   },
 };

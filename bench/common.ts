@@ -5,8 +5,25 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createLogger, type Logger } from '../shared/log';
 
 export const ROOT = join(__dirname, '..');
+
+/** A logger that formats every line like production but writes nowhere (I/O is not what is measured). */
+export function quietLogger(level: 'info' | 'warning' = 'info'): Logger & { lines(): number } {
+  let lines = 0;
+  const log = createLogger({
+    level,
+    transport: {
+      write: () => {
+        lines++;
+        return true;
+      },
+    },
+  });
+  return Object.assign(log, { lines: () => lines });
+}
 
 /** One row of the results table. */
 export interface Figure {
@@ -105,54 +122,93 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   };
 }
 
-export interface WorkerResult<T> {
-  result: T;
-  stderr: string;
-}
-
 /**
- * Runs a TypeScript worker (tsx) in a fresh Node process; it prints one line `@@<json>` with its result. Used
- * where the figure must come from a process of its own (peak RSS), the way a function instance would be.
+ * A worker in a fresh Node process (`args`: what follows `node`), the way a function instance runs: figures such
+ * as peak RSS must come from a process of its own. Line protocol on stdout: `@@ready <name>` (the worker waits for a line on
+ * stdin before going on, so the parent can reset state and snapshot counters), `@@done <json>` (a job's result).
  */
-export function runWorker<T>(
-  file: string,
-  input: unknown,
-  options: { timeoutMs?: number; env?: Record<string, string> } = {},
-): Promise<WorkerResult<T>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', file], {
+export class Worker {
+  private readonly child: ReturnType<typeof spawn>;
+  private stdout = '';
+  private stderr = '';
+  private readonly messages: Array<{ kind: string; payload: string }> = [];
+  private waiting?: () => void;
+  private exited?: string;
+
+  constructor(args: string[], input: unknown, env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: childEnv({ BENCH_INPUT: JSON.stringify(input), ...options.env }),
+      env: childEnv({ BENCH_INPUT: JSON.stringify(input), ...env }),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('@@'));
-      if (code !== 0 || !line) {
-        reject(new Error(`worker ${file} failed (${signal ?? code}):\n${stderr.slice(-4000)}`));
-        return;
+    this.child.stdout?.on('data', (chunk) => {
+      this.stdout += chunk;
+      let at = this.stdout.indexOf('\n');
+      while (at >= 0) {
+        const line = this.stdout.slice(0, at);
+        this.stdout = this.stdout.slice(at + 1);
+        const match = /^@@(\w+) ?(.*)$/.exec(line);
+        if (match) this.messages.push({ kind: match[1], payload: match[2] });
+        at = this.stdout.indexOf('\n');
       }
-      resolve({ result: JSON.parse(line.slice(2)) as T, stderr });
+      this.waiting?.();
     });
-    child.stdin.end();
-  });
+    this.child.stderr?.on('data', (chunk) => {
+      this.stderr = (this.stderr + chunk).slice(-8000);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = `worker ${args.join(' ')} exited (${signal ?? code}):\n${this.stderr}`;
+      this.waiting?.();
+    });
+  }
+
+  /** The next message of `kind` (earlier messages of other kinds are an error). */
+  async next(kind: 'ready' | 'done', timeoutMs = 180_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const message = this.messages.shift();
+      if (message) {
+        if (message.kind !== kind) throw new Error(`worker sent ${message.kind} while ${kind} was expected`);
+        return message.payload;
+      }
+      if (this.exited) throw new Error(this.exited);
+      if (Date.now() > deadline) throw new Error(`worker: no ${kind} in ${timeoutMs} ms:\n${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        setTimeout(resolve, 1000);
+      });
+      this.waiting = undefined;
+    }
+  }
+
+  go(): void {
+    this.child.stdin?.write('go\n');
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin?.end();
+    await Promise.race([exited, sleep(5_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
 }
 
-/** Inside a worker: its input, and how it reports. */
+/** Inside a worker: its input. */
 export function workerInput<T>(): T {
   return JSON.parse(process.env.BENCH_INPUT ?? '{}') as T;
 }
 
-export function reportFromWorker(result: unknown): void {
-  process.stdout.write(`\n@@${JSON.stringify(result)}\n`);
+let stdinLines: AsyncIterator<string> | undefined;
+
+/** Inside a worker: says it is ready for `name` and waits for the parent's go. */
+export async function readyFor(name: string): Promise<void> {
+  process.stdout.write(`\n@@ready ${name}\n`);
+  stdinLines ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const line = await stdinLines.next();
+  if (line.done) process.exit(0);
+}
+
+export function done(result: unknown): void {
+  process.stdout.write(`\n@@done ${JSON.stringify(result)}\n`);
 }

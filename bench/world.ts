@@ -6,19 +6,20 @@
  * membership carrying the managed-by label, custom routes exported on the control-plane peering (when it has
  * one), the seed namespace, and a ServiceExport for every labelled Service.
  */
-import type { protos } from '@google-cloud/container';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { handleAuditLogEvent } from '../functions/audit';
 import { clusterAuditEntry, serviceAuditEntry } from '../sandbox/audit/entries';
 import { newMessageId } from '../sandbox/audit/delivery';
+import type { ClusterSpec } from '../sandbox/container/shapes';
 import type { MethodCounter } from '../sandbox/faults';
 import { DEMO_PROJECT, DEMO_PROJECT_2, NON_SPOKE, SPOKES, sandboxConfig, seedNetworks } from '../sandbox/harness';
 import { LocalCloud } from '../sandbox/local-cloud';
 import type { App } from '../shared/app';
 import { type ConfigInput, parseConfig } from '../shared/config';
 import type { ClusterRef, LogEntry } from '../shared/events/types';
-import { createLogger, type Logger } from '../shared/log';
 import { sleep } from './common';
+
+export { quietLogger } from './common';
 
 export const FLEET = DEMO_PROJECT.id;
 export const REGION = 'us-east4';
@@ -50,21 +51,6 @@ export function benchConfig(cloud: LocalCloud, overrides: Partial<ConfigInput> =
   return sandboxConfig(cloud, { retryBudgetMs: 30_000, logLevel: 'info', ...overrides });
 }
 
-/** A logger that formats every line like production but writes nowhere (I/O is not what is measured). */
-export function quietLogger(level: 'info' | 'warning' = 'info'): Logger & { lines(): number } {
-  let lines = 0;
-  const log = createLogger({
-    level,
-    transport: {
-      write: () => {
-        lines++;
-        return true;
-      },
-    },
-  });
-  return Object.assign(log, { lines: () => lines });
-}
-
 export const clusterRef = (name: string, project = FLEET): ClusterRef => ({
   project,
   location: REGION,
@@ -77,8 +63,6 @@ export interface ClusterShape {
   peering?: boolean;
   workloadIdentity?: boolean;
 }
-
-type ClusterSpec = protos.google.container.v1.ICluster;
 
 export function clusterSpec(shape: ClusterShape = {}): ClusterSpec {
   const network = shape.network ?? SPOKES[0];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `spokefleet` command: loads the bundle `npm run build` writes (dist/cli.js, all dependencies inside).
-'use strict';
+
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -8,7 +8,9 @@ const { join } = require('node:path');
 // load with an unhelpful TypeError, so say it plainly instead.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-  process.stderr.write(`spokefleet: needs Node.js 22 or newer; this is ${process.version} (${process.execPath})\n`);
+  process.stderr.write(
+    `spokefleet: needs Node.js 22 or newer; this is ${process.version} (${process.execPath})\n`,
+  );
   process.exit(1);
 }
 const bundle = join(__dirname, '..', 'dist', 'cli.js');

@@ -6,11 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { aviatrixDirectory } from '../shared/app';
 import type { Cloud } from '../shared/cloud/ports';
 import { type Config, ConfigError, parseConfig, parseConfigJson } from '../shared/config';
 import { PermanentError } from '../shared/errors';
 import type { ReconcileRequest } from '../shared/events/request';
-import { createLogger, type Logger } from '../shared/log';
+import type { Logger } from '../shared/log';
 import { Memo, type ReconcileContext } from '../shared/reconcile/context';
 import type { RequestResult } from '../shared/reconcile/request';
 import { UsageError } from './args';
@@ -111,6 +112,7 @@ const silent: Logger = {
  */
 export function engineLogger(config: Config, io: Io, verbose: boolean): Logger {
   if (!verbose) return silent;
+  const { createLogger } = require('../shared/log') as typeof import('../shared/log');
   return createLogger({
     level: 'debug',
     transport: io.stderr,
@@ -152,55 +154,12 @@ export function readOnlyCloud(cloud: Cloud): Cloud {
 }
 
 /**
- * Counts clusters as the engine reaches them (every cluster starts with one GetCluster; project and fleet
- * scopes list first), for the progress line.
- */
-function withProgress(cloud: Cloud, onChange: (reached: number, total: number | undefined) => void): Cloud {
-  let total: number | undefined;
-  let reached = 0;
-  const { clusters } = cloud;
-  const observed: typeof clusters = new Proxy(clusters, {
-    get(target, property, receiver) {
-      if (property === 'get') {
-        return (ref: Parameters<typeof clusters.get>[0]) => {
-          reached++;
-          onChange(reached, total);
-          return target.get(ref);
-        };
-      }
-      if (property === 'list') {
-        return async (project: string) => {
-          const listed = await target.list(project);
-          total = (total ?? 0) + listed.length;
-          onChange(reached, total);
-          return listed;
-        };
-      }
-      return Reflect.get(target, property, receiver);
-    },
-  });
-  return { ...cloud, clusters: observed };
-}
-
-/**
  * The Aviatrix Controller spoke look-up when `aviatrix` is configured, as shared/app.ts composes it for the
- * functions, so plan and status decide "is this a spoke?" exactly as they do. (It reads a secret and calls the
- * Controller: both reads.)
+ * functions, so plan and status decide "is this a spoke?" exactly as they do (a secret read and Controller reads).
  */
 function spokeLookup(config: Config): ReconcileContext['extraSpokes'] {
-  const aviatrix = config.aviatrix;
-  if (!aviatrix) return undefined;
-  const { secretReader } = require('../shared/cloud/secrets') as typeof import('../shared/cloud/secrets');
-  const { AviatrixController } =
-    require('../shared/policy/aviatrix') as typeof import('../shared/policy/aviatrix');
-  const readSecret = secretReader(config, { budgetMs: config.retryBudgetMs });
-  const controller = new AviatrixController({
-    controllerUrl: aviatrix.controllerUrl,
-    username: aviatrix.username,
-    cacheSeconds: aviatrix.cacheSeconds,
-    password: () => readSecret(aviatrix.passwordSecret),
-  });
-  return () => controller.listSpokes();
+  const directory = aviatrixDirectory(config);
+  return directory ? () => directory.listSpokes() : undefined;
 }
 
 export interface DryRunOptions extends EngineOptions {
@@ -231,18 +190,23 @@ export async function dryRun(
   const started = Date.now();
   const ctx: ReconcileContext = {
     config,
-    cloud: withProgress(readOnlyCloud(cloud), (reached, total) =>
-      progress.update(
-        `${options.verb}: cluster ${reached}${total === undefined ? '' : `/${total}`}… (${Math.round((Date.now() - started) / 1000)} s)`,
-      ),
-    ),
+    cloud: readOnlyCloud(cloud),
     log,
     dryRun: true,
     memo: new Memo(),
     extraSpokes: spokeLookup(config),
   };
   try {
-    const result = await reconcileRequest(ctx, { ...request, dryRun: true });
+    const result = await reconcileRequest(
+      ctx,
+      { ...request, dryRun: true },
+      {
+        onClusterDone: (done, total) =>
+          progress.update(
+            `${options.verb}: ${done}/${total} clusters… (${Math.round((Date.now() - started) / 1000)} s)`,
+          ),
+      },
+    );
     return { ...result, config };
   } finally {
     progress.done();

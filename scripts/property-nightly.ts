@@ -89,7 +89,7 @@ async function worker(index: number, seed: number, runs: number, minutes: number
     if (result.failed) {
       summary.counterexample = JSON.stringify(result.counterexample);
       summary.path = result.counterexamplePath ?? undefined;
-      summary.error = String(result.errorInstance instanceof Error ? result.errorInstance.message : result.error);
+      summary.error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
     }
     return summary;
   } finally {

@@ -3,7 +3,6 @@
  * built on first use (cold start stays small) and reused by every later event of the instance.
  */
 import type { Cloud } from './cloud/ports';
-import { secretReader } from './cloud/secrets';
 import type { Config } from './config';
 import type { ReconcileRequest } from './events/request';
 import type { DomainEvent } from './events/types';
@@ -29,9 +28,11 @@ export interface AppOptions {
 }
 
 /** The Aviatrix Controller look-up, when configured (off by default). */
-function aviatrixDirectory(config: Config): SpokeDirectory | undefined {
+export function aviatrixDirectory(config: Config): SpokeDirectory | undefined {
   const aviatrix = config.aviatrix;
   if (!aviatrix) return undefined;
+  // Required here, not imported: Secret Manager's client library loads only when the look-up is configured.
+  const { secretReader } = require('./cloud/secrets') as typeof import('./cloud/secrets');
   const readSecret = secretReader(config, { budgetMs: config.retryBudgetMs });
   return new AviatrixController({
     controllerUrl: aviatrix.controllerUrl,

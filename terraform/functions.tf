@@ -9,7 +9,7 @@ data "archive_file" "bundle" {
   output_path      = "${path.module}/.terraform/spokefleet-bundle.zip"
   output_file_mode = "0644"
   # esbuild's metafile is for bundle analysis, not for the runtime.
-  excludes = ["meta.json"]
+  excludes = ["meta.json", "cli.js", "cli.js.map", "cli.js.LEGAL.txt"]
 
   lifecycle {
     precondition {

@@ -16,6 +16,12 @@ export interface PlanArgs extends Omit<DryRunOptions, 'verb'> {
 
 export async function planCommand(args: PlanArgs, io: Io): Promise<number> {
   const result = await dryRun(args.request, { ...args, verb: 'plan' }, io);
+  if (result.clusters === 0) {
+    println(
+      io.stderr,
+      `note: no clusters in scope (${describeScope(args.request)}); only the config's projects are listed`,
+    );
+  }
   const { records } = result;
   if (args.json) {
     printJson(io, {

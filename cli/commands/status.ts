@@ -203,6 +203,12 @@ export interface StatusArgs extends Omit<DryRunOptions, 'verb'> {
 
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const result = await dryRun(args.request, { ...args, verb: 'status' }, io);
+  if (result.clusters === 0) {
+    println(
+      io.stderr,
+      `note: no clusters in scope (${describeScope(args.request)}); only the config's projects are listed`,
+    );
+  }
   const rows = deriveStatus(result.records);
   const fleet = fleetStatus(result.records, result.config.fleetProject);
   if (args.json) {

@@ -2,21 +2,23 @@
  * Builds the cloud ports on the real client libraries. Each client is created on first use, so an event that only
  * needs GKE never loads or connects the others. With `endpoints` set (local runs), clients point at the loopback
  * stand-ins and carry the static sandbox token instead of Application Default Credentials.
+ *
+ * Client libraries are required inside the factories, not imported at the top: each is evaluated only when its
+ * first client is built (a Service event never loads Compute), and the build can put them in a file of their own
+ * that is read on first use (scripts/build.mjs). Compute is deep-imported client by client: its v1 index loads
+ * every Compute client.
  */
 
-import { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
-import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
-import { GoogleAuth, PassThroughClient } from 'google-auth-library';
-import { grpc } from 'google-gax';
-import { cloudresourcemanager } from 'googleapis/build/src/apis/cloudresourcemanager';
-import { gkehub } from 'googleapis/build/src/apis/gkehub';
+import type { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
+import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
+import type { GoogleAuth } from 'google-auth-library';
 import type { Config } from '../config';
 import type { RetryOptions } from '../errors';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { ClustersAdapter } from './clusters';
 import { FleetAdapter } from './fleet';
-import { KubeConnectorAdapter } from './kube-connector';
+import type { KubeConnectorAdapter } from './kube-connector';
 import type { WaitOptions } from './operations';
 import { PeeringAdapter } from './peering';
 import type { Cloud } from './ports';
@@ -46,10 +48,16 @@ export function createCloud(config: Config, log: Logger): Cloud {
   };
   // Stand-ins finish operations in milliseconds; Google in seconds to minutes.
   const wait: WaitOptions = local ? { intervalMs: 20, maxIntervalMs: 200 } : {};
-  const auth = lazy(() => new GoogleAuth({ scopes: SCOPES }));
+  const auth = lazy((): GoogleAuth => {
+    const { GoogleAuth } = require('google-auth-library') as typeof import('google-auth-library');
+    return new GoogleAuth({ scopes: SCOPES });
+  });
 
-  const container = lazy(() => {
+  const container = lazy((): ClusterManagerClient => {
+    const { ClusterManagerClient } =
+      require('@google-cloud/container/build/src/v1') as typeof import('@google-cloud/container/build/src/v1');
     if (!local?.container) return new ClusterManagerClient();
+    const { grpc } = require('google-gax') as typeof import('google-gax');
     const { host, port } = hostPort(local.container);
     return new ClusterManagerClient({
       apiEndpoint: host,
@@ -60,27 +68,40 @@ export function createCloud(config: Config, log: Logger): Cloud {
   });
   const computeOptions = () => {
     if (!local?.compute) return {};
+    const { PassThroughClient } = require('google-auth-library') as typeof import('google-auth-library');
     const { host, port } = hostPort(local.compute);
     return { apiEndpoint: host, port, protocol: 'http', fallback: true, authClient: new PassThroughClient() };
   };
-  const networks = lazy(() => new NetworksClient(computeOptions()));
-  const operations = lazy(() => new GlobalOperationsClient(computeOptions()));
-  const hub = lazy(() =>
-    gkehub({
+  const networks = lazy((): NetworksClient => {
+    const { NetworksClient } =
+      require('@google-cloud/compute/build/src/v1/networks_client') as typeof import('@google-cloud/compute/build/src/v1/networks_client');
+    return new NetworksClient(computeOptions());
+  });
+  const operations = lazy((): GlobalOperationsClient => {
+    const { GlobalOperationsClient } =
+      require('@google-cloud/compute/build/src/v1/global_operations_client') as typeof import('@google-cloud/compute/build/src/v1/global_operations_client');
+    return new GlobalOperationsClient(computeOptions());
+  });
+  const hub = lazy(() => {
+    const { gkehub } =
+      require('googleapis/build/src/apis/gkehub') as typeof import('googleapis/build/src/apis/gkehub');
+    return gkehub({
       version: 'v1',
       retry: false,
       ...(local?.gkehub ? { rootUrl: `${local.gkehub.replace(/\/$/, '')}/` } : { auth: auth() }),
-    }),
-  );
-  const crm = lazy(() =>
-    cloudresourcemanager({
+    });
+  });
+  const crm = lazy(() => {
+    const { cloudresourcemanager } =
+      require('googleapis/build/src/apis/cloudresourcemanager') as typeof import('googleapis/build/src/apis/cloudresourcemanager');
+    return cloudresourcemanager({
       version: 'v3',
       retry: false,
       ...(local?.resourcemanager
         ? { rootUrl: `${local.resourcemanager.replace(/\/$/, '')}/` }
         : { auth: auth() }),
-    }),
-  );
+    });
+  });
   const token = async (): Promise<string> => {
     if (local) return local.token;
     const value = await auth().getAccessToken();
@@ -89,10 +110,15 @@ export function createCloud(config: Config, log: Logger): Cloud {
   };
 
   const clusters = new ClustersAdapter(container, retry, wait);
+  const kubeConnector = lazy((): KubeConnectorAdapter => {
+    const { KubeConnectorAdapter } = require('./kube-connector') as typeof import('./kube-connector');
+    return new KubeConnectorAdapter(config, clusters, new ProjectNumbers(crm, retry), token, retry);
+  });
   return {
     clusters,
     peering: new PeeringAdapter(networks, operations, retry, wait),
     fleet: new FleetAdapter(hub, retry, wait),
-    kube: new KubeConnectorAdapter(config, clusters, new ProjectNumbers(crm, retry), token, retry),
+    // client-node loads with the first Kubernetes connection.
+    kube: { connect: (target) => kubeConnector().connect(target) },
   };
 }

@@ -75,7 +75,7 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
     const record = await runStep(ctx, 'membership', target, async () => {
       const decision = await ensureMembership(ctx, cluster);
       membership = decision.membership;
-      membershipExists = decision.outcome !== 'planned';
+      membershipExists = decision.exists;
       return { outcome: decision.outcome, reason: decision.reason };
     });
     records.push(record);

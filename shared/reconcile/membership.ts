@@ -24,6 +24,8 @@ import {
 export interface MembershipDecision extends Decision {
   /** `projects/P/locations/L/memberships/ID` once the cluster is (or, in dry-run, would be) a member. */
   membership?: string;
+  /** Whether that membership exists now (false only when a dry run plans to create it). */
+  exists: boolean;
 }
 
 /** The fleet's memberships, read once per invocation. */
@@ -47,12 +49,22 @@ export async function ensureMembership(
   const { fleetProject } = ctx.config;
   if (cluster.fleetMembership) {
     const name = membershipResourceName(cluster.fleetMembership);
-    return { outcome: 'unchanged', reason: `cluster is a fleet member as ${name}`, membership: name };
+    return {
+      outcome: 'unchanged',
+      reason: `cluster is a fleet member as ${name}`,
+      membership: name,
+      exists: true,
+    };
   }
   const memberships = await fleetMemberships(ctx);
   const existing = findMembershipFor(memberships, cluster.ref);
   if (existing?.workloadIdentityPool) {
-    return { outcome: 'unchanged', reason: `membership ${existing.name}`, membership: existing.name };
+    return {
+      outcome: 'unchanged',
+      reason: `membership ${existing.name}`,
+      membership: existing.name,
+      exists: true,
+    };
   }
   if (existing) {
     // Registered without workload identity (no authority): give it the cluster's issuer, as row 4 requires.
@@ -60,37 +72,43 @@ export async function ensureMembership(
     return {
       ...wrote(ctx, 'updated', `membership ${existing.name}: workload identity enabled`),
       membership: existing.name,
+      exists: true,
     };
   }
 
   const location = ctx.config.membership.location === 'global' ? 'global' : regionOf(cluster.ref.location);
-  const id = chooseMembershipId(ctx, memberships, cluster.ref, location);
-  const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
-  if (ctx.dryRun) return { ...wrote(ctx, 'created', `membership ${name}`), membership: name };
-  try {
-    await ctx.cloud.fleet.createMembership(fleetProject, location, id, {
-      resourceLink: clusterResourceLink(cluster.ref),
-      issuer: clusterIssuer(cluster.ref),
-      labels: { [MEMBERSHIP_MANAGED_LABEL]: MANAGED_BY },
-    });
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-    // Another delivery of this event may have won the race: if the membership is now ours, nothing is left to do.
-    ctx.memo.forget(`memberships:${fleetProject}`);
-    const now = findMembershipFor(await fleetMemberships(ctx), cluster.ref);
-    if (now)
-      return {
-        outcome: 'unchanged',
-        reason: `membership ${now.name} (created concurrently)`,
-        membership: now.name,
-      };
-    throw new PermanentError(
-      `membership id ${id} is taken and the cluster has no membership`,
-      'membership-conflict',
-    );
+  const spec = {
+    resourceLink: clusterResourceLink(cluster.ref),
+    issuer: clusterIssuer(cluster.ref),
+    labels: { [MEMBERSHIP_MANAGED_LABEL]: MANAGED_BY },
+  };
+  // Two tries at most: the second only after a concurrent writer took the id we chose (then the list, read again,
+  // either shows our cluster's membership or makes chooseMembershipId fall back to the hashed id).
+  for (let attempt = 1; ; attempt++) {
+    const current = await fleetMemberships(ctx);
+    const id = chooseMembershipId(ctx, current, cluster.ref, location);
+    const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
+    if (ctx.dryRun)
+      return { ...wrote(ctx, 'created', `membership ${name}`), membership: name, exists: false };
+    try {
+      const created = await ctx.cloud.fleet.createMembership(fleetProject, location, id, spec);
+      // Keep this invocation's view current instead of reading the whole list again.
+      current.push({ ...created, name });
+      return { ...wrote(ctx, 'created', `membership ${name}`), membership: name, exists: true };
+    } catch (error) {
+      if (!isAlreadyExists(error) || attempt >= 2) throw error;
+      ctx.memo.forget(`memberships:${fleetProject}`);
+      const now = findMembershipFor(await fleetMemberships(ctx), cluster.ref);
+      if (now) {
+        return {
+          outcome: 'unchanged',
+          reason: `membership ${now.name} (created concurrently)`,
+          membership: now.name,
+          exists: true,
+        };
+      }
+    }
   }
-  ctx.memo.forget(`memberships:${fleetProject}`);
-  return { ...wrote(ctx, 'created', `membership ${name}`), membership: name };
 }
 
 /** The preferred id unless another cluster holds it; then the deterministic hashed fallback. */

@@ -17,9 +17,10 @@ import { handleReconcileRequest } from '../../functions/reconcile';
 import { newMessageId } from '../../sandbox/audit/delivery';
 import type { AuditSink } from '../../sandbox/audit/sink';
 import { containerClientOptions } from '../../sandbox/container/client-options';
-import { seededRandom } from '../../sandbox/faults';
+import { type FaultRule, seededRandom } from '../../sandbox/faults';
 import {
   AUDIT_TOPIC,
+  type Sandbox,
   DEMO_PROJECT,
   DEMO_PROJECT_2,
   RECONCILE_TOPIC,
@@ -27,6 +28,7 @@ import {
   seedNetworks,
 } from '../../sandbox/harness';
 import { DEVELOPER_TOKEN, LocalCloud, SANDBOX_TOKEN } from '../../sandbox/local-cloud';
+import { developerKube } from '../../sandbox/scenario';
 import { type App, createApp } from '../../shared/app';
 import { createCloud } from '../../shared/cloud';
 import { type Config, type ConfigInput, parseConfig } from '../../shared/config';
@@ -287,6 +289,13 @@ export async function deleteClusterNow(rel: RelCloud, ref: ClusterRef): Promise<
   await done;
 }
 
+export type DeveloperClients = ReturnType<typeof developerKube>;
+
+/** A developer's Kubernetes clients for a cluster (sandbox/scenario's, which needs only the `cloud` of a Sandbox). */
+export function developerClients(rel: RelCloud, ref: ClusterRef): DeveloperClients {
+  return developerKube({ cloud: rel.cloud } as unknown as Sandbox, ref);
+}
+
 /** Served writes per method (calls minus faults), from the stand-ins' counters. */
 export function writeCounts(cloud: LocalCloud): Record<string, number> {
   const out: Record<string, number> = {};
@@ -438,17 +447,23 @@ export class PropertyEnv {
   /** >0 while a handler runs: store changes then are Spokefleet's. */
   active = 0;
   violations: string[] = [];
-  private readonly devClients = new Map<string, ReturnType<typeof import('../../sandbox/scenario').developerKube>>();
+  private readonly devClients = new Map<string, DeveloperClients>();
 
   private constructor(
     readonly rel: RelCloud,
     readonly harness: Harness,
   ) {}
 
-  static async start(overrides: Partial<ConfigInput> = {}): Promise<PropertyEnv> {
+  /** Fault rules in force while handlers run (never while the developer acts). */
+  faultRules: Record<string, FaultRule> = {};
+
+  static async start(
+    overrides: Partial<ConfigInput> = {},
+    options: { logLevel?: LogLevel } = {},
+  ): Promise<PropertyEnv> {
     const rel = await startRelCloud();
-    // info: the per-attempt debug lines of a long run would only cost time; every line is still scanned.
-    const harness = createHarness(rel, overrides, { logLevel: 'info' });
+    // info by default: the per-attempt debug lines of a long run would only cost time; every line is scanned.
+    const harness = createHarness(rel, overrides, { logLevel: options.logLevel ?? 'info' });
     return new PropertyEnv(rel, harness);
   }
 
@@ -467,13 +482,11 @@ export class PropertyEnv {
     }
   }
 
-  developer(ref: ClusterRef) {
+  developer(ref: ClusterRef): DeveloperClients {
     const server = this.rel.cloud.kube(ref);
     let client = this.devClients.get(server.url);
     if (!client) {
-      // sandbox/scenario's developer clients need only `cloud` of a Sandbox.
-      const { developerKube } = require('../../sandbox/scenario') as typeof import('../../sandbox/scenario');
-      client = developerKube({ cloud: this.rel.cloud } as unknown as import('../../sandbox/harness').Sandbox, ref);
+      client = developerClients(this.rel, ref);
       this.devClients.set(server.url, client);
     }
     return client;
@@ -713,6 +726,8 @@ class SequenceRun {
     }
     const hubBefore = this.membershipSnapshot();
     this.env.active++;
+    const { faults } = this.rel.cloud;
+    for (const [pattern, rule] of Object.entries(this.env.faultRules)) faults.setRule(pattern, rule);
     try {
       const deliverOne = async (message: Message) => {
         const result = await this.env.harness.deliver(message);
@@ -725,6 +740,7 @@ class SequenceRun {
       if (parallel) await Promise.all(copies.map(deliverOne));
       else for (const message of copies) await deliverOne(message);
     } finally {
+      if (Object.keys(this.env.faultRules).length > 0) faults.clearRules();
       this.env.active--;
     }
     this.checkMembershipChanges(hubBefore, this.membershipSnapshot());

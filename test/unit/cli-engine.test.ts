@@ -85,9 +85,9 @@ describe('cli engine: plan and status on the fake cloud', () => {
   it('progress on a terminal only, and the line is cleared before the result', async () => {
     const tty = io({ tty: true });
     await planCommand({ request: { scope: 'fleet' }, json: false, cloud: fleetOfNew() }, tty.io);
-    assert.match(tty.stderr.text, /plan: cluster 3\/3…/);
+    assert.match(tty.stderr.text, /plan: 3\/3 clusters…/);
     assert.ok(tty.stderr.text.endsWith('\r\x1b[2K'));
-    assert.doesNotMatch(tty.stdout.text, /cluster 3\/3…/);
+    assert.doesNotMatch(tty.stdout.text, /3\/3 clusters…/);
 
     const piped = io({ tty: false });
     await planCommand({ request: { scope: 'fleet' }, json: false, cloud: fleetOfNew() }, piped.io);

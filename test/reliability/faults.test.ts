@@ -1,0 +1,356 @@
+/**
+ * Faults (issue 8, item 2), in process against the local cloud with the production handlers:
+ * - 20 % transient faults on every stand-in method: the model still holds after quiescence, by in-process retries
+ *   and Pub/Sub-style redelivery of what the handler rethrew;
+ * - 100 % transient faults on one API (or all) for a bounded time: the handler rethrows (no ack), claims nothing it
+ *   did not do, and converges once the faults stop;
+ * - permanent faults (403, 400) on each method the handlers call: acknowledged with a reason, at most 2 calls of
+ *   the failing method per delivery (no retry storm);
+ * - the in-process retry budget against the function timeout Terraform sets.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FaultKind } from '../../sandbox/faults';
+import { DEFAULT_RETRY, withRetry } from '../../shared/errors';
+import type { ClusterRef } from '../../shared/events/types';
+import {
+  CLUSTER_SLOTS,
+  callCounts,
+  createClusterNow,
+  createHarness,
+  DEMO_PROJECT,
+  deleteClusterNow,
+  developerClients,
+  diffCounts,
+  EXPORT_LABEL,
+  type Harness,
+  PropertyEnv,
+  type RelCloud,
+  type Sequence,
+  startRelCloud,
+} from './harness';
+
+const TRANSIENT: FaultKind[] = [
+  'unavailable',
+  'rate-limited',
+  'internal',
+  'aborted',
+  'deadline',
+  'reset',
+  'peering-in-progress',
+];
+
+/** A sequence that touches every step: four clusters, Services labelled, unlabelled and deleted, a deleted cluster. */
+const RICH: Sequence = {
+  byHand: true,
+  deliverySeed: 7,
+  ops: [
+    { kind: 'createCluster', c: 0 },
+    { kind: 'createCluster', c: 1 },
+    { kind: 'createCluster', c: 2 },
+    { kind: 'createCluster', c: 3 },
+    { kind: 'deliver', n: 6, parallel: true },
+    { kind: 'putService', c: 0, s: 0, labelled: true },
+    { kind: 'putService', c: 1, s: 1, labelled: true },
+    { kind: 'putService', c: 1, s: 3, labelled: true },
+    { kind: 'putService', c: 2, s: 2, labelled: true },
+    { kind: 'putService', c: 2, s: 4, labelled: true },
+    { kind: 'putService', c: 3, s: 0, labelled: true },
+    { kind: 'deliver', n: 4, parallel: true },
+    { kind: 'setLabel', c: 1, s: 1, labelled: false },
+    { kind: 'putService', c: 1, s: 0, labelled: true },
+    { kind: 'deleteService', c: 2, s: 2 },
+    { kind: 'reconcile', scope: 'project', c: 1 },
+    { kind: 'deleteCluster', c: 3 },
+    { kind: 'deliver', n: 6, parallel: false },
+  ],
+};
+
+describe('reliability: faults', function () {
+  this.timeout(120_000);
+
+  describe('20 % transient faults on every stand-in method', () => {
+    let env: PropertyEnv;
+    before(async () => {
+      // A small budget makes in-process retries give up often, so Pub/Sub-style redelivery is exercised too.
+      env = await PropertyEnv.start({ retryBudgetMs: 400 });
+      env.faultRules = { '*': { errorRate: 0.2, faults: TRANSIENT } };
+    });
+    after(async () => {
+      await env?.close();
+    });
+
+    it('the model holds after quiescence (in-process retries + redelivery of rethrown events)', async () => {
+      env.rel.cloud.faults.reseed(2024);
+      env.rel.cloud.faults.resetCounters();
+      const started = performance.now();
+      const { violations, stats } = await env.run(RICH);
+      const totals = env.rel.cloud.faults.totals();
+      console.log(
+        `      20 % faults: ${totals.faults} faults injected over ${totals.reads + totals.writes + totals.faults} calls, ` +
+          `${stats.deliveries} deliveries, ${stats.nacks} redelivered after a rethrow, ${Math.round(performance.now() - started)} ms`,
+      );
+      assert.deepEqual(violations, []);
+      assert.ok(totals.faults > 20, `faults were injected (${totals.faults})`);
+      assert.ok(stats.nacks > 0, 'some events were rethrown and redelivered');
+      assert.deepEqual(env.harness.logs.leaks, []);
+    });
+  });
+
+  describe('100 % transient faults for a bounded time, one API at a time', () => {
+    let rel: RelCloud;
+    const BUDGET_MS = 250;
+    const durations: Array<{ api: string; ms: number; failedSteps: number }> = [];
+    before(async () => {
+      rel = await startRelCloud();
+    });
+    after(async () => {
+      await rel?.close();
+      if (durations.length) {
+        console.log(`      100 % faults, retryBudgetMs=${BUDGET_MS}: longest handler run per failing API`);
+        for (const d of durations)
+          console.log(
+            `        ${d.api.padEnd(18)} ${String(Math.round(d.ms)).padStart(5)} ms, ${d.failedSteps} step(s) failed transiently`,
+          );
+      }
+    });
+
+    for (const api of ['container', 'gkehub', 'compute', 'resourcemanager', 'kube', '*']) {
+      it(`${api === '*' ? 'every API' : api}: rethrown (not acked), nothing claimed that was not done, converges after`, async () => {
+        // A cold instance: the project-number cache of a warm one would hide Resource Manager.
+        const harness = createHarness(rel, { retryBudgetMs: BUDGET_MS });
+        const ref: ClusterRef = { project: DEMO_PROJECT.id, location: 'us-east4', name: `f100-${api === '*' ? 'all' : api}` };
+        await createClusterNow(rel, ref, CLUSTER_SLOTS[1].spec);
+        const [created] = rel.sink.drain().filter((m) => m.data.toString().includes('"last":true'));
+        const pattern = api === '*' ? '*' : `${api}.*`;
+        rel.cloud.faults.setRule(pattern, { errorRate: 1, faults: TRANSIENT });
+        const mark = harness.logs.lines.length;
+        let result: Awaited<ReturnType<Harness['deliver']>>;
+        const until = Date.now() + 1_000;
+        let attempts = 0;
+        let longest = 0;
+        try {
+          // Pub/Sub keeps redelivering while the API is down: every attempt must be rethrown.
+          do {
+            result = await harness.deliver(created);
+            attempts++;
+            longest = Math.max(longest, result.durationMs);
+            assert.equal(result.acked, false, `attempt ${attempts} was acknowledged while ${pattern} fails`);
+          } while (Date.now() < until);
+        } finally {
+          rel.cloud.faults.clearRules();
+        }
+        const records = harness.logs
+          .records()
+          .slice(mark)
+          .filter((r) => typeof r.step === 'string');
+        const failed = records.filter((r) => r.outcome === 'failed');
+        durations.push({
+          api,
+          ms: longest,
+          failedSteps: failed.length / attempts,
+        });
+        assert.ok(failed.length > 0, 'some step failed');
+        assert.ok(
+          harness.logs.records().slice(mark).some((r) => r.severity === 'WARNING' && r.reason === 'transient'),
+          'a WARNING says the event will be redelivered',
+        );
+        assertClaimsHold(rel, ref, records);
+        // The outage ends: the next redelivery is acknowledged and the cluster is onboarded.
+        assert.equal(await harness.deliverUntilAcked(created, { maxAttempts: 3 }), 1);
+        assertOnboarded(rel, ref);
+        assert.deepEqual(harness.logs.leaks, []);
+      });
+    }
+  });
+
+  describe('permanent faults (403, 400) on each method the handlers call', () => {
+    let rel: RelCloud;
+    let methods: string[] = [];
+    const results: string[] = [];
+    before(async () => {
+      rel = await startRelCloud();
+      // Which methods a full story calls: onboarding, Service export/refusal/unexport, offboarding.
+      const before = callCounts(rel.cloud);
+      await story(rel, createHarness(rel), 'perm-probe', () => undefined);
+      methods = Object.keys(diffCounts(callCounts(rel.cloud), before))
+        .filter((m) => !DEVELOPER_METHODS.has(m))
+        .sort();
+    });
+    after(async () => {
+      await rel?.close();
+      if (results.length) console.log(`      permanent faults: ${results.join('; ')}`);
+    });
+
+    it('covers every API the handlers call', () => {
+      for (const api of ['container.', 'gkehub.', 'compute.', 'resourcemanager.', 'kube.'])
+        assert.ok(
+          methods.some((m) => m.startsWith(api)),
+          `${api}* is called (${methods.join(', ')})`,
+        );
+    });
+
+    for (const kind of ['permission-denied', 'invalid-argument'] as const) {
+      it(`${kind}: every delivery acknowledged with a reason, ≤ 2 calls of the failing method per delivery`, async () => {
+        let worst = 0;
+        for (const [i, method] of methods.entries()) {
+          const harness = createHarness(rel);
+          const calls = await story(rel, harness, `perm-${kind === 'permission-denied' ? 'd' : 'i'}${i}`, (phase) => {
+            if (phase === 'deliver') rel.cloud.faults.setRule(method, { errorRate: 1, faults: [kind] });
+            else rel.cloud.faults.clearRules();
+          }, method);
+          for (const [phase, n] of Object.entries(calls.perPhase)) {
+            assert.ok(n <= 2, `${method} called ${n} times while delivering ${phase}`);
+            worst = Math.max(worst, n);
+          }
+          assert.deepEqual(calls.nacked, [], `${method}: every delivery acknowledged`);
+          if (calls.total > 0) {
+            const status = kind === 'permission-denied' ? /403|PERMISSION_DENIED|forbidden|permission/i : /400|INVALID_ARGUMENT|BadRequest|invalid/i;
+            const explained = harness.logs
+              .records()
+              .some((r) => (r.severity === 'ERROR' || r.severity === 'WARNING') && status.test(`${r.reason} ${r.error ?? ''}`));
+            assert.ok(explained, `${method}: an ERROR/WARNING line gives the reason`);
+          }
+          assert.deepEqual(harness.logs.leaks, []);
+        }
+        results.push(`${kind}: ${methods.length} methods, at most ${worst} call(s) of the failing method per delivery`);
+      });
+    }
+  });
+
+  describe('in-process retries against the function timeout', () => {
+    it('one call: the default policy sleeps at most 16.2 s in 8 attempts, inside its 30 s budget', async () => {
+      let clock = 0;
+      let attempts = 0;
+      const failing = Object.assign(new Error('unavailable'), { code: 14 });
+      await assert.rejects(
+        withRetry(
+          async () => {
+            attempts++;
+            throw failing;
+          },
+          {
+            now: () => clock,
+            sleep: async (ms) => {
+              clock += ms;
+            },
+            random: () => 0.999_999,
+          },
+        ),
+      );
+      assert.equal(attempts, DEFAULT_RETRY.maxAttempts);
+      // Σ min(5000, 200·2^(k-1)) for k = 1..7 = 200+400+800+1600+3200+5000+5000
+      assert.equal(Math.round(clock / 100) * 100, 16_200);
+      assert.ok(clock < DEFAULT_RETRY.budgetMs);
+    });
+
+    it('the function timeout Terraform sets is 540 s (the arithmetic in docs/reliability.md uses it)', () => {
+      const variables = readFileSync(join(__dirname, '../../terraform/variables.tf'), 'utf8');
+      const timeouts = [...variables.matchAll(/timeout_seconds\s*=\s*optional\(number,\s*(\d+)\)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(timeouts, [540, 540]);
+    });
+  });
+});
+
+/** Methods only the test's own developer and GKE client call. */
+const DEVELOPER_METHODS = new Set([
+  'container.CreateCluster',
+  'container.DeleteCluster',
+  'kube.services.create',
+  'kube.services.patch',
+  'kube.services.delete',
+  'kube.namespaces.create',
+]);
+
+interface StoryCalls {
+  perPhase: Record<string, number>;
+  total: number;
+  nacked: string[];
+}
+
+/**
+ * Create a cluster, export a Service, refuse one in `default`, unexport, delete the cluster — each event delivered
+ * once with `toggle('deliver')` before and `toggle('act')` after, so faults hit only the handlers.
+ */
+async function story(
+  rel: RelCloud,
+  harness: Harness,
+  name: string,
+  toggle: (phase: 'deliver' | 'act') => void,
+  method?: string,
+): Promise<StoryCalls> {
+  const out: StoryCalls = { perPhase: {}, total: 0, nacked: [] };
+  const ref: ClusterRef = { project: DEMO_PROJECT.id, location: 'us-east4', name };
+  const deliverAll = async (phase: string) => {
+    const before = method ? (callCounts(rel.cloud)[method] ?? 0) : 0;
+    toggle('deliver');
+    try {
+      for (const message of rel.sink.drain()) {
+        const result = await harness.deliver(message);
+        if (!result.acked) out.nacked.push(`${phase}: ${String(result.error)}`);
+      }
+    } finally {
+      toggle('act');
+    }
+    const n = method ? (callCounts(rel.cloud)[method] ?? 0) - before : 0;
+    out.perPhase[phase] = n;
+    out.total += n;
+  };
+  await createClusterNow(rel, ref, CLUSTER_SLOTS[1].spec);
+  await deliverAll('CreateCluster');
+  const dev = developerClients(rel, ref);
+  const store = rel.cloud.kube(ref).api.store;
+  if (!store.get('namespaces', undefined, 'mcs-common'))
+    await dev.core.createNamespace({ body: { metadata: { name: 'mcs-common' } } });
+  for (const namespace of ['mcs-common', 'default'])
+    await dev.core.createNamespacedService({
+      namespace,
+      body: { metadata: { name: 'api', labels: { [EXPORT_LABEL]: 'true' } }, spec: { ports: [{ port: 80 }] } },
+    });
+  await deliverAll('Service labelled');
+  await dev.core.deleteNamespacedService({ namespace: 'mcs-common', name: 'api' });
+  await deliverAll('Service deleted');
+  await deleteClusterNow(rel, ref);
+  await deliverAll('DeleteCluster');
+  return out;
+}
+
+/** Every step record that claims the desired state must be true of the local cloud. */
+function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<string, unknown>>): void {
+  const done = new Set(['created', 'updated', 'unchanged']);
+  const cluster = rel.cloud.container.store.getCluster(ref) as unknown as {
+    workloadIdentityConfig?: { workloadPool?: string };
+  };
+  const link = `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+  for (const r of records) {
+    if (!done.has(String(r.outcome))) continue;
+    switch (r.step) {
+      case 'workload-identity':
+        assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${DEMO_PROJECT.id}.svc.id.goog`, 'claimed WI');
+        break;
+      case 'membership':
+        assert.ok(
+          rel.cloud.hub.store.list().memberships.some((m) => m.endpoint?.gkeCluster?.resourceLink === link),
+          'claimed membership',
+        );
+        break;
+      case 'mcs-feature':
+        assert.ok(rel.cloud.hub.store.list().features.length > 0, 'claimed MCS feature');
+        break;
+      case 'namespaces':
+        assert.ok(rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'), 'claimed namespace');
+        break;
+    }
+  }
+}
+
+function assertOnboarded(rel: RelCloud, ref: ClusterRef): void {
+  const link = `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+  const cluster = rel.cloud.container.store.getCluster(ref) as unknown as {
+    workloadIdentityConfig?: { workloadPool?: string };
+  };
+  assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${DEMO_PROJECT.id}.svc.id.goog`);
+  assert.equal(rel.cloud.hub.store.list().memberships.filter((m) => m.endpoint?.gkeCluster?.resourceLink === link).length, 1);
+  assert.ok(rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'));
+}
