@@ -31,6 +31,8 @@ export interface FleetJobResult {
   failed: string[];
   /** Peak RSS of this process so far, MiB (process.resourceUsage().maxRSS). */
   maxRssMiB: number;
+  /** Peak RSS once warmed up (every client library loaded, one cluster reconciled), MiB. */
+  warmRssMiB: number;
   logLines: number;
 }
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   const cloud = createCloud(base, log);
   const appFor = (concurrency: number) => createApp({ ...base, concurrency }, { log, cloud });
   await appFor(1).onReconcileRequest(input.warmup, log);
+  const warmRssMiB = process.resourceUsage().maxRSS / 1024;
   for (const job of input.jobs) {
     await readyFor(job.name);
     const app = appFor(job.concurrency);
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
       outcomes: countOutcomes(records),
       failed: records.filter((r) => r.outcome === 'failed').map((r) => `${r.step} ${r.target}: ${r.reason}`),
       maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      warmRssMiB,
       logLines: log.lines(),
     };
     done(result);

@@ -124,6 +124,7 @@ export async function runFleet(
       worker.go();
       const result = JSON.parse(await worker.next('done')) as FleetJobResult;
       const calls = callsSince(cloud, before);
+      if (process.env.BENCH_DEBUG) progress(JSON.stringify(calls.byMethod));
       const total = calls.reads + calls.writes + calls.faults;
       const lanes = Math.min(job.concurrency, refs.length);
       runs.push({
@@ -135,7 +136,7 @@ export async function runFleet(
         boundMs: (total * LATENCY_MS) / lanes,
       });
       progress(
-        `fleet ${refs.length}×${shape.servicesPerCluster} ${job.name}: ${Math.round(result.wallMs)} ms, ${total} calls, RSS ${Math.round(result.maxRssMiB)} MiB`,
+        `fleet ${refs.length}×${shape.servicesPerCluster} ${job.name}: ${Math.round(result.wallMs)} ms, ${total} calls, peak RSS ${Math.round(result.maxRssMiB)} MiB (warm ${Math.round(result.warmRssMiB)})`,
       );
     }
     return runs;

@@ -8,7 +8,7 @@ import type { ConfigInput } from '../shared/config';
 import { CloudEventDelivery } from './audit/delivery';
 import { containerClientOptions } from './container/client-options';
 import { type FunctionProcess, startFunction } from './functions';
-import { LocalCloud, type SandboxProject } from './local-cloud';
+import { DEVELOPER_TOKEN, LocalCloud, type SandboxProject } from './local-cloud';
 import { type Emulator, PubsubSink, pushTopic, startEmulator } from './pubsub-emulator';
 
 export const DEMO_PROJECT: SandboxProject = { id: 'spokefleet-demo', number: '123456789012' };
@@ -144,6 +144,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await stopAll(stops);
     throw error;
   }
+}
+
+/** What `npm run sandbox` writes to .sandbox/endpoints.json, and what `spokefleet --sandbox` reads. */
+export function sandboxEndpoints(sandbox: Sandbox) {
+  const { cloud } = sandbox;
+  return {
+    projects: [DEMO_PROJECT.id],
+    container: cloud.container.address,
+    compute: cloud.compute.url,
+    gkehub: cloud.hub.url,
+    resourcemanager: cloud.hub.url,
+    connectGateway: cloud.gatewayUrl,
+    admin: cloud.adminUrl,
+    state: `${cloud.adminUrl}/state`,
+    functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
+    pubsub: sandbox.emulator
+      ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
+      : undefined,
+    developerToken: DEVELOPER_TOKEN,
+    config: sandbox.config,
+  };
 }
 
 async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {

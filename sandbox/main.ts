@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultRule } from './faults';
 import { ROOT } from './functions';
-import { AUDIT_TOPIC, DEMO_PROJECT, RECONCILE_TOPIC, startSandbox } from './harness';
+import { sandboxEndpoints, startSandbox } from './harness';
 import { kubeconfigYaml } from './kube';
 import { DEVELOPER_TOKEN } from './local-cloud';
 import { createCluster, SEED_CLUSTERS } from './scenario';
@@ -54,22 +54,7 @@ async function main(): Promise<void> {
   };
   const timer = setInterval(writeKubeconfig, 500);
 
-  const endpoints = {
-    projects: [DEMO_PROJECT.id],
-    container: sandbox.cloud.container.address,
-    compute: sandbox.cloud.compute.url,
-    gkehub: sandbox.cloud.hub.url,
-    resourcemanager: sandbox.cloud.hub.url,
-    connectGateway: sandbox.cloud.gatewayUrl,
-    admin: sandbox.cloud.adminUrl,
-    state: `${sandbox.cloud.adminUrl}/state`,
-    functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
-    pubsub: sandbox.emulator
-      ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
-      : undefined,
-    developerToken: DEVELOPER_TOKEN,
-    config: sandbox.config,
-  };
+  const endpoints = sandboxEndpoints(sandbox);
   writeFileSync(join(DIR, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
 
   if (!args.has('--empty')) {

@@ -5,7 +5,7 @@
  */
 import type { KubePort, KubeService, KubeServiceExport } from '../cloud/ports';
 import { mapSettled } from '../concurrency';
-import { isAlreadyExists, isNotFound } from '../errors';
+import { isAlreadyExists, isNotFound, TransientError } from '../errors';
 import type { ClusterRef } from '../events/types';
 import { endpointsRefusal, type FleetExports, fleetRefusal, namespaceRefusal } from '../policy/limits';
 import type { ActionRecord } from './action';
@@ -121,11 +121,52 @@ async function converge(
     await kube.createServiceExport(namespace, name, { [MANAGED_BY_LABEL]: MANAGED_BY });
   } catch (error) {
     if (isAlreadyExists(error)) return { outcome: 'unchanged', reason: 'exported (created concurrently)' };
+    forgetExport(ctx, ref, namespace, name);
     throw error;
+  }
+  // Another invocation (another function instance, another cluster) may have passed the same fleet-wide check at
+  // the same time. Check again against a fresh view that includes this export: whoever sees a conflict after
+  // creating withdraws its own export, so at most one side keeps it (the later of two always sees the earlier),
+  // and retries through redelivery, which then finds the winner's export and refuses, or wins itself.
+  let late: string | undefined;
+  try {
+    late = fleetRefusal(ctx.config.limits, {
+      namespace,
+      name,
+      cluster: refString(ref),
+      fleet: await readFleetExports(ctx),
+    });
+  } catch (error) {
+    // Unverified: withdraw it, so the redelivered event checks again from the start.
+    await withdraw(ctx, kube, ref, namespace, name).catch(() => undefined);
+    throw error;
+  }
+  if (late) {
+    await withdraw(ctx, kube, ref, namespace, name);
+    throw new TransientError(
+      `${late}: exported concurrently by another invocation, so this export was withdrawn; the event will be retried`,
+      'export-race',
+    );
   }
   recordExport(ctx, ref, namespace, name);
   await reportConflicts(ctx, kube, namespace, name);
   return wrote(ctx, 'created', 'ServiceExport');
+}
+
+/** Deletes the managed ServiceExport this invocation has just created. */
+async function withdraw(
+  ctx: ReconcileContext,
+  kube: KubePort,
+  ref: ClusterRef,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  try {
+    await kube.deleteServiceExport(namespace, name);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  forgetExport(ctx, ref, namespace, name);
 }
 
 /** Cheapest checks first: the namespace needs no read, endpoints one, the fleet view one list per member cluster. */
@@ -141,7 +182,11 @@ async function limitRefusal(
   if (byNamespace) return byNamespace;
   const byEndpoints = endpointsRefusal(limits, await kube.countReadyEndpoints(namespace, name));
   if (byEndpoints) return byEndpoints;
-  return fleetRefusal(limits, { namespace, name, cluster: refString(ref), fleet: await fleetExports(ctx) });
+  const fleet = await fleetExports(ctx);
+  const refusal = fleetRefusal(limits, { namespace, name, cluster: refString(ref), fleet });
+  // Reserved before any await, so the concurrent steps of this invocation (a fleet reconcile) count it.
+  if (!refusal) addTo(fleet, `${namespace}/${name}`, refString(ref));
+  return refusal;
 }
 
 /**
@@ -149,23 +194,26 @@ async function limitRefusal(
  * once per invocation and kept up to date by this invocation's own writes. Clusters that are gone are skipped.
  */
 export function fleetExports(ctx: ReconcileContext): Promise<FleetExports> {
-  return ctx.memo.get('fleet-exports', async () => {
-    const view: FleetExports = new Map();
-    const members = (await fleetMemberships(ctx)).flatMap((m) => {
-      const ref = refFromResourceLink(m.resourceLink);
-      return ref && ctx.config.projects.includes(ref.project) ? [{ ref, membership: m.name }] : [];
-    });
-    const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
-      const kube = await kubeFor(ctx, target);
-      for (const e of await kube.listServiceExports()) {
-        addTo(view, `${e.metadata.namespace}/${e.metadata.name}`, refString(target.ref));
-      }
-    });
-    for (const result of results) {
-      if (result.status === 'rejected' && !isNotFound(result.reason)) throw result.reason;
-    }
-    return view;
+  return ctx.memo.get('fleet-exports', () => readFleetExports(ctx));
+}
+
+/** The fleet-wide view as it is now (not memoised). */
+async function readFleetExports(ctx: ReconcileContext): Promise<FleetExports> {
+  const view: FleetExports = new Map();
+  const members = (await fleetMemberships(ctx)).flatMap((m) => {
+    const ref = refFromResourceLink(m.resourceLink);
+    return ref && ctx.config.projects.includes(ref.project) ? [{ ref, membership: m.name }] : [];
   });
+  const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
+    const kube = await kubeFor(ctx, target);
+    for (const e of await kube.listServiceExports()) {
+      addTo(view, `${e.metadata.namespace}/${e.metadata.name}`, refString(target.ref));
+    }
+  });
+  for (const result of results) {
+    if (result.status === 'rejected' && !isNotFound(result.reason)) throw result.reason;
+  }
+  return view;
 }
 
 function addTo(view: FleetExports, key: string, cluster: string): void {

@@ -13,13 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../sandbox/functions';
 import {
-  AUDIT_TOPIC,
   DEMO_PROJECT,
   RECONCILE_TOPIC,
   type Sandbox,
+  sandboxEndpoints,
   startSandbox,
 } from '../../sandbox/harness';
-import { DEVELOPER_TOKEN } from '../../sandbox/local-cloud';
 import { emulatorAvailable } from '../../sandbox/pubsub-emulator';
 import {
   CLUSTER_1,
@@ -58,25 +57,9 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   });
 }
 
-/** endpoints.json for a sandbox, the shape sandbox/main.ts writes to .sandbox/endpoints.json. */
+/** endpoints.json for a sandbox, as sandbox/main.ts writes .sandbox/endpoints.json. */
 function writeEndpoints(sandbox: Sandbox, file: string): void {
-  const endpoints = {
-    projects: [P],
-    container: sandbox.cloud.container.address,
-    compute: sandbox.cloud.compute.url,
-    gkehub: sandbox.cloud.hub.url,
-    resourcemanager: sandbox.cloud.hub.url,
-    connectGateway: sandbox.cloud.gatewayUrl,
-    admin: sandbox.cloud.adminUrl,
-    state: `${sandbox.cloud.adminUrl}/state`,
-    functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },
-    pubsub: sandbox.emulator
-      ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
-      : undefined,
-    developerToken: DEVELOPER_TOKEN,
-    config: sandbox.config,
-  };
-  writeFileSync(file, JSON.stringify(endpoints, null, 2));
+  writeFileSync(file, JSON.stringify(sandboxEndpoints(sandbox), null, 2));
 }
 
 const cliEnv = (): NodeJS.ProcessEnv => ({

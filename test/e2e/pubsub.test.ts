@@ -93,7 +93,11 @@ describe('e2e: Pub/Sub emulator push → functions-framework → local cloud', f
       30_000,
     );
     // The summary line is written after the last write, so it may trail the state by a moment.
-    await until(() => sandbox.reconcile.logs.some((l) => l.message === 'reconcile request done'), 'summary line', 30_000);
+    await until(
+      () => sandbox.reconcile.logs.some((l) => l.message === 'reconcile request done'),
+      'summary line',
+      30_000,
+    );
     const summary = sandbox.reconcile.logs.find((l) => l.message === 'reconcile request done');
     assert.equal(summary?.clusters, 2);
     assert.equal(summary?.requestId, 'drift-1');
