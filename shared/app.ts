@@ -4,6 +4,7 @@
  */
 import type { Cloud } from './cloud/ports';
 import type { Config } from './config';
+import { withDeadline } from './deadline';
 import type { ReconcileRequest } from './events/request';
 import type { DomainEvent } from './events/types';
 import { createLogger, type Logger } from './log';
@@ -66,6 +67,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const spokes = options.spokeDirectory ?? aviatrixDirectory(config);
+  const budgetMs = config.invocationBudgetSeconds * 1000;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
     cloud: lazyCloud,
@@ -76,18 +78,20 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   });
   return {
     log,
-    async onAuditEvent(event, eventLog) {
-      const records = await handleDomainEvent(context(eventLog, config.dryRun), event);
-      throwIfRetryable(records);
-      return records;
+    onAuditEvent(event, eventLog) {
+      return withDeadline(budgetMs, async () => {
+        const records = await handleDomainEvent(context(eventLog, config.dryRun), event);
+        throwIfRetryable(records);
+        return records;
+      });
     },
-    async onReconcileRequest(request, eventLog) {
-      const result = await reconcileRequest(
-        context(eventLog, config.dryRun || request.dryRun === true),
-        request,
-      );
-      throwIfRetryable(result.records);
-      return result;
+    onReconcileRequest(request, eventLog) {
+      return withDeadline(budgetMs, async () => {
+        const dryRun = config.dryRun || request.dryRun === true;
+        const result = await reconcileRequest(context(eventLog, dryRun), request);
+        throwIfRetryable(result.records);
+        return result;
+      });
     },
   };
 }

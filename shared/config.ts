@@ -138,6 +138,9 @@ const schema = z
     selfPrincipals: z.array(z.email()).default([]),
     /** In-process retry budget per API call, before the error goes back to Pub/Sub. */
     retryBudgetMs: z.int().min(0).max(300_000).default(30_000),
+    /** Work stops (and the event goes back to Pub/Sub) this long after an invocation starts: keep it below the
+     * function timeout (540 s by default) with a margin for the last call and the answer. */
+    invocationBudgetSeconds: z.int().min(10).max(3_600).default(480),
     logLevel: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
     /** Local runs only: point each adapter at a stand-in on loopback. Never set in a deployment. */
     endpoints: z

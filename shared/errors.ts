@@ -1,3 +1,5 @@
+import { invocationDeadline } from './deadline';
+
 /**
  * Error classification (DESIGN §3). Every failure that leaves a step is either Transient — worth retrying in
  * process and then by Pub/Sub redelivery — or Permanent — logged once and acknowledged. Client libraries
@@ -237,7 +239,8 @@ export async function withRetry<T>(
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const deadline = now() + budget;
+  // The per-call budget, cut short by the invocation's own deadline when one is set.
+  const deadline = Math.min(now() + budget, invocationDeadline() ?? Number.POSITIVE_INFINITY);
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);

@@ -11,6 +11,7 @@ import {
   CustomObjectsApi,
   DiscoveryV1Api,
   KubeConfig,
+  type RequestContext,
   type V1Namespace,
 } from '@kubernetes/client-node';
 import { isAlreadyExists, isNotFound, type RetryOptions, withRetry } from '../errors';
@@ -28,8 +29,41 @@ export interface KubeEndpoint {
   insecure?: boolean;
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * client-node 2 makes a new undici Agent (a connection pool of its own) for every request that carries TLS options
+ * — a cluster CA, or skipTLSVerify — and never closes it, so each call opened a new connection (TLS handshake
+ * included) that lingered until keep-alive expired: about two sockets left behind per event. One pool per origin
+ * (the Connect gateway serves every cluster from one) and TLS setting, for the life of the instance, reuses connections across calls and events. The token is not part
+ * of the pool: it is set per request.
+ */
+const pools = new Map<string, Dispatcher>();
+
+class PooledKubeConfig extends KubeConfig {
+  constructor(private readonly poolKey: string) {
+    super();
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    // The Agent just made has opened nothing yet; the pooled one replaces it.
+    const made = context.getDispatcher();
+    if (!made) return;
+    const pooled = pools.get(this.poolKey);
+    if (pooled) context.setDispatcher(pooled);
+    else pools.set(this.poolKey, made);
+  }
+}
+
 export function kubeConfigFor(endpoint: KubeEndpoint): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig(
+    JSON.stringify([
+      new URL(endpoint.server).origin,
+      endpoint.caCertificate ?? '',
+      endpoint.insecure === true,
+    ]),
+  );
   kc.loadFromOptions({
     clusters: [
       {

@@ -73,6 +73,7 @@ describe('config: defaults', () => {
       maxEventAgeSeconds: 3600,
       selfPrincipals: [],
       retryBudgetMs: 30_000,
+      invocationBudgetSeconds: 480,
       logLevel: 'info',
     });
   });
