@@ -30,16 +30,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { clusterAuditEntry } from '../sandbox/audit/entries';
 import { newMessageId } from '../sandbox/audit/delivery';
+import { clusterAuditEntry } from '../sandbox/audit/entries';
 import { freePort } from '../sandbox/pubsub-emulator';
-import { type Benchmark, childEnv, type Figure, median, ROOT, ratio, sleep } from './common';
+import { type Benchmark, childEnv, DIST, type Figure, median, ROOT, ratio, sleep } from './common';
 import { benchConfig, FLEET, seedFleet, startWorld } from './world';
 
 const run = promisify(execFile);
 const FRAMEWORK_CLI = join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
-/** BENCH_DIST=DIR measures another build (e.g. a copy of dist/ from before a change), same procedure. */
-const DIST = process.env.BENCH_DIST ?? join(ROOT, 'dist');
 /** What terraform/functions.tf sets on the deployed functions. */
 const DEPLOYED_NODE_OPTIONS = '--enable-source-maps';
 /** Files of dist/ that are not deployed or not part of the functions. */
@@ -144,15 +142,23 @@ async function post(url: string, entry: Record<string, unknown>): Promise<number
   }
 }
 
+/** Kills the child and waits until its output is read to the end. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const closed = new Promise((resolve) => child.once('close', resolve));
   child.kill('SIGKILL');
-  await exited;
+  await closed;
 }
 
-/** One cold start: spawn → first 2xx, in ms. */
-async function coldStartOnce(variant: Variant, baseEnv: NodeJS.ProcessEnv, cacheRoot: string): Promise<number> {
+/**
+ * One cold start: spawn → first 2xx, in ms; and the duration of each step the first event ran (its action records'
+ * durationMs): a step's first API call includes loading and building that API's client.
+ */
+async function coldStartOnce(
+  variant: Variant,
+  baseEnv: NodeJS.ProcessEnv,
+  cacheRoot: string,
+): Promise<{ ms: number; steps: Record<string, number> }> {
   const env = { ...baseEnv };
   if (variant.compileCache === 'fresh') env.NODE_COMPILE_CACHE = mkdtempSync(join(cacheRoot, 'fresh-'));
   if (variant.compileCache === 'warm') env.NODE_COMPILE_CACHE = join(cacheRoot, 'warm');
@@ -168,17 +174,25 @@ async function coldStartOnce(variant: Variant, baseEnv: NodeJS.ProcessEnv, cache
       '--signature-type=cloudevent',
       `--port=${port}`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env },
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk) => {
     stderr += chunk;
   });
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  let ms: number | undefined;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${variant.name} exited at start:\n${stderr}`);
       const status = await post(url, variant.entry());
-      if (status !== undefined && status >= 200 && status < 300) return performance.now() - started;
+      if (status !== undefined && status >= 200 && status < 300) {
+        ms = performance.now() - started;
+        break;
+      }
       if (status !== undefined) throw new Error(`${variant.name} answered ${status}:\n${stderr}`);
       if (performance.now() - started > 30_000) throw new Error(`${variant.name} did not answer in 30 s`);
       await sleep(2);
@@ -186,25 +200,44 @@ async function coldStartOnce(variant: Variant, baseEnv: NodeJS.ProcessEnv, cache
   } finally {
     await stop(child);
   }
+  const steps: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const record = JSON.parse(line) as { step?: unknown; durationMs?: unknown };
+      if (typeof record.step === 'string' && typeof record.durationMs === 'number')
+        steps[record.step] = (steps[record.step] ?? 0) + record.durationMs;
+    } catch {}
+  }
+  if (ms === undefined) throw new Error(`${variant.name}: no answer`);
+  return { ms, steps };
 }
 
-/** require() of a function's file in a fresh node, timed inside that process; ms. */
-async function moduleLoadOnce(file: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const script = `const t = performance.now(); require(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+/** require() of a function's file in a fresh node, timed inside that process: ms, and whether it read vendor.js. */
+async function moduleLoadOnce(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ms: number; vendor: boolean }> {
+  const script = `const t = performance.now(); require(${JSON.stringify(file)}); const ms = performance.now() - t;
+    process.stdout.write(JSON.stringify({ ms, vendor: Object.keys(require.cache).some((f) => f.endsWith('vendor.js')) }));`;
   const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 30_000 });
-  return Number(stdout);
+  return JSON.parse(stdout) as { ms: number; vendor: boolean };
 }
 
 export interface BuildFigures {
   label: string;
   coldStartMs: { ignored: number; real: number; realFreshCache?: number; realWarmCache?: number };
   moduleLoadMs: { deployed: number; noMaps: number };
+  /** Whether requiring index.js read the client libraries (vendor.js) in any run. */
+  vendorAtLoad: boolean;
   /** JavaScript deployed (every .js), the part read at load (index.js), and the source maps. */
   bytes: { total: number; entry: number; maps: number };
 }
 
 export interface ColdStartResult {
   runs: number;
+  /** dist/'s first real event: median duration of each step (its client library's load, build and first call). */
+  firstEventSteps: Record<string, number>;
   helloMs: number;
   helloLoadMs: { deployed: number; noMaps: number };
   builds: BuildFigures[];
@@ -213,7 +246,7 @@ export interface ColdStartResult {
 export async function measureColdStart(
   runs: number,
   progress: (line: string) => void,
-  options: { compileCache?: boolean } = {},
+  options: { compileCache?: boolean; warmup?: boolean } = {},
 ): Promise<ColdStartResult> {
   const list = builds();
   const cloud = await startWorld();
@@ -234,9 +267,19 @@ export async function measureColdStart(
       SPOKEFLEET_CONFIG: JSON.stringify(config),
     });
     const real = () =>
-      clusterAuditEntry({ method: 'CreateCluster', phase: 'last', cluster: ref, operationId: newMessageId() });
+      clusterAuditEntry({
+        method: 'CreateCluster',
+        phase: 'last',
+        cluster: ref,
+        operationId: newMessageId(),
+      });
     const ignored = () =>
-      clusterAuditEntry({ method: 'CreateCluster', phase: 'first', cluster: ref, operationId: newMessageId() });
+      clusterAuditEntry({
+        method: 'CreateCluster',
+        phase: 'first',
+        cluster: ref,
+        operationId: newMessageId(),
+      });
     const variants: Variant[] = [{ name: 'hello', build: 'hello', dir: ws.hello, entry: real }];
     for (const build of list) {
       const dir = ws.builds[build.label];
@@ -255,15 +298,25 @@ export async function measureColdStart(
     const cacheRoot = join(ws.root, 'compile-cache');
     mkdirSync(cacheRoot);
     const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    const stepSamples = new Map<string, number[]>();
     // Warm-up (discarded): the OS file cache, the warm compile cache, and proof that every variant answers.
-    for (const variant of variants) await coldStartOnce(variant, env, cacheRoot);
+    if (options.warmup !== false)
+      for (const variant of variants) await coldStartOnce(variant, env, cacheRoot);
     for (let i = 0; i < runs; i++) {
       const order = variants.map((_, k) => variants[(k + i) % variants.length]);
-      for (const variant of order) samples.get(variant.name)?.push(await coldStartOnce(variant, env, cacheRoot));
+      for (const variant of order) {
+        const { ms, steps } = await coldStartOnce(variant, env, cacheRoot);
+        samples.get(variant.name)?.push(ms);
+        if (variant.name === 'bundle: real') {
+          for (const [step, d] of Object.entries(steps))
+            stepSamples.set(step, [...(stepSamples.get(step) ?? []), d]);
+        }
+      }
       progress(`cold start: run ${i + 1}/${runs}`);
     }
     const noMaps = { ...env, NODE_OPTIONS: '' };
     const loads = new Map<string, number[]>();
+    const vendorAtLoad = new Set<string>();
     const files: Array<[string, string]> = [
       ['hello', join(ws.hello, 'index.js')],
       ...list.map((b): [string, string] => [b.label, join(ws.builds[b.label], 'index.js')]),
@@ -274,7 +327,11 @@ export async function measureColdStart(
         [`${label}:noMaps`, file, noMaps] as const,
       ]);
       if (i % 2) order.reverse();
-      for (const [key, file, e] of order) loads.set(key, [...(loads.get(key) ?? []), await moduleLoadOnce(file, e)]);
+      for (const [key, file, e] of order) {
+        const { ms, vendor } = await moduleLoadOnce(file, e);
+        loads.set(key, [...(loads.get(key) ?? []), ms]);
+        if (vendor) vendorAtLoad.add(key.split(':')[0]);
+      }
     }
     const at = (name: string) => median(samples.get(name) ?? []);
     const load = (label: string) => ({
@@ -283,6 +340,7 @@ export async function measureColdStart(
     });
     return {
       runs,
+      firstEventSteps: Object.fromEntries([...stepSamples].map(([step, v]) => [step, median(v)])),
       helloMs: at('hello'),
       helloLoadMs: load('hello'),
       builds: list.map((b) => {
@@ -294,10 +352,14 @@ export async function measureColdStart(
             ignored: at(`${b.label}: ignored`),
             real: at(`${b.label}: real`),
             ...(options.compileCache && b.label === 'bundle'
-              ? { realFreshCache: at('bundle: real, fresh cache'), realWarmCache: at('bundle: real, warm cache') }
+              ? {
+                  realFreshCache: at('bundle: real, fresh cache'),
+                  realWarmCache: at('bundle: real, warm cache'),
+                }
               : {}),
           },
           moduleLoadMs: load(b.label),
+          vendorAtLoad: vendorAtLoad.has(b.label),
           bytes: {
             total: deployed.filter((f) => f.endsWith('.js')).reduce((t, f) => t + sizeOf(join(dir, f)), 0),
             entry: statSync(join(dir, 'index.js')).size,
@@ -333,9 +395,21 @@ export function coldStartFigures(r: ColdStartResult): Figure[] {
       vs('start → first event handled: ignored event', b.coldStartMs.ignored, true),
     );
     if (b.coldStartMs.realFreshCache !== undefined)
-      figures.push(vs('real ClusterReady, NODE_COMPILE_CACHE empty (a new instance)', b.coldStartMs.realFreshCache, false));
+      figures.push(
+        vs(
+          'real ClusterReady, NODE_COMPILE_CACHE empty (a new instance)',
+          b.coldStartMs.realFreshCache,
+          false,
+        ),
+      );
     if (b.coldStartMs.realWarmCache !== undefined)
-      figures.push(vs('real ClusterReady, NODE_COMPILE_CACHE warm (same disk again)', b.coldStartMs.realWarmCache, false));
+      figures.push(
+        vs(
+          'real ClusterReady, NODE_COMPILE_CACHE warm (same disk again)',
+          b.coldStartMs.realWarmCache,
+          false,
+        ),
+      );
     figures.push(
       {
         group,
@@ -354,9 +428,26 @@ export function coldStartFigures(r: ColdStartResult): Figure[] {
         ratio: ratio(b.moduleLoadMs.noMaps, r.helloLoadMs.noMaps),
       },
       { group, figure: `JavaScript read at load (index.js)${label}`, value: mib(b.bytes.entry), unit: 'MiB' },
+      {
+        group,
+        figure: `client libraries (vendor.js) read by require(index.js)${label}`,
+        value: b.vendorAtLoad ? 1 : 0,
+        unit: 'files',
+        ...(b.label === 'bundle' ? { target: '= 0', met: !b.vendorAtLoad } : {}),
+      },
       { group, figure: `JavaScript deployed (all .js)${label}`, value: mib(b.bytes.total), unit: 'MiB' },
       { group, figure: `source maps deployed${label}`, value: mib(b.bytes.maps), unit: 'MiB' },
     );
+  }
+  const steps = Object.entries(r.firstEventSteps).filter(([, ms]) => ms >= 1);
+  if (steps.length) {
+    figures.push({
+      group,
+      figure: `first real event, step by step: ${steps.map(([step, ms]) => `${step} ${Math.round(ms)}`).join(', ')} ms`,
+      value: Math.round(steps.reduce((t, [, ms]) => t + ms, 0)),
+      unit: 'ms',
+      note: 'a step includes building its client on first use',
+    });
   }
   return figures;
 }
@@ -364,6 +455,8 @@ export function coldStartFigures(r: ColdStartResult): Figure[] {
 export const coldStart: Benchmark = {
   name: 'cold-start',
   async run({ smoke, progress }) {
-    return coldStartFigures(await measureColdStart(smoke ? 1 : 7, progress, { compileCache: !smoke }));
+    return coldStartFigures(
+      await measureColdStart(smoke ? 1 : 7, progress, { compileCache: !smoke, warmup: !smoke }),
+    );
   },
 };

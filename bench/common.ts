@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 import { createLogger, type Logger } from '../shared/log';
 
 export const ROOT = join(__dirname, '..');
+/** The build measured: dist/ (BENCH_DIST=DIR measures another, e.g. a copy of dist/ from before a change). */
+export const DIST = process.env.BENCH_DIST ?? join(ROOT, 'dist');
 
 /** A logger that formats every line like production but writes nowhere (I/O is not what is measured). */
 export function quietLogger(level: 'info' | 'warning' = 'info'): Logger & { lines(): number } {
@@ -154,6 +156,7 @@ export class Worker {
       this.waiting?.();
     });
     this.child.stderr?.on('data', (chunk) => {
+      if (process.env.BENCH_DEBUG) process.stderr.write(chunk);
       this.stderr = (this.stderr + chunk).slice(-8000);
     });
     this.child.on('exit', (code, signal) => {

@@ -4,6 +4,7 @@
  * channels connect: a cold start is not what this benchmark measures), then runs each job when the parent says
  * go, and reports wall time and, at the end, its peak RSS.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { createApp } from '../shared/app';
 import { createCloud } from '../shared/cloud';
 import { type ConfigInput, parseConfig } from '../shared/config';
@@ -26,6 +27,8 @@ export interface FleetWorkerInput {
 export interface FleetJobResult {
   name: string;
   wallMs: number;
+  /** CPU time (user + system) this process spent on the job, ms. */
+  cpuMs: number;
   clusters: number;
   outcomes: Record<string, number>;
   failed: string[];
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
     await readyFor(job.name);
     const app = appFor(job.concurrency);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     let records: Awaited<ReturnType<typeof app.onReconcileRequest>>['records'] = [];
     let clusters = 0;
     try {
@@ -57,12 +61,23 @@ async function main(): Promise<void> {
       clusters = result.clusters;
     } catch (error) {
       // A transient failure the framework would answer 500 for: reported, not hidden.
-      records = [{ step: 'spoke', target: 'request', outcome: 'failed', reason: String(error), dryRun: false, durationMs: 0 }];
+      records = [
+        {
+          step: 'spoke',
+          target: 'request',
+          outcome: 'failed',
+          reason: String(error),
+          dryRun: false,
+          durationMs: 0,
+        },
+      ];
     }
     const wallMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
     const result: FleetJobResult = {
       name: job.name,
       wallMs,
+      cpuMs: (used.user + used.system) / 1000,
       clusters,
       outcomes: countOutcomes(records),
       failed: records.filter((r) => r.outcome === 'failed').map((r) => `${r.step} ${r.target}: ${r.reason}`),
@@ -70,8 +85,18 @@ async function main(): Promise<void> {
       warmRssMiB,
       logLines: log.lines(),
     };
+    if (process.env.BENCH_DEBUG) debugMemory(job.name);
     done(result);
   }
+}
+
+/** BENCH_DEBUG: memory before and after a full GC (the worker runs with --expose-gc), and a heap snapshot. */
+function debugMemory(job: string): void {
+  const before = process.memoryUsage();
+  (globalThis as { gc?: () => void }).gc?.();
+  if (process.env.BENCH_HEAPSNAPSHOT)
+    writeHeapSnapshot(`${process.env.BENCH_HEAPSNAPSHOT}-${job}.heapsnapshot`);
+  process.stderr.write(`${job}: ${JSON.stringify({ before, after: process.memoryUsage() })}\n`);
 }
 
 main().then(

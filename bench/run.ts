@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { apiEconomy } from './api-economy';
 import { burst } from './burst';
-import { type Benchmark, checkFigure, type Figure, formatTable } from './common';
 import { coldStart } from './cold-start';
+import { type Benchmark, checkFigure, type Figure, formatTable } from './common';
 import { fleetReconcile } from './fleet';
 
 export const BENCHMARKS: Benchmark[] = [coldStart, apiEconomy, fleetReconcile, burst];

@@ -6,13 +6,27 @@
  * membership carrying the managed-by label, custom routes exported on the control-plane peering (when it has
  * one), the seed namespace, and a ServiceExport for every labelled Service.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import { generate } from 'selfsigned';
 import { handleAuditLogEvent } from '../functions/audit';
-import { clusterAuditEntry, serviceAuditEntry } from '../sandbox/audit/entries';
 import { newMessageId } from '../sandbox/audit/delivery';
+import { clusterAuditEntry, serviceAuditEntry } from '../sandbox/audit/entries';
 import type { ClusterSpec } from '../sandbox/container/shapes';
 import type { MethodCounter } from '../sandbox/faults';
-import { DEMO_PROJECT, DEMO_PROJECT_2, NON_SPOKE, SPOKES, sandboxConfig, seedNetworks } from '../sandbox/harness';
+import {
+  DEMO_PROJECT,
+  DEMO_PROJECT_2,
+  NON_SPOKE,
+  SPOKES,
+  sandboxConfig,
+  seedNetworks,
+} from '../sandbox/harness';
 import { LocalCloud } from '../sandbox/local-cloud';
 import type { App } from '../shared/app';
 import { type ConfigInput, parseConfig } from '../shared/config';
@@ -46,7 +60,70 @@ export async function startWorld(options: WorldOptions = {}): Promise<LocalCloud
   return cloud;
 }
 
-/** The sandbox config for this cloud, validated; `overrides` as in SPOKEFLEET_CONFIG. */
+export interface TlsGateway {
+  /** `https://127.0.0.1:PORT`, for endpoints.connectGateway. */
+  url: string;
+  /** PEM of its certificate, for NODE_EXTRA_CA_CERTS of the process that calls it. */
+  caFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The Connect gateway over HTTPS with a certificate the caller trusts through NODE_EXTRA_CA_CERTS: a proxy in
+ * front of the local cloud's plain-HTTP gateway. With it the Kubernetes client is configured exactly as against
+ * Google's gateway (https, no CA data, no skipTLSVerify), so it takes the same code path: client-node's shared
+ * connection pool. Against the plain-HTTP gateway, skipTLSVerify makes client-node build a new undici Agent, with
+ * its own connection, for every request (as it does for any cluster CA, i.e. kubeAccess `endpoint`).
+ */
+export async function startTlsGateway(cloud: LocalCloud): Promise<TlsGateway> {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
+  const caFile = join(tmpdir(), `spokefleet-bench-gateway-${process.pid}-${Date.now()}.pem`);
+  writeFileSync(caFile, pems.cert);
+  const upstream = new URL(cloud.gatewayUrl);
+  const agent = new http.Agent({ keepAlive: true });
+  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+    const forward = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+        agent,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    caFile,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      agent.destroy();
+      rmSync(caFile, { force: true });
+    },
+  };
+}
+
+/** SPOKEFLEET_CONFIG for this cloud (the sandbox's, 30 s retry budget); `overrides` merged in. */
 export function benchConfig(cloud: LocalCloud, overrides: Partial<ConfigInput> = {}): ConfigInput {
   return sandboxConfig(cloud, { retryBudgetMs: 30_000, logLevel: 'info', ...overrides });
 }
@@ -171,7 +248,9 @@ export async function seedFleet(cloud: LocalCloud, shape: FleetShape): Promise<C
   );
   if (!cloud.hub.store.list().features.length) await seedFeature(cloud);
   // One network per spoke: peerings on one network are applied one at a time, so seed the spokes side by side.
-  const lanes = SPOKES.map((network, lane) => refs.filter((_, i) => i % SPOKES.length === lane).map((ref) => ({ ref, network })));
+  const lanes = SPOKES.map((network, lane) =>
+    refs.filter((_, i) => i % SPOKES.length === lane).map((ref) => ({ ref, network })),
+  );
   await Promise.all(
     lanes.map(async (lane) => {
       for (const [i, { ref, network }] of lane.entries()) {
@@ -227,12 +306,23 @@ export function auditCloudEvent(entry: LogEntry | Record<string, unknown>): Clou
 
 /** The `last` CreateCluster entry: what routes to ClusterReady. */
 export function clusterCreatedEntry(ref: ClusterRef): LogEntry {
-  return clusterAuditEntry({ method: 'CreateCluster', phase: 'last', cluster: ref, operationId: newMessageId() });
+  return clusterAuditEntry({
+    method: 'CreateCluster',
+    phase: 'last',
+    cluster: ref,
+    operationId: newMessageId(),
+  });
 }
 
 /** A developer's `kubectl label svc` (merge patch) on a Service. */
 export function servicePatchedEntry(ref: ClusterRef, name: string, namespace = NAMESPACE): LogEntry {
-  return serviceAuditEntry({ verb: 'patch', cluster: ref, namespace, name, principal: 'developer@example.com' });
+  return serviceAuditEntry({
+    verb: 'patch',
+    cluster: ref,
+    namespace,
+    name,
+    principal: 'developer@example.com',
+  });
 }
 
 /** Delivers one event in process, the way functions-framework calls the function; resolves = acknowledged. */
