@@ -64,7 +64,7 @@ async function worker(index: number, seed: number, runs: number, minutes: number
       }),
       {
         seed,
-        numRuns: runs,
+        numRuns: process.env.REPLAY_PATH ? 1 : runs,
         path: process.env.REPLAY_PATH || undefined,
         endOnFailure: process.env.SHRINK !== '1',
         interruptAfterTimeLimit: minutes * 60_000,
@@ -89,7 +89,8 @@ async function worker(index: number, seed: number, runs: number, minutes: number
     if (result.failed) {
       summary.counterexample = JSON.stringify(result.counterexample);
       summary.path = result.counterexamplePath ?? undefined;
-      summary.error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+      summary.error =
+        result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
     }
     return summary;
   } finally {
@@ -112,11 +113,15 @@ async function main(): Promise<number> {
 
   if (process.env.PROPERTY_WORKER !== undefined) {
     const summary = await worker(env('PROPERTY_WORKER', 0), seed, runs, minutes);
-    process.send?.(summary);
-    return 0;
+    // Exit once the parent has the summary: the IPC channel (and a sequence fast-check abandoned at the time limit)
+    // would otherwise keep this process alive.
+    await new Promise<void>((resolve) => (process.send ? process.send(summary, () => resolve()) : resolve()));
+    process.exit(0);
   }
 
-  console.error(`property-nightly: ${runs} sequences, ${workers} worker(s), seed ${seed}, at most ${minutes} min`);
+  console.error(
+    `property-nightly: ${runs} sequences, ${workers} worker(s), seed ${seed}, at most ${minutes} min`,
+  );
   const started = performance.now();
   const share = (i: number) => Math.floor(runs / workers) + (i < runs % workers ? 1 : 0);
   const summaries =
@@ -138,7 +143,10 @@ async function main(): Promise<number> {
                   execArgv: process.execArgv,
                 });
                 child.once('message', (m) => resolve(m as Summary));
-                child.once('exit', (code) => code !== 0 && reject(new Error(`worker ${i} exited with ${code}`)));
+                child.once(
+                  'exit',
+                  (code) => code !== 0 && reject(new Error(`worker ${i} exited with ${code}`)),
+                );
               }),
           ),
         );
@@ -171,11 +179,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (error) => {
     console.error(error);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

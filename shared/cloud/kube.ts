@@ -34,9 +34,10 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 /**
  * client-node 2 makes a new undici Agent (a connection pool of its own) for every request that carries TLS options
  * — a cluster CA, or skipTLSVerify — and never closes it, so each call opened a new connection (TLS handshake
- * included) that lingered until keep-alive expired: about two sockets left behind per event. One pool per origin
- * (the Connect gateway serves every cluster from one) and TLS setting, for the life of the instance, reuses connections across calls and events. The token is not part
- * of the pool: it is set per request.
+ * included) that lingered until keep-alive expired: about two sockets left behind per event, and 371 MiB peak RSS
+ * for a fleet reconcile of 100 clusters (test/reliability/resources.test.ts). One pool per origin (the Connect
+ * gateway serves every cluster from one) and TLS setting, for the life of the instance, reuses connections across
+ * calls and events. The token is not part of the pool: it is set per request.
  */
 const pools = new Map<string, Dispatcher>();
 

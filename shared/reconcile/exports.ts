@@ -124,29 +124,32 @@ async function converge(
     forgetExport(ctx, ref, namespace, name);
     throw error;
   }
-  // Another invocation (another function instance, another cluster) may have passed the same fleet-wide check at
-  // the same time. Check again against a fresh view that includes this export: whoever sees a conflict after
-  // creating withdraws its own export, so at most one side keeps it (the later of two always sees the earlier),
-  // and retries through redelivery, which then finds the winner's export and refuses, or wins itself.
-  let late: string | undefined;
-  try {
-    late = fleetRefusal(ctx.config.limits, {
-      namespace,
-      name,
-      cluster: refString(ref),
-      fleet: await readFleetExports(ctx),
-    });
-  } catch (error) {
-    // Unverified: withdraw it, so the redelivered event checks again from the start.
-    await withdraw(ctx, kube, ref, namespace, name).catch(() => undefined);
-    throw error;
-  }
-  if (late) {
-    await withdraw(ctx, kube, ref, namespace, name);
-    throw new TransientError(
-      `${late}: exported concurrently by another invocation, so this export was withdrawn; the event will be retried`,
-      'export-race',
-    );
+  // Another invocation (another function instance, another cluster) may have passed the same cross-project check
+  // at the same time. Check again, against a fresh view of the other projects' clusters (members read again too:
+  // a cluster onboarded concurrently may have joined since), now that this export exists: whoever sees a conflict after creating withdraws its own export, so at most one project keeps it (the
+  // later of two always sees the earlier), and retries through redelivery, which then refuses or wins.
+  // (The per-Service and per-fleet counts are not re-checked: a race can exceed them by the racers' number.)
+  if (ctx.config.limits.refuseCrossProjectDuplicates) {
+    let late: string | undefined;
+    try {
+      late = fleetRefusal(ctx.config.limits, {
+        namespace,
+        name,
+        cluster: refString(ref),
+        fleet: await readFleetExports(ctx, (member) => member.project !== ref.project, true),
+      });
+    } catch (error) {
+      // Unverified: withdraw it, so the redelivered event checks again from the start.
+      await withdraw(ctx, kube, ref, namespace, name).catch(() => undefined);
+      throw error;
+    }
+    if (late) {
+      await withdraw(ctx, kube, ref, namespace, name);
+      throw new TransientError(
+        `${late}: exported concurrently by another invocation, so this export was withdrawn; the event will be retried`,
+        'export-race',
+      );
+    }
   }
   recordExport(ctx, ref, namespace, name);
   await reportConflicts(ctx, kube, namespace, name);
@@ -197,12 +200,24 @@ export function fleetExports(ctx: ReconcileContext): Promise<FleetExports> {
   return ctx.memo.get('fleet-exports', () => readFleetExports(ctx));
 }
 
-/** The fleet-wide view as it is now (not memoised). */
-async function readFleetExports(ctx: ReconcileContext): Promise<FleetExports> {
+/**
+ * The fleet-wide view as it is now (not memoised), of the member clusters `include` selects; with `freshMembers`,
+ * the member list is read again too (a cluster onboarded concurrently may have joined since it was first read).
+ */
+async function readFleetExports(
+  ctx: ReconcileContext,
+  include: (ref: ClusterRef) => boolean = () => true,
+  freshMembers = false,
+): Promise<FleetExports> {
   const view: FleetExports = new Map();
-  const members = (await fleetMemberships(ctx)).flatMap((m) => {
+  const memberships = freshMembers
+    ? await ctx.cloud.fleet.listMemberships(ctx.config.fleetProject)
+    : await fleetMemberships(ctx);
+  const members = memberships.flatMap((m) => {
     const ref = refFromResourceLink(m.resourceLink);
-    return ref && ctx.config.projects.includes(ref.project) ? [{ ref, membership: m.name }] : [];
+    return ref && ctx.config.projects.includes(ref.project) && include(ref)
+      ? [{ ref, membership: m.name }]
+      : [];
   });
   const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
     const kube = await kubeFor(ctx, target);

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultKind } from '../../sandbox/faults';
+import { parseConfig } from '../../shared/config';
 import { DEFAULT_RETRY, withRetry } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
 import {
@@ -41,7 +42,7 @@ const TRANSIENT: FaultKind[] = [
   'peering-in-progress',
 ];
 
-/** A sequence that touches every step: four clusters, Services labelled, unlabelled and deleted, a deleted cluster. */
+/** A sequence that touches every step: clusters in both projects, Services labelled, unlabelled and deleted, a deleted cluster. */
 const RICH: Sequence = {
   byHand: true,
   deliverySeed: 7,
@@ -52,18 +53,15 @@ const RICH: Sequence = {
     { kind: 'createCluster', c: 3 },
     { kind: 'deliver', n: 6, parallel: true },
     { kind: 'putService', c: 0, s: 0, labelled: true },
-    { kind: 'putService', c: 1, s: 1, labelled: true },
     { kind: 'putService', c: 1, s: 3, labelled: true },
     { kind: 'putService', c: 2, s: 2, labelled: true },
     { kind: 'putService', c: 2, s: 4, labelled: true },
-    { kind: 'putService', c: 3, s: 0, labelled: true },
-    { kind: 'deliver', n: 4, parallel: true },
-    { kind: 'setLabel', c: 1, s: 1, labelled: false },
-    { kind: 'putService', c: 1, s: 0, labelled: true },
+    { kind: 'deliver', n: 6, parallel: true },
+    { kind: 'setLabel', c: 0, s: 0, labelled: false },
     { kind: 'deleteService', c: 2, s: 2 },
-    { kind: 'reconcile', scope: 'project', c: 1 },
     { kind: 'deleteCluster', c: 3 },
-    { kind: 'deliver', n: 6, parallel: false },
+    { kind: 'reconcile', scope: 'project', c: 1 },
+    { kind: 'deliver', n: 6, parallel: true },
   ],
 };
 
@@ -74,8 +72,9 @@ describe('reliability: faults', function () {
     let env: PropertyEnv;
     before(async () => {
       // A small budget makes in-process retries give up often, so Pub/Sub-style redelivery is exercised too.
-      env = await PropertyEnv.start({ retryBudgetMs: 400 });
+      env = await PropertyEnv.start({ retryBudgetMs: 250 });
       env.faultRules = { '*': { errorRate: 0.2, faults: TRANSIENT } };
+      env.parallelQuiesce = true;
     });
     after(async () => {
       await env?.close();
@@ -120,14 +119,25 @@ describe('reliability: faults', function () {
       it(`${api === '*' ? 'every API' : api}: rethrown (not acked), nothing claimed that was not done, converges after`, async () => {
         // A cold instance: the project-number cache of a warm one would hide Resource Manager.
         const harness = createHarness(rel, { retryBudgetMs: BUDGET_MS });
-        const ref: ClusterRef = { project: DEMO_PROJECT.id, location: 'us-east4', name: `f100-${api === '*' ? 'all' : api}` };
+        const ref: ClusterRef = {
+          project: DEMO_PROJECT.id,
+          location: 'us-east4',
+          name: `f100-${api === '*' ? 'all' : api}`,
+        };
         await createClusterNow(rel, ref, CLUSTER_SLOTS[1].spec);
-        const [created] = rel.sink.drain().filter((m) => m.data.toString().includes('"last":true'));
+        const [created] = rel.sink.drain().filter((m) => {
+          const text = m.data.toString();
+          return (
+            text.includes('ClusterManager.CreateCluster') &&
+            text.includes('"last":true') &&
+            text.includes(ref.name)
+          );
+        });
         const pattern = api === '*' ? '*' : `${api}.*`;
         rel.cloud.faults.setRule(pattern, { errorRate: 1, faults: TRANSIENT });
         const mark = harness.logs.lines.length;
         let result: Awaited<ReturnType<Harness['deliver']>>;
-        const until = Date.now() + 1_000;
+        const until = Date.now() + 400;
         let attempts = 0;
         let longest = 0;
         try {
@@ -141,10 +151,7 @@ describe('reliability: faults', function () {
         } finally {
           rel.cloud.faults.clearRules();
         }
-        const records = harness.logs
-          .records()
-          .slice(mark)
-          .filter((r) => typeof r.step === 'string');
+        const records = harness.logs.records(mark).filter((r) => typeof r.step === 'string');
         const failed = records.filter((r) => r.outcome === 'failed');
         durations.push({
           api,
@@ -153,7 +160,7 @@ describe('reliability: faults', function () {
         });
         assert.ok(failed.length > 0, 'some step failed');
         assert.ok(
-          harness.logs.records().slice(mark).some((r) => r.severity === 'WARNING' && r.reason === 'transient'),
+          harness.logs.records(mark).some((r) => r.severity === 'WARNING' && r.reason === 'transient'),
           'a WARNING says the event will be redelivered',
         );
         assertClaimsHold(rel, ref, records);
@@ -171,12 +178,15 @@ describe('reliability: faults', function () {
     const results: string[] = [];
     before(async () => {
       rel = await startRelCloud();
-      // Which methods a full story calls: onboarding, Service export/refusal/unexport, offboarding.
-      const before = callCounts(rel.cloud);
-      await story(rel, createHarness(rel), 'perm-probe', () => undefined);
-      methods = Object.keys(diffCounts(callCounts(rel.cloud), before))
-        .filter((m) => !DEVELOPER_METHODS.has(m))
-        .sort();
+      // Which methods the handlers call in a full story (onboarding, export, refusal, unexport, offboarding):
+      // the calls made while events were being delivered, never the developer's own.
+      const called = new Set<string>();
+      let before = callCounts(rel.cloud);
+      await story(rel, createHarness(rel), 'perm-probe', (phase) => {
+        if (phase === 'deliver') before = callCounts(rel.cloud);
+        else for (const method of Object.keys(diffCounts(callCounts(rel.cloud), before))) called.add(method);
+      });
+      methods = [...called].sort();
     });
     after(async () => {
       await rel?.close();
@@ -196,25 +206,40 @@ describe('reliability: faults', function () {
         let worst = 0;
         for (const [i, method] of methods.entries()) {
           const harness = createHarness(rel);
-          const calls = await story(rel, harness, `perm-${kind === 'permission-denied' ? 'd' : 'i'}${i}`, (phase) => {
-            if (phase === 'deliver') rel.cloud.faults.setRule(method, { errorRate: 1, faults: [kind] });
-            else rel.cloud.faults.clearRules();
-          }, method);
+          const calls = await story(
+            rel,
+            harness,
+            `perm-${kind === 'permission-denied' ? 'd' : 'i'}${i}`,
+            (phase) => {
+              if (phase === 'deliver') rel.cloud.faults.setRule(method, { errorRate: 1, faults: [kind] });
+              else rel.cloud.faults.clearRules();
+            },
+            method,
+          );
           for (const [phase, n] of Object.entries(calls.perPhase)) {
             assert.ok(n <= 2, `${method} called ${n} times while delivering ${phase}`);
             worst = Math.max(worst, n);
           }
           assert.deepEqual(calls.nacked, [], `${method}: every delivery acknowledged`);
           if (calls.total > 0) {
-            const status = kind === 'permission-denied' ? /403|PERMISSION_DENIED|forbidden|permission/i : /400|INVALID_ARGUMENT|BadRequest|invalid/i;
+            const status =
+              kind === 'permission-denied'
+                ? /403|PERMISSION_DENIED|forbidden|permission/i
+                : /400|INVALID_ARGUMENT|BadRequest|invalid/i;
             const explained = harness.logs
               .records()
-              .some((r) => (r.severity === 'ERROR' || r.severity === 'WARNING') && status.test(`${r.reason} ${r.error ?? ''}`));
+              .some(
+                (r) =>
+                  (r.severity === 'ERROR' || r.severity === 'WARNING') &&
+                  status.test(`${r.reason} ${r.error ?? ''}`),
+              );
             assert.ok(explained, `${method}: an ERROR/WARNING line gives the reason`);
           }
           assert.deepEqual(harness.logs.leaks, []);
         }
-        results.push(`${kind}: ${methods.length} methods, at most ${worst} call(s) of the failing method per delivery`);
+        results.push(
+          `${kind}: ${methods.length} methods, at most ${worst} call(s) of the failing method per delivery`,
+        );
       });
     }
   });
@@ -245,23 +270,98 @@ describe('reliability: faults', function () {
       assert.ok(clock < DEFAULT_RETRY.budgetMs);
     });
 
-    it('the function timeout Terraform sets is 540 s (the arithmetic in docs/reliability.md uses it)', () => {
+    it('the function timeout Terraform sets is 540 s; the invocation deadline defaults to 480 s, inside it', () => {
       const variables = readFileSync(join(__dirname, '../../terraform/variables.tf'), 'utf8');
-      const timeouts = [...variables.matchAll(/timeout_seconds\s*=\s*optional\(number,\s*(\d+)\)/g)].map((m) => Number(m[1]));
+      const timeouts = [...variables.matchAll(/timeout_seconds\s*=\s*optional\(number,\s*(\d+)\)/g)].map(
+        (m) => Number(m[1]),
+      );
       assert.deepEqual(timeouts, [540, 540]);
+      const config = parseConfig({
+        fleetProject: DEMO_PROJECT.id,
+        projects: [DEMO_PROJECT.id],
+        spokes: [{ network: 'n' }],
+      });
+      assert.equal(config.retryBudgetMs, 30_000);
+      assert.ok(config.invocationBudgetSeconds < Math.min(...timeouts));
+    });
+
+    describe('on the local cloud, with retryBudgetMs at its default (30 s) and the invocation deadline scaled to 1 s', () => {
+      let rel: RelCloud;
+      const DEADLINE_MS = 1_000;
+      before(async () => {
+        rel = await startRelCloud();
+      });
+      after(async () => {
+        await rel?.close();
+      });
+
+      it('100 % faults on every Kubernetes call: rethrown by the deadline, not after (calls × 30 s)', async () => {
+        // Twelve seed namespaces: twelve sequential calls, each of which alone could retry for 30 s.
+        const namespaces = Array.from({ length: 12 }, (_, i) => `seed-${i}`);
+        const harness = createHarness(
+          rel,
+          { retryBudgetMs: 30_000, namespaces },
+          { patch: { invocationBudgetSeconds: DEADLINE_MS / 1000 } },
+        );
+        const ref: ClusterRef = { project: DEMO_PROJECT.id, location: 'us-east4', name: 'deadline-a' };
+        await createClusterNow(rel, ref, CLUSTER_SLOTS[0].spec);
+        const created = rel.sink
+          .drain()
+          .find(
+            (m) =>
+              m.data.toString().includes('ClusterManager.CreateCluster') &&
+              m.data.toString().includes('"last":true'),
+          );
+        assert.ok(created);
+        rel.cloud.faults.setRule('kube.*', { errorRate: 1, faults: ['unavailable'] });
+        let result: Awaited<ReturnType<Harness['deliver']>>;
+        try {
+          result = await harness.deliver(created);
+        } finally {
+          rel.cloud.faults.clearRules();
+        }
+        const failed = harness.logs.records().filter((r) => r.outcome === 'failed').length;
+        console.log(
+          `      100 % kube faults, ${failed} steps failed: handler rethrew after ${Math.round(result.durationMs)} ms ` +
+            `(deadline ${DEADLINE_MS} ms); without a deadline the same run could take up to ${failed} × 30 s`,
+        );
+        assert.equal(result.acked, false);
+        assert.ok(failed >= namespaces.length, `${failed} failed steps`);
+        assert.ok(result.durationMs < DEADLINE_MS + 1_000, `${Math.round(result.durationMs)} ms`);
+      });
+
+      it('a slow call is not cut at the deadline: the run overruns by that call (gkehub and kube set no client timeout)', async () => {
+        const harness = createHarness(
+          rel,
+          { retryBudgetMs: 30_000 },
+          { patch: { invocationBudgetSeconds: 0.3 } },
+        );
+        const ref: ClusterRef = { project: DEMO_PROJECT.id, location: 'us-east4', name: 'deadline-b' };
+        await createClusterNow(rel, ref, CLUSTER_SLOTS[0].spec);
+        const created = rel.sink
+          .drain()
+          .find(
+            (m) =>
+              m.data.toString().includes('ClusterManager.CreateCluster') &&
+              m.data.toString().includes('"last":true'),
+          );
+        assert.ok(created);
+        rel.cloud.faults.setRule('gkehub.memberships.list', { latencyMs: 1_500 });
+        let result: Awaited<ReturnType<Harness['deliver']>>;
+        try {
+          result = await harness.deliver(created);
+        } finally {
+          rel.cloud.faults.clearRules();
+        }
+        console.log(
+          `      deadline 300 ms, one 1,500 ms call in flight: the handler answered after ${Math.round(result.durationMs)} ms`,
+        );
+        assert.ok(result.durationMs >= 1_400, 'the in-flight call ran to its end');
+        assert.ok(result.durationMs < 300 + 1_500 + 1_500, 'and nothing after it waited');
+      });
     });
   });
 });
-
-/** Methods only the test's own developer and GKE client call. */
-const DEVELOPER_METHODS = new Set([
-  'container.CreateCluster',
-  'container.DeleteCluster',
-  'kube.services.create',
-  'kube.services.patch',
-  'kube.services.delete',
-  'kube.namespaces.create',
-]);
 
 interface StoryCalls {
   perPhase: Record<string, number>;
@@ -306,7 +406,10 @@ async function story(
   for (const namespace of ['mcs-common', 'default'])
     await dev.core.createNamespacedService({
       namespace,
-      body: { metadata: { name: 'api', labels: { [EXPORT_LABEL]: 'true' } }, spec: { ports: [{ port: 80 }] } },
+      body: {
+        metadata: { name: 'api', labels: { [EXPORT_LABEL]: 'true' } },
+        spec: { ports: [{ port: 80 }] },
+      },
     });
   await deliverAll('Service labelled');
   await dev.core.deleteNamespacedService({ namespace: 'mcs-common', name: 'api' });
@@ -327,7 +430,11 @@ function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<
     if (!done.has(String(r.outcome))) continue;
     switch (r.step) {
       case 'workload-identity':
-        assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${DEMO_PROJECT.id}.svc.id.goog`, 'claimed WI');
+        assert.equal(
+          cluster.workloadIdentityConfig?.workloadPool,
+          `${DEMO_PROJECT.id}.svc.id.goog`,
+          'claimed WI',
+        );
         break;
       case 'membership':
         assert.ok(
@@ -339,7 +446,10 @@ function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<
         assert.ok(rel.cloud.hub.store.list().features.length > 0, 'claimed MCS feature');
         break;
       case 'namespaces':
-        assert.ok(rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'), 'claimed namespace');
+        assert.ok(
+          rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'),
+          'claimed namespace',
+        );
         break;
     }
   }
@@ -351,6 +461,10 @@ function assertOnboarded(rel: RelCloud, ref: ClusterRef): void {
     workloadIdentityConfig?: { workloadPool?: string };
   };
   assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${DEMO_PROJECT.id}.svc.id.goog`);
-  assert.equal(rel.cloud.hub.store.list().memberships.filter((m) => m.endpoint?.gkeCluster?.resourceLink === link).length, 1);
+  assert.equal(
+    rel.cloud.hub.store.list().memberships.filter((m) => m.endpoint?.gkeCluster?.resourceLink === link)
+      .length,
+    1,
+  );
   assert.ok(rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'));
 }

@@ -10,8 +10,8 @@
  * throws is "not acknowledged": deliverUntilAcked redelivers it, like Pub/Sub.
  */
 import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
-import fc from 'fast-check';
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import fc from 'fast-check';
 import { handleAuditLogEvent } from '../../functions/audit';
 import { handleReconcileRequest } from '../../functions/reconcile';
 import { newMessageId } from '../../sandbox/audit/delivery';
@@ -20,10 +20,10 @@ import { containerClientOptions } from '../../sandbox/container/client-options';
 import { type FaultRule, seededRandom } from '../../sandbox/faults';
 import {
   AUDIT_TOPIC,
-  type Sandbox,
   DEMO_PROJECT,
   DEMO_PROJECT_2,
   RECONCILE_TOPIC,
+  type Sandbox,
   sandboxConfig,
   seedNetworks,
 } from '../../sandbox/harness';
@@ -151,8 +151,10 @@ export class LogCapture {
     return true;
   }
 
-  records(): Array<Record<string, unknown>> {
+  /** Parsed lines from line index `from` on, the logging library's own diagnostics left out. */
+  records(from = 0): Array<Record<string, unknown>> {
     return this.lines
+      .slice(from)
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((r) => !('logging.googleapis.com/diagnostic' in r));
   }
@@ -218,14 +220,22 @@ export interface Harness {
 export function createHarness(
   rel: RelCloud,
   overrides: Partial<ConfigInput> = {},
-  options: { logLevel?: LogLevel; forbidden?: string[] } = {},
+  options: {
+    logLevel?: LogLevel;
+    forbidden?: string[];
+    /** Applied after validation: lets a test scale a bound below what the schema allows (e.g. a 1 s deadline). */
+    patch?: Partial<Config>;
+  } = {},
 ): Harness {
-  const config = parseConfig({
-    ...sandboxConfig(rel.cloud),
-    retryBudgetMs: 2_000,
-    logLevel: options.logLevel ?? 'debug',
-    ...overrides,
-  });
+  const config: Config = {
+    ...parseConfig({
+      ...sandboxConfig(rel.cloud),
+      retryBudgetMs: 2_000,
+      logLevel: options.logLevel ?? 'debug',
+      ...overrides,
+    }),
+    ...options.patch,
+  };
   const logs = new LogCapture(options.forbidden ?? FORBIDDEN_IN_LOGS);
   const log = createLogger({ level: config.logLevel, transport: logs });
   const app = createApp(config, { cloud: createCloud(config, log), log });
@@ -456,6 +466,8 @@ export class PropertyEnv {
 
   /** Fault rules in force while handlers run (never while the developer acts). */
   faultRules: Record<string, FaultRule> = {};
+  /** Deliver the rest concurrently when quiescing (faster under faults, whose backoffs then overlap). */
+  parallelQuiesce = false;
 
   static async start(
     overrides: Partial<ConfigInput> = {},
@@ -509,8 +521,12 @@ class SequenceRun {
   /** `${c}/${s}` → the Service as the developer left it. */
   private readonly services = new Map<string, SvcState>();
   /** Unmanaged objects and their JSON when seeded; compared byte for byte at the end. */
-  private readonly userObjects: Array<{ what: string; cluster?: number; read: () => unknown; snapshot: string }> =
-    [];
+  private readonly userObjects: Array<{
+    what: string;
+    cluster?: number;
+    read: () => unknown;
+    snapshot: string;
+  }> = [];
   private readonly random: () => number;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly stats: RunStats = {
@@ -545,8 +561,15 @@ class SequenceRun {
   async execute(): Promise<{ violations: string[]; stats: RunStats }> {
     const emittedBefore = this.rel.sink.emitted;
     this.seedUnrelatedMembership();
-    for (const op of this.sequence.ops) {
-      await this.apply(op);
+    for (const [i, op] of this.sequence.ops.entries()) {
+      try {
+        await this.apply(op);
+      } catch (error) {
+        // The developer's own call failed (not Spokefleet): say which, with the transport's cause.
+        throw new Error(`operation ${i} ${JSON.stringify(op)} failed: ${describeChain(error)}`, {
+          cause: error,
+        });
+      }
       this.stats.ops++;
     }
     await this.quiesce();
@@ -655,7 +678,10 @@ class SequenceRun {
     await dev.core.createNamespacedService({
       namespace: slot.namespace,
       body: {
-        metadata: { name: slot.name, labels: { app: slot.name, ...(labelled ? { [EXPORT_LABEL]: 'true' } : {}) } },
+        metadata: {
+          name: slot.name,
+          labels: { app: slot.name, ...(labelled ? { [EXPORT_LABEL]: 'true' } : {}) },
+        },
         spec: { selector: { app: slot.name }, ports: [{ port: 80 }] },
       },
     });
@@ -666,9 +692,14 @@ class SequenceRun {
     const state = this.services.get(`${c}/${s}`);
     if (!this.exists[c] || !state) return;
     const slot = SERVICE_SLOTS[s];
-    const { PatchStrategy, setHeaderOptions } = require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+    const { PatchStrategy, setHeaderOptions } =
+      require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
     await this.env.developer(this.refs[c]).core.patchNamespacedService(
-      { name: slot.name, namespace: slot.namespace, body: { metadata: { labels: { [EXPORT_LABEL]: labelled ? 'true' : null } } } },
+      {
+        name: slot.name,
+        namespace: slot.namespace,
+        body: { metadata: { labels: { [EXPORT_LABEL]: labelled ? 'true' : null } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     state.labelled = labelled;
@@ -677,7 +708,9 @@ class SequenceRun {
   private async deleteService(c: number, s: number): Promise<void> {
     if (!this.exists[c] || !this.services.has(`${c}/${s}`)) return;
     const slot = SERVICE_SLOTS[s];
-    await this.env.developer(this.refs[c]).core.deleteNamespacedService({ name: slot.name, namespace: slot.namespace });
+    await this.env
+      .developer(this.refs[c])
+      .core.deleteNamespacedService({ name: slot.name, namespace: slot.namespace });
     this.services.delete(`${c}/${s}`);
   }
 
@@ -750,11 +783,13 @@ class SequenceRun {
   private async quiesce(): Promise<void> {
     for (let round = 0; this.rel.sink.queue.length > 0; round++) {
       if (round > 40) {
-        this.violations.push(`no quiescence after ${round} rounds: ${this.rel.sink.queue.length} messages still queued`);
+        this.violations.push(
+          `no quiescence after ${round} rounds: ${this.rel.sink.queue.length} messages still queued`,
+        );
         this.rel.sink.drain();
         return;
       }
-      await this.handle(this.rel.sink.drain(), this.random() < 0.5, false);
+      await this.handle(this.rel.sink.drain(), this.env.parallelQuiesce || this.random() < 0.5, false);
     }
   }
 
@@ -771,7 +806,10 @@ class SequenceRun {
       if (change.type === 'MODIFIED') this.violations.push(`Spokefleet modified an object: ${what}`);
       else if (change.type === 'DELETED' && !(resource === 'serviceexports' && managed))
         this.violations.push(`Spokefleet deleted an object it does not manage: ${what}`);
-      else if (change.type === 'ADDED' && !(resource === 'events' || (managed && ['namespaces', 'serviceexports'].includes(resource))))
+      else if (
+        change.type === 'ADDED' &&
+        !(resource === 'events' || (managed && ['namespaces', 'serviceexports'].includes(resource)))
+      )
         this.violations.push(`Spokefleet created an unexpected object: ${what}`);
       else if (change.type === 'ADDED' && resource === 'namespaces' && !this.exists[c])
         this.violations.push(`namespace created in a deleted cluster: ${what}`);
@@ -785,9 +823,11 @@ class SequenceRun {
 
   private checkMembershipChanges(before: Map<string, string>, after: Map<string, string>): void {
     for (const [name, was] of before) {
-      const managed = (JSON.parse(was) as { labels?: Record<string, string> }).labels?.[MANAGED_GCP] === 'spokefleet';
+      const managed =
+        (JSON.parse(was) as { labels?: Record<string, string> }).labels?.[MANAGED_GCP] === 'spokefleet';
       const now = after.get(name);
-      if (now === undefined && !managed) this.violations.push(`Spokefleet deleted an unmanaged membership ${name}`);
+      if (now === undefined && !managed)
+        this.violations.push(`Spokefleet deleted an unmanaged membership ${name}`);
       if (now !== undefined && now !== was && !managed) {
         // A membership CREATING → READY is the Hub's own doing; anything else on an unmanaged one is ours.
         this.violations.push(`unmanaged membership ${name} changed: ${was} → ${now}`);
@@ -795,7 +835,8 @@ class SequenceRun {
     }
     for (const [name, now] of after) {
       if (before.has(name)) continue;
-      const managed = (JSON.parse(now) as { labels?: Record<string, string> }).labels?.[MANAGED_GCP] === 'spokefleet';
+      const managed =
+        (JSON.parse(now) as { labels?: Record<string, string> }).labels?.[MANAGED_GCP] === 'spokefleet';
       if (!managed) this.violations.push(`Spokefleet created an unlabelled membership ${name}`);
     }
   }
@@ -835,16 +876,22 @@ class SequenceRun {
       const store = cloud.kube(ref).api.store;
       if (!slot.spoke) {
         if (mine.length > 0) problems.push(`${ref.name}: not a spoke, but has a membership`);
-        if (cluster.workloadIdentityConfig?.workloadPool) problems.push(`${ref.name}: not a spoke, but its workload identity was set`);
+        if (cluster.workloadIdentityConfig?.workloadPool)
+          problems.push(`${ref.name}: not a spoke, but its workload identity was set`);
         for (const kind of ['namespaces', 'serviceexports'])
           for (const o of store.list(kind))
             if (o.metadata.labels?.[MANAGED_K8S] === 'spokefleet')
               problems.push(`${ref.name}: not a spoke, but has managed ${kind} ${o.metadata.name}`);
         continue;
       }
-      if (cluster.workloadIdentityConfig?.workloadPool !== pool) problems.push(`${ref.name}: workload identity is not ${pool}`);
+      if (cluster.workloadIdentityConfig?.workloadPool !== pool)
+        problems.push(`${ref.name}: workload identity is not ${pool}`);
       if (mine.length !== 1) problems.push(`${ref.name}: ${mine.length} memberships, want 1`);
-      if (this.sequence.byHand && slot.key === 'c' && mine.some((m) => m.labels?.[MANAGED_GCP] === 'spokefleet'))
+      if (
+        this.sequence.byHand &&
+        slot.key === 'c' &&
+        mine.some((m) => m.labels?.[MANAGED_GCP] === 'spokefleet')
+      )
         problems.push(`${ref.name}: has a by-hand membership and Spokefleet made a second one`);
       if (!store.get('namespaces', undefined, 'mcs-common')) problems.push(`${ref.name}: no mcs-common`);
       const peeringName = cluster.privateClusterConfig?.peeringName;
@@ -852,7 +899,8 @@ class SequenceRun {
         const peering = cloud.compute.store
           .getNetwork(ref.project, cluster.network)
           ?.peerings?.find((p) => p.name === peeringName);
-        if (peering?.exportCustomRoutes !== true) problems.push(`${ref.name}: peering ${peeringName} does not export custom routes`);
+        if (peering?.exportCustomRoutes !== true)
+          problems.push(`${ref.name}: peering ${peeringName} does not export custom routes`);
       }
       const wanted = new Set<string>();
       for (const [s, svc] of SERVICE_SLOTS.entries()) {
@@ -865,12 +913,18 @@ class SequenceRun {
           if (found) problems.push(`${ref.name}: ${key} in a forbidden namespace was exported`);
           const events = store
             .list('events', svc.namespace)
-            .filter((e) => (e as { reason?: string }).reason === 'ExportRefused' && (e as { involvedObject?: { name?: string } }).involvedObject?.name === svc.name);
-          if (final && events.length !== 1) problems.push(`${ref.name}: ${key} refused with ${events.length} Events, want 1`);
+            .filter(
+              (e) =>
+                (e as { reason?: string }).reason === 'ExportRefused' &&
+                (e as { involvedObject?: { name?: string } }).involvedObject?.name === svc.name,
+            );
+          if (final && events.length !== 1)
+            problems.push(`${ref.name}: ${key} refused with ${events.length} Events, want 1`);
           continue;
         }
         if (svc.userExport) {
-          if (managed) problems.push(`${ref.name}: ${key} has a user-owned export, but a managed one was made`);
+          if (managed)
+            problems.push(`${ref.name}: ${key} has a user-owned export, but a managed one was made`);
           continue;
         }
         wanted.add(key);
@@ -887,9 +941,12 @@ class SequenceRun {
     }
     for (const [key, projects] of exportingProjects) {
       const userOwned = SERVICE_SLOTS.some((s) => s.userExport && `${s.namespace}/${s.name}` === key);
-      if (!userOwned && projects.size > 1) problems.push(`${key} is exported from ${projects.size} projects: ${[...projects].join(', ')}`);
+      if (!userOwned && projects.size > 1)
+        problems.push(`${key} is exported from ${projects.size} projects: ${[...projects].join(', ')}`);
     }
-    const features = cloud.hub.store.list().features.filter((f) => f.name.endsWith('/multiclusterservicediscovery'));
+    const features = cloud.hub.store
+      .list()
+      .features.filter((f) => f.name.endsWith('/multiclusterservicediscovery'));
     if (this.everExisted.some((e, c) => e && CLUSTER_SLOTS[c].spoke) && features.length !== 1)
       problems.push(`${features.length} MCS features`);
     for (const object of this.userObjects) {
@@ -927,6 +984,16 @@ class SequenceRun {
   }
 }
 
+/** An error and its causes on one line (fetch's "fetch failed" hides the socket error in `cause`). */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { name, code, message } = e as { name?: string; code?: unknown; message?: string };
+    parts.push([name, code, message].filter(Boolean).join(' '));
+  }
+  return parts.join(' ← ');
+}
+
 /** Operations over the slots; weights favour Service changes and deliveries, as in a real fleet. */
 export function opArbitrary(): fc.Arbitrary<Op> {
   const c = fc.integer({ min: 0, max: CLUSTER_SLOTS.length - 1 });
@@ -934,16 +1001,30 @@ export function opArbitrary(): fc.Arbitrary<Op> {
   return fc.oneof(
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('createCluster' as const), c }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('deleteCluster' as const), c }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('putService' as const), c, s, labelled: fc.boolean() }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('setLabel' as const), c, s, labelled: fc.boolean() }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('putService' as const), c, s, labelled: fc.boolean() }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant('setLabel' as const), c, s, labelled: fc.boolean() }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('deleteService' as const), c, s }) },
     {
       weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('reconcile' as const), scope: fc.constantFrom('cluster' as const, 'project' as const, 'fleet' as const), c }),
+      arbitrary: fc.record({
+        kind: fc.constant('reconcile' as const),
+        scope: fc.constantFrom('cluster' as const, 'project' as const, 'fleet' as const),
+        c,
+      }),
     },
     {
       weight: 4,
-      arbitrary: fc.record({ kind: fc.constant('deliver' as const), n: fc.integer({ min: 1, max: 6 }), parallel: fc.boolean() }),
+      arbitrary: fc.record({
+        kind: fc.constant('deliver' as const),
+        n: fc.integer({ min: 1, max: 6 }),
+        parallel: fc.boolean(),
+      }),
     },
   );
 }
@@ -954,7 +1035,21 @@ export function sequenceArbitrary(maxOps = 30): fc.Arbitrary<Sequence> {
     deliverySeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     // Most sequences start by creating a few clusters, so the Service operations have somewhere to land.
     ops: fc
-      .tuple(fc.array(fc.integer({ min: 0, max: CLUSTER_SLOTS.length - 1 }), { maxLength: 4, size: 'max' }), fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps, size: 'max' }))
+      .tuple(
+        fc.array(fc.integer({ min: 0, max: CLUSTER_SLOTS.length - 1 }), { maxLength: 4, size: 'max' }),
+        fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps, size: 'max' }),
+      )
       .map(([creates, rest]) => [...creates.map((c): Op => ({ kind: 'createCluster', c })), ...rest]),
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resource behaviour (issue 8, item 6)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** process.getActiveResourcesInfo(), counted by type. */
+export function activeResources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const type of process.getActiveResourcesInfo()) out[type] = (out[type] ?? 0) + 1;
+  return out;
 }
