@@ -3,7 +3,7 @@
  * to create topics and push subscriptions to the functions, and an AuditSink that publishes audit entries to a
  * topic the way a Cloud Logging sink does.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { PubSub } from '@google-cloud/pubsub';
 import type { LogEntry } from '../shared/events/types';
@@ -29,8 +29,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function emulatorAvailable(): boolean {
-  const which = require('node:child_process').spawnSync('gcloud', ['--version'], { stdio: 'ignore' });
-  return which.status === 0;
+  return spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Starts the emulator and resolves once it accepts requests (about a second here). */

@@ -36,6 +36,21 @@ export interface PublishedMessage {
   publishTime: string;
 }
 
+/** The body of a Pub/Sub push (and of Eventarc's binary-mode delivery), with both field spellings Pub/Sub sends. */
+export function pushBody(message: PublishedMessage, subscription: string) {
+  return {
+    message: {
+      data: message.data.toString('base64'),
+      messageId: message.messageId,
+      message_id: message.messageId,
+      publishTime: message.publishTime,
+      publish_time: message.publishTime,
+      attributes: message.attributes,
+    },
+    subscription,
+  };
+}
+
 let counter = 0;
 export function newMessageId(): string {
   counter++;
@@ -108,17 +123,10 @@ export class CloudEventDelivery implements AuditSink {
 
   private async post(message: PublishedMessage): Promise<number | 'network-error'> {
     const [, project] = this.options.topic.split('/');
-    const body = {
-      message: {
-        data: message.data.toString('base64'),
-        messageId: message.messageId,
-        message_id: message.messageId,
-        publishTime: message.publishTime,
-        publish_time: message.publishTime,
-        attributes: message.attributes,
-      },
-      subscription: this.options.subscription ?? `projects/${project}/subscriptions/eventarc-sandbox`,
-    };
+    const body = pushBody(
+      message,
+      this.options.subscription ?? `projects/${project}/subscriptions/eventarc-sandbox`,
+    );
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',

@@ -125,11 +125,13 @@ async function converge(
     throw error;
   }
   // Another invocation (another function instance, another cluster) may have passed the same cross-project check
-  // at the same time. Check again, against a fresh view of the other projects' clusters (members read again too:
-  // a cluster onboarded concurrently may have joined since), now that this export exists: whoever sees a conflict after creating withdraws its own export, so at most one project keeps it (the
-  // later of two always sees the earlier), and retries through redelivery, which then refuses or wins.
-  // (The per-Service and per-fleet counts are not re-checked: a race can exceed them by the racers' number.)
-  if (ctx.config.limits.refuseCrossProjectDuplicates) {
+  // at the same time. Check again, now that this export exists, against a fresh view of the other projects'
+  // clusters (members read again too: a cluster onboarded concurrently may have joined since). Whoever sees a
+  // conflict after creating withdraws its own export, so at most one project keeps it (the later of two always
+  // sees the earlier), and retries through redelivery, which then refuses or wins. With one allowed project there
+  // is no other project to race with. (The per-Service and per-fleet counts are not re-checked: a race can exceed
+  // them by the racers' number.)
+  if (ctx.config.limits.refuseCrossProjectDuplicates && ctx.config.projects.length > 1) {
     let late: string | undefined;
     try {
       late = fleetRefusal(ctx.config.limits, {
@@ -151,7 +153,7 @@ async function converge(
       );
     }
   }
-  recordExport(ctx, ref, namespace, name);
+  // limitRefusal already counted this export in the invocation's fleet view.
   await reportConflicts(ctx, kube, namespace, name);
   return wrote(ctx, 'created', 'ServiceExport');
 }
@@ -235,12 +237,6 @@ function addTo(view: FleetExports, key: string, cluster: string): void {
   const set = view.get(key) ?? new Set<string>();
   set.add(cluster);
   view.set(key, set);
-}
-
-function recordExport(ctx: ReconcileContext, ref: ClusterRef, namespace: string, name: string): void {
-  void ctx.memo
-    .peek<FleetExports>('fleet-exports')
-    ?.then((view) => addTo(view, `${namespace}/${name}`, refString(ref)));
 }
 
 function forgetExport(ctx: ReconcileContext, ref: ClusterRef, namespace: string, name: string): void {

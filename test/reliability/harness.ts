@@ -14,7 +14,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import fc from 'fast-check';
 import { handleAuditLogEvent } from '../../functions/audit';
 import { handleReconcileRequest } from '../../functions/reconcile';
-import { newMessageId } from '../../sandbox/audit/delivery';
+import { newMessageId, pushBody } from '../../sandbox/audit/delivery';
 import type { AuditSink } from '../../sandbox/audit/sink';
 import { containerClientOptions } from '../../sandbox/container/client-options';
 import { type FaultRule, seededRandom } from '../../sandbox/faults';
@@ -78,17 +78,7 @@ export function cloudEventFor(message: Message): CloudEvent<unknown> {
     source: `//pubsub.googleapis.com/projects/${DEMO_PROJECT.id}/topics/${topic}`,
     id: message.messageId,
     time: message.publishTime,
-    data: {
-      message: {
-        data: message.data.toString('base64'),
-        messageId: message.messageId,
-        message_id: message.messageId,
-        publishTime: message.publishTime,
-        publish_time: message.publishTime,
-        attributes: message.attributes,
-      },
-      subscription: `projects/${DEMO_PROJECT.id}/subscriptions/eventarc-reliability`,
-    },
+    data: pushBody(message, `projects/${DEMO_PROJECT.id}/subscriptions/eventarc-reliability`),
   } as CloudEvent<unknown>;
 }
 

@@ -324,3 +324,25 @@ describe('after creating an export', () => {
     assert.equal(transport.records().filter((r) => r.severity === 'WARNING').length, 0);
   });
 });
+
+describe('the post-create cross-project re-check', () => {
+  it('with a single allowed project there is no other project to race with: no second read of the fleet', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 2);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    const { ctx } = testContext(cloud, { projects: [PROJECT] });
+    assert.equal((await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx')).outcome, 'created');
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listMemberships').length, 1);
+  });
+
+  it('with several allowed projects, the members are read again after the create', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 2);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    assert.equal(
+      (await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx')).outcome,
+      'created',
+    );
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listMemberships').length, 2);
+  });
+});
