@@ -64,13 +64,14 @@ export const MINIMUMS: Record<string, Minimum> = {
     reads: { ...CLUSTER_READS, 'resourcemanager.projects.get': 1 },
     writes: {
       'container.UpdateCluster': 1,
+      'container.UpdateNodePool': 1, // its one node pool onto the GKE metadata server
       'gkehub.memberships.create': 1,
       'gkehub.features.create': 1,
       'compute.networks.updatePeering': 1,
       'kube.namespaces.create': 1,
     },
-    lros: 4,
-    why: 'rows 1–8 read once each; WI, membership, MCS feature (first cluster), peering, namespace written; projects.get once per instance (Connect gateway needs the project number)',
+    lros: 5,
+    why: 'every step reads once; WI, node pool, membership, MCS feature (first cluster), peering, namespace written; projects.get once per instance (Connect gateway needs the project number)',
   },
   'same event redelivered': {
     reads: CLUSTER_READS,

@@ -96,7 +96,7 @@ export async function measureBurst(size: BurstSize, progress: (line: string) => 
     }
     gateway = await startTlsGateway(cloud);
     const config = benchConfig(cloud, { concurrency: 8 });
-    config.endpoints = { ...config.endpoints, connectGateway: gateway.url };
+    config.endpoints = { ...config.endpoints, connectGateway: `${gateway.url}/{location}` };
     const input: BurstWorkerInput = {
       config,
       project: refs[0].project,

@@ -102,7 +102,7 @@ export async function runFleet(
     });
     // BENCH_GATEWAY=plain: the local cloud's plain-HTTP gateway instead (skipTLSVerify; see startTlsGateway).
     if (process.env.BENCH_GATEWAY !== 'plain')
-      config.endpoints = { ...config.endpoints, connectGateway: gateway.url };
+      config.endpoints = { ...config.endpoints, connectGateway: `${gateway.url}/{location}` };
     cloud.faults.setRule('*', { latencyMs: LATENCY_MS });
     const fleet: ReconcileRequest = { scope: 'fleet' };
     const warm = refs[Math.min(1, refs.length - 1)];

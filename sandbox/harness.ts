@@ -155,7 +155,7 @@ export function sandboxEndpoints(sandbox: Sandbox) {
     compute: cloud.compute.url,
     gkehub: cloud.hub.url,
     resourcemanager: cloud.hub.url,
-    connectGateway: cloud.gatewayUrl,
+    connectGateway: `${cloud.gatewayUrl}/{location}`,
     admin: cloud.adminUrl,
     state: `${cloud.adminUrl}/state`,
     functions: { onAuditLogEvent: sandbox.audit.url, onReconcileRequest: sandbox.reconcile.url },

@@ -101,7 +101,7 @@ export class LocalCloud {
       compute: this.compute.url,
       gkehub: this.hub.url,
       resourcemanager: this.hub.url,
-      connectGateway: this.gatewayUrl,
+      connectGateway: `${this.gatewayUrl}/{location}`,
       token: SANDBOX_TOKEN,
     };
   }
@@ -218,22 +218,27 @@ export class LocalCloud {
   }
 
   /**
-   * Connect gateway: `/v1/projects/NUMBER/locations/L/gkeMemberships/ID/<kubernetes path>` → that membership's
-   * cluster. Like the real gateway it resolves the membership, so a cluster without one is unreachable.
+   * Connect gateway: one host per location, as Google runs it (`connectgateway.googleapis.com` for `global`,
+   * `LOCATION-connectgateway.googleapis.com` for a region). Here each host is a path prefix:
+   * `/HOST_LOCATION/v1/projects/NUMBER/locations/L/gkeMemberships/ID/<kubernetes path>` → that membership's
+   * cluster. Like the real gateway it resolves the membership by project number, so a cluster without one, a
+   * project id in place of the number, or a membership of another location than the host's, is a 404.
    */
   private routeGateway(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const match = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/gkeMemberships\/([^/]+)(\/.*)?$/.exec(
-      url.pathname,
-    );
-    const project = match && this.options.projects.find((p) => p.number === match[1] || p.id === match[1]);
+    const match =
+      /^\/([^/]+)\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/gkeMemberships\/([^/]+)(\/.*)?$/.exec(
+        url.pathname,
+      );
+    const [, host, number, location, id, rest] = match ?? [];
+    const project =
+      match && host === location ? this.options.projects.find((p) => p.number === number) : undefined;
     const membership =
-      project &&
-      this.hub.store.getMembership(`projects/${project.id}/locations/${match[2]}/memberships/${match[3]}`);
+      project && this.hub.store.getMembership(`projects/${project.id}/locations/${location}/memberships/${id}`);
     const link = membership?.endpoint?.gkeCluster?.resourceLink ?? '';
     const ref = /projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(link);
     const kube = ref && this.kubes.get(`${ref[1]}/${ref[2]}/${ref[3]}`);
-    if (!match || !kube) {
+    if (!kube) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -242,7 +247,7 @@ export class LocalCloud {
       );
       return;
     }
-    kube.api.handle(req, res, `${match[4] ?? '/'}${url.search}`);
+    kube.api.handle(req, res, `${rest ?? '/'}${url.search}`);
   }
 
   /** GET /state, GET /counters, GET|PUT /faults (body: {pattern: rule} — replaces all rules), DELETE /faults. */

@@ -98,8 +98,21 @@ const schema = z
           .default('{cluster}'),
       })
       .prefault({}),
-    /** enable: turn workload identity on when off; require: refuse clusters without it; ignore: leave as is. */
-    workloadIdentity: z.enum(['enable', 'require', 'ignore']).default('enable'),
+    /**
+     * `policy` — enable: turn workload identity on when off; require: refuse clusters without it; ignore: leave as
+     * is. `nodePools` — migrate: move every node pool to the GKE metadata server (its nodes are recreated);
+     * migrate-new: only while onboarding a new cluster (younger than maxEventAgeSeconds), report the others;
+     * report: never write, name the pools and the gcloud command. The bare policy string is accepted too.
+     */
+    workloadIdentity: z.preprocess(
+      (value) => (typeof value === 'string' ? { policy: value } : value),
+      z
+        .strictObject({
+          policy: z.enum(['enable', 'require', 'ignore']).default('enable'),
+          nodePools: z.enum(['migrate', 'migrate-new', 'report']).default('migrate-new'),
+        })
+        .prefault({}),
+    ),
     peering: z
       .strictObject({
         exportCustomRoutes: z.boolean().default(true),
@@ -149,7 +162,11 @@ const schema = z
         compute: loopback.optional(),
         gkehub: loopback.optional(),
         resourcemanager: loopback.optional(),
-        connectGateway: loopback.optional(),
+        /** A template: `{location}` becomes the membership's location (`global` or a region), as the real
+         * gateway has one host per location. */
+        connectGateway: loopback
+          .refine((url) => url.includes('{location}'), { message: 'must contain {location}' })
+          .optional(),
         secretmanager: loopback.optional(),
         /** Bearer token sent to the stand-ins instead of Application Default Credentials. */
         token: z.string().min(1).default('sandbox-token'),

@@ -103,6 +103,21 @@ export function parseClusterName(name: string | undefined, legacy: LegacyFields)
   return ref;
 }
 
+/** `projects/P/locations/L/clusters/C/nodePools/NP` (or the deprecated fields) → the cluster and the pool. */
+export function parseNodePoolName(
+  name: string | undefined,
+  legacy: LegacyFields & { nodePoolId?: string },
+): { ref: ClusterRef; pool: string } {
+  if (name) {
+    const match = /^(.+)\/nodePools\/([^/]+)$/.exec(name);
+    if (!match) {
+      throw invalidArgument(`Invalid name "${name}": want projects/*/locations/*/clusters/*/nodePools/*.`);
+    }
+    return { ref: parseClusterName(match[1], legacy), pool: match[2] };
+  }
+  return { ref: parseClusterName(undefined, legacy), pool: field(legacy.nodePoolId, 'Node pool ID') };
+}
+
 export function parseOperationName(
   name: string | undefined,
   legacy: LegacyFields,

@@ -12,7 +12,7 @@ import {
   validateLocation,
   validateProject,
 } from './names';
-import { invalidArgument } from './status';
+import { failedPrecondition, invalidArgument } from './status';
 
 export const API_ROOT = 'https://container.googleapis.com/v1';
 export const DEFAULT_MASTER_VERSION = '1.33.5-gke.1308000';
@@ -55,7 +55,40 @@ export interface ClusterSpec {
   workloadIdentityConfig?: { workloadPool?: string };
   /** `fleet.project` set = born in the fleet: GKE registers the membership while creating the cluster. */
   fleet?: { project?: string };
+  /** Node pools to create; without them GKE creates `default-pool` from `initialNodeCount`/`nodeConfig`. */
+  nodePools?: NodePoolSpec[];
+  initialNodeCount?: number;
+  nodeConfig?: NodeConfig;
+  /** `addonsConfig.httpLoadBalancing.disabled: true` turns off the add-on MCS needs (on by default). */
+  addonsConfig?: { httpLoadBalancing?: { disabled?: boolean }; [addon: string]: unknown };
   [field: string]: unknown;
+}
+
+export type MetadataMode = 'GCE_METADATA' | 'GKE_METADATA' | 'MODE_UNSPECIFIED';
+
+export interface NodeConfig {
+  machineType?: string;
+  workloadMetadataConfig?: { mode?: MetadataMode };
+  [field: string]: unknown;
+}
+
+export interface NodePoolSpec {
+  name?: string;
+  initialNodeCount?: number;
+  config?: NodeConfig;
+  upgradeSettings?: { maxSurge?: number; maxUnavailable?: number; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface NodePool extends NodePoolSpec {
+  name: string;
+  config: NodeConfig & { workloadMetadataConfig: { mode: MetadataMode } };
+  initialNodeCount: number;
+  locations: string[];
+  status: 'PROVISIONING' | 'RUNNING' | 'RECONCILING' | 'STOPPING' | 'ERROR';
+  selfLink: string;
+  version: string;
+  upgradeSettings: { maxSurge: number; maxUnavailable: number; strategy: string };
 }
 
 export interface Cluster extends ClusterSpec {
@@ -78,6 +111,8 @@ export interface Cluster extends ClusterSpec {
   privateClusterConfig: PrivateClusterConfig;
   workloadIdentityConfig?: { workloadPool: string };
   fleet?: FleetConfig;
+  nodePools: NodePool[];
+  addonsConfig: { httpLoadBalancing: { disabled?: boolean }; [addon: string]: unknown };
   endpoint: string;
   masterAuth: { clusterCaCertificate: string; [field: string]: unknown };
   resourceLabels: Record<string, string>;
@@ -85,7 +120,8 @@ export interface Cluster extends ClusterSpec {
   conditions?: Array<{ message: string; canonicalCode: string }>;
 }
 
-export type OperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPDATE_CLUSTER';
+/** The proto's Operation.Type names; a node-pool update is `UPGRADE_NODES` ("includes most forms of updates to node pools"). */
+export type OperationType = 'CREATE_CLUSTER' | 'DELETE_CLUSTER' | 'UPDATE_CLUSTER' | 'UPGRADE_NODES';
 
 export interface Operation {
   name: string;
@@ -174,7 +210,7 @@ export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date(
   }
   const networkProject = network.project ?? ref.project;
   const pool = spec.workloadIdentityConfig?.workloadPool;
-  if (pool) validateWorkloadPool(pool);
+  if (pool) validateWorkloadPool(pool, ref.project);
   const id = hex(32);
   const version = /^\d+\.\d+\.\d+-gke\.\d+$/.test(spec.initialClusterVersion ?? '')
     ? spec.initialClusterVersion!
@@ -221,6 +257,12 @@ export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date(
     privateClusterConfig: privateConfig(spec.privateClusterConfig, id),
     workloadIdentityConfig: pool ? { workloadPool: pool } : undefined,
     fleet: spec.fleet?.project ? { project: spec.fleet.project } : undefined,
+    nodePools: buildNodePools(ref, spec, locations, version, Boolean(pool)),
+    addonsConfig: {
+      ...spec.addonsConfig,
+      // gcloud's DEFAULT_ADDONS: HttpLoadBalancing is on unless the request turns it off.
+      httpLoadBalancing: { ...spec.addonsConfig?.httpLoadBalancing },
+    },
     endpoint: '',
     masterAuth: { ...(spec.masterAuth as object | undefined), clusterCaCertificate: '' },
     resourceLabels,
@@ -231,13 +273,67 @@ export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date(
   return cluster;
 }
 
-export function validateWorkloadPool(pool: string): void {
+/**
+ * gcloud's `--workload-pool` help: "the only accepted workload pool is the workload pool of the Cloud project
+ * containing the cluster, PROJECT_ID.svc.id.goog". (GKE's exact wording of the refusal is not published.)
+ */
+export function validateWorkloadPool(pool: string, project: string): void {
   if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]\.svc\.id\.goog$/.test(pool)) {
     throw invalidArgument(`Invalid workload pool "${pool}": want PROJECT_ID.svc.id.goog.`);
   }
+  if (pool !== `${project}.svc.id.goog`) {
+    throw invalidArgument(
+      `Workload pool "${pool}" is not allowed: the only accepted workload pool is ${project}.svc.id.goog, the pool of the project containing the cluster.`,
+    );
+  }
 }
 
-export function newOperation(ref: ClusterRef, type: OperationType, now = new Date()): Operation {
+/** The proto: GKE_METADATA "can only be enabled if Workload Identity is enabled at the cluster level". */
+export function metadataServerNeedsWorkloadIdentity(pool: string): never {
+  throw failedPrecondition(
+    `Node pool ${pool}: workload metadata mode GKE_METADATA can only be enabled if Workload Identity is enabled at the cluster level.`,
+  );
+}
+
+/**
+ * Node pools as GKE creates them: the request's, or `default-pool` (gcloud's default, 3 nodes per zone). A cluster
+ * created with a workload pool gets GKE_METADATA on its pools; without one, GCE_METADATA.
+ */
+function buildNodePools(
+  ref: ClusterRef,
+  spec: ClusterSpec,
+  locations: string[],
+  version: string,
+  workloadIdentity: boolean,
+): NodePool[] {
+  const specs: NodePoolSpec[] = spec.nodePools?.length
+    ? spec.nodePools
+    : [{ name: 'default-pool', initialNodeCount: spec.initialNodeCount ?? 3, config: spec.nodeConfig }];
+  return specs.map((given) => {
+    const name = given.name ?? '';
+    if (!/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(name)) throw invalidArgument(`Invalid node pool name "${name}".`);
+    const mode = given.config?.workloadMetadataConfig?.mode || (workloadIdentity ? 'GKE_METADATA' : 'GCE_METADATA');
+    if (mode === 'GKE_METADATA' && !workloadIdentity) metadataServerNeedsWorkloadIdentity(name);
+    return {
+      ...given,
+      name,
+      config: { machineType: 'e2-medium', ...given.config, workloadMetadataConfig: { mode } },
+      initialNodeCount: given.initialNodeCount ?? 3,
+      locations,
+      status: 'PROVISIONING',
+      selfLink: `${API_ROOT}/${locationPath(ref.project, ref.location)}/clusters/${ref.name}/nodePools/${name}`,
+      version,
+      upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: 'SURGE', ...given.upgradeSettings },
+    };
+  });
+}
+
+export function newOperation(
+  ref: ClusterRef,
+  type: OperationType,
+  now = new Date(),
+  nodePool?: string,
+): Operation {
   const name = newOperationName();
   const where = locationPath(ref.project, ref.location);
   return {
@@ -247,7 +343,7 @@ export function newOperation(ref: ClusterRef, type: OperationType, now = new Dat
     operationType: type,
     status: 'RUNNING',
     selfLink: `${API_ROOT}/${where}/operations/${name}`,
-    targetLink: `${API_ROOT}/${where}/clusters/${ref.name}`,
+    targetLink: `${API_ROOT}/${where}/clusters/${ref.name}${nodePool ? `/nodePools/${nodePool}` : ''}`,
     startTime: now.toISOString(),
   };
 }

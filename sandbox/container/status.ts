@@ -18,6 +18,7 @@ export const notFound = (what: string) => new StatusError(status.NOT_FOUND, `Not
 export const alreadyExists = (what: string) =>
   new StatusError(status.ALREADY_EXISTS, `Already exists: ${what}.`);
 export const invalidArgument = (message: string) => new StatusError(status.INVALID_ARGUMENT, message);
+export const failedPrecondition = (message: string) => new StatusError(status.FAILED_PRECONDITION, message);
 /** What GKE says when a second mutating call reaches a cluster with an operation in flight. */
 export const incompatibleOperation = (operation: string) =>
   new StatusError(status.FAILED_PRECONDITION, `Cluster is running incompatible operation ${operation}.`);

@@ -10,6 +10,8 @@ import {
   type Cluster,
   type ClusterSpec,
   type FleetConfig,
+  type MetadataMode,
+  metadataServerNeedsWorkloadIdentity,
   newOperation,
   type Operation,
   type OperationType,
@@ -35,6 +37,12 @@ export interface ClusterUpdate {
   [field: string]: unknown;
 }
 
+/** UpdateNodePoolRequest fields the stand-in applies (gcloud's `node-pools update --workload-metadata` sends only this). */
+export interface NodePoolUpdate {
+  workloadMetadataConfig?: { mode?: MetadataMode };
+  [field: string]: unknown;
+}
+
 /** A started operation; `done` settles (never rejects) when it finishes, with its final state. */
 export interface Started {
   operation: Operation;
@@ -47,8 +55,10 @@ interface Entry {
   /** What provisioning set up, so deletion undoes exactly that (also after a failed create). */
   kube: boolean;
   peering?: { project: string; network: string; name: string };
-  /** The operation running on the cluster, if any. */
+  /** The cluster-level operation running on the cluster, if any. */
   busy?: string;
+  /** Node-pool operations running, by pool. */
+  poolBusy: Map<string, string>;
 }
 
 interface StoredOperation {
@@ -116,6 +126,7 @@ export class ContainerStore {
     }
     entry.busy = undefined;
     entry.cluster.status = 'RUNNING';
+    for (const pool of entry.cluster.nodePools) pool.status = 'RUNNING';
     return copy(entry.cluster);
   }
 
@@ -123,7 +134,7 @@ export class ContainerStore {
   async deleteCluster(ref: ClusterRef): Promise<boolean> {
     const entry = this.clusters.get(clusterKey(ref));
     if (!entry) return false;
-    if (entry.busy) throw incompatibleOperation(entry.busy);
+    assertIdle(entry);
     await this.teardown(entry);
     this.clusters.delete(clusterKey(ref));
     return true;
@@ -142,6 +153,7 @@ export class ContainerStore {
       work: () => this.provision(entry),
       succeeded: () => {
         entry.cluster.status = 'RUNNING';
+        for (const pool of entry.cluster.nodePools) pool.status = 'RUNNING';
       },
       failed: (message, code) => {
         entry.cluster.status = 'ERROR';
@@ -153,7 +165,7 @@ export class ContainerStore {
 
   startDelete(ref: ClusterRef): Started {
     const entry = this.mustGet(ref);
-    if (entry.busy) throw incompatibleOperation(entry.busy);
+    assertIdle(entry);
     entry.cluster.status = 'STOPPING';
     return this.run(entry, 'DELETE_CLUSTER', {
       work: () => this.teardown(entry),
@@ -179,8 +191,8 @@ export class ContainerStore {
       );
     }
     const pool = update.desiredWorkloadIdentityConfig?.workloadPool ?? '';
-    if (pool) validateWorkloadPool(pool);
-    if (entry.busy) throw incompatibleOperation(entry.busy);
+    if (pool) validateWorkloadPool(pool, ref.project);
+    assertIdle(entry);
     entry.cluster.status = 'RECONCILING';
     return this.run(entry, 'UPDATE_CLUSTER', {
       work: async () => {},
@@ -195,6 +207,50 @@ export class ContainerStore {
         entry.cluster.statusMessage = message;
       },
     });
+  }
+
+  /**
+   * UpdateNodePool with `workloadMetadataConfig`: GKE recreates the pool's nodes (the operation's length is the
+   * timing profile's concern). GKE_METADATA needs workload identity on the cluster first.
+   */
+  startUpdateNodePool(ref: ClusterRef, poolName: string, update: NodePoolUpdate): Started {
+    const entry = this.mustGet(ref);
+    const pool = entry.cluster.nodePools.find((p) => p.name === poolName);
+    if (!pool) throw notFound(`${clusterName(ref)}/nodePools/${poolName}`);
+    const unsupported = Object.keys(update).filter(
+      (f) => update[f] !== undefined && f !== 'workloadMetadataConfig',
+    );
+    if (unsupported.length > 0) {
+      throw new StatusError(
+        status.UNIMPLEMENTED,
+        `The sandbox does not implement node pool update of ${unsupported.join(', ')}.`,
+      );
+    }
+    const mode = update.workloadMetadataConfig?.mode;
+    if (!mode) throw invalidArgument('Must specify a field to update.');
+    // A running operation is answered first: the cluster's state is not settled while it runs.
+    if (entry.busy) throw incompatibleOperation(entry.busy);
+    const running = entry.poolBusy.get(poolName);
+    if (running) throw incompatibleOperation(running);
+    if (mode === 'GKE_METADATA' && !entry.cluster.workloadIdentityConfig?.workloadPool) {
+      metadataServerNeedsWorkloadIdentity(poolName);
+    }
+    pool.status = 'RECONCILING';
+    return this.run(
+      entry,
+      'UPGRADE_NODES',
+      {
+        work: async () => {},
+        succeeded: () => {
+          pool.config.workloadMetadataConfig = { mode };
+          pool.status = 'RUNNING';
+        },
+        failed: () => {
+          pool.status = 'RUNNING';
+        },
+      },
+      poolName,
+    );
   }
 
   /** Stops finishing operations (their timers would keep the process alive); what is running stays RUNNING. */
@@ -214,7 +270,7 @@ export class ContainerStore {
     const cluster = buildCluster(ref, spec);
     const key = clusterKey(ref);
     if (this.clusters.has(key)) throw alreadyExists(clusterName(ref));
-    const entry: Entry = { ref: { ...ref }, cluster, kube: false };
+    const entry: Entry = { ref: { ...ref }, cluster, kube: false, poolBusy: new Map() };
     this.clusters.set(key, entry);
     return entry;
   }
@@ -264,10 +320,12 @@ export class ContainerStore {
       succeeded: () => void;
       failed: (message: string, code: string) => void;
     },
+    nodePool?: string,
   ): Started {
-    const operation = newOperation(entry.ref, type);
+    const operation = newOperation(entry.ref, type, new Date(), nodePool);
     this.operations.set(operation.name, { operation, project: entry.ref.project });
-    entry.busy = operation.name;
+    if (nodePool) entry.poolBusy.set(nodePool, operation.name);
+    else entry.busy = operation.name;
     const started = Date.now();
     const done = (async () => {
       try {
@@ -282,7 +340,8 @@ export class ContainerStore {
         operation.statusMessage = message;
         steps.failed(message, status[code]);
       }
-      entry.busy = undefined;
+      if (nodePool) entry.poolBusy.delete(nodePool);
+      else entry.busy = undefined;
       operation.status = 'DONE';
       operation.endTime = new Date().toISOString();
       return copy(operation);
@@ -301,6 +360,15 @@ export class ContainerStore {
       this.timers.add(timer);
     });
   }
+}
+
+/**
+ * GKE's concurrent-operations page: one cluster-level operation at a time, or one operation per node pool; a
+ * cluster-level change waits for both kinds.
+ */
+function assertIdle(entry: Entry): void {
+  const running = entry.busy ?? entry.poolBusy.values().next().value;
+  if (running) throw incompatibleOperation(running);
 }
 
 /** By project, location, then name: ListClusters answers in a stable order. */

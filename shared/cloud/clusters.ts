@@ -36,6 +36,13 @@ export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
     fleetMembership: cluster.fleet?.membership || undefined,
     endpoint: cluster.endpoint || undefined,
     caCertificate: cluster.masterAuth?.clusterCaCertificate || undefined,
+    createTime: cluster.createTime || undefined,
+    httpLoadBalancing: cluster.addonsConfig?.httpLoadBalancing?.disabled !== true,
+    nodePools: (cluster.nodePools ?? []).map((pool) => ({
+      name: pool.name ?? '',
+      metadataMode: String(pool.config?.workloadMetadataConfig?.mode || 'MODE_UNSPECIFIED'),
+      nodeCount: pool.initialNodeCount ?? undefined,
+    })),
   };
 }
 
@@ -85,6 +92,24 @@ export class ClustersAdapter implements ClustersPort {
       try {
         return await this.client().updateCluster(
           { name: clusterName(ref), update: { desiredWorkloadIdentityConfig: { workloadPool } } },
+          NO_LIBRARY_RETRY,
+        );
+      } catch (error) {
+        throw busyAsTransient(error);
+      }
+    }, this.retry);
+    await this.waitOperation(ref, operation);
+  }
+
+  async updateNodePoolMetadata(ref: ClusterRef, nodePool: string): Promise<void> {
+    const [operation] = await withRetry(async () => {
+      try {
+        // The request gcloud's `node-pools update --workload-metadata=GKE_METADATA` sends: the name and the mode.
+        return await this.client().updateNodePool(
+          {
+            name: `${clusterName(ref)}/nodePools/${nodePool}`,
+            workloadMetadataConfig: { mode: 'GKE_METADATA' },
+          },
           NO_LIBRARY_RETRY,
         );
       } catch (error) {

@@ -1,15 +1,27 @@
 /**
  * KubeConnector: builds a Kubernetes client for a cluster, through the Connect gateway (the membership's URL,
  * addressed by project number) or directly at the cluster endpoint with its CA, per `kubeAccess`.
+ *
+ * A membership outside `global` is served only by its location's gateway, `LOCATION-connectgateway.googleapis.com`
+ * (gcloud: command_lib/container/fleet/memberships/util.py, and `RegionalGatewayEndpoint` in gateway.py).
  */
 import type { Config } from '../config';
 import { PermanentError, type RetryOptions } from '../errors';
-import { parseMembershipName } from '../reconcile/names';
+import { parseMembershipName } from '../membership-name';
 import { KubeAdapter, kubeConfigFor } from './kube';
 import type { ClustersPort, KubeConnector, KubePort, KubeTarget } from './ports';
 import type { ProjectNumbers } from './projects';
 
 export const CONNECT_GATEWAY = 'https://connectgateway.googleapis.com';
+
+/**
+ * The gateway host for a membership location: the global host for `global`, `https://LOCATION-connectgateway…`
+ * otherwise. A local override is a template whose `{location}` is replaced the same way for every location.
+ */
+export function connectGatewayBase(location: string, override?: string): string {
+  if (override) return override.replaceAll('{location}', location).replace(/\/$/, '');
+  return location === 'global' ? CONNECT_GATEWAY : `https://${location}-connectgateway.googleapis.com`;
+}
 
 export class KubeConnectorAdapter implements KubeConnector {
   constructor(
@@ -42,7 +54,7 @@ export class KubeConnectorAdapter implements KubeConnector {
         'no-membership',
       );
     const number = await this.projects.numberOf(membership.project);
-    const base = this.config.endpoints?.connectGateway ?? CONNECT_GATEWAY;
+    const base = connectGatewayBase(membership.location, this.config.endpoints?.connectGateway);
     return {
       server: `${base}/v1/projects/${number}/locations/${membership.location}/gkeMemberships/${membership.id}`,
     };

@@ -123,7 +123,16 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'ClusterManager.UpdateCluster',
     ['container.clusters.update'],
     'cluster',
-    'turn on workload identity with the fleet pool (row 3, workloadIdentity = enable)',
+    "turn on workload identity with the cluster's own project's pool (workloadIdentity.policy = enable)",
+  ),
+  google(
+    'container',
+    'updateNodePool',
+    'ClusterManager.UpdateNodePool',
+    // Google's GKE IAM table lists node-pool updates under container.clusters.update.
+    ['container.clusters.update'],
+    'cluster',
+    'move a node pool to the GKE metadata server (workloadIdentity.nodePools = migrate or migrate-new)',
   ),
   google(
     'container',
@@ -131,7 +140,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'ClusterManager.GetOperation',
     ['container.operations.get'],
     'cluster',
-    'wait for the UpdateCluster operation before the next step',
+    'wait for the UpdateCluster and UpdateNodePool operations before the next step',
   ),
   // --- Compute (networks, REST) ---
   google(

@@ -23,6 +23,20 @@ export interface ClusterInfo {
   /** Control-plane endpoint and `masterAuth.clusterCaCertificate` (base64 PEM), for direct Kubernetes access. */
   endpoint?: string;
   caCertificate?: string;
+  /** `createTime` (RFC 3339), to tell a cluster being onboarded from one that has run for a while. */
+  createTime?: string;
+  /** `addonsConfig.httpLoadBalancing` is on (GKE's default); Multi-Cluster Services needs it. */
+  httpLoadBalancing: boolean;
+  /** Each node pool and the metadata server its nodes run (`config.workloadMetadataConfig.mode`). */
+  nodePools: NodePoolInfo[];
+}
+
+export interface NodePoolInfo {
+  name: string;
+  /** `GKE_METADATA`, `GCE_METADATA`, or `MODE_UNSPECIFIED` when GKE reports none. */
+  metadataMode: string;
+  /** Nodes per zone at creation and the surge settings: what a recreation of the nodes costs. */
+  nodeCount?: number;
 }
 
 export interface ClustersPort {
@@ -31,6 +45,8 @@ export interface ClustersPort {
   list(project: string): Promise<ClusterInfo[]>;
   /** UpdateCluster with `desiredWorkloadIdentityConfig`, waiting for the operation. */
   setWorkloadPool(ref: ClusterRef, workloadPool: string): Promise<void>;
+  /** UpdateNodePool with `workloadMetadataConfig.mode: GKE_METADATA` (GKE recreates the nodes), waiting for it. */
+  updateNodePoolMetadata(ref: ClusterRef, nodePool: string): Promise<void>;
 }
 
 export interface PeeringState {

@@ -13,11 +13,12 @@ export type Outcome =
   | 'failed'
   | 'planned';
 
-/** The rows of DESIGN §1, in the order reconcileCluster runs them. */
+/** The steps, in the order reconcileCluster runs them. */
 export const STEPS = [
   'spoke',
   'vpc-native',
   'workload-identity',
+  'node-pools',
   'membership',
   'mcs-feature',
   'peering',

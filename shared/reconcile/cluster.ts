@@ -1,5 +1,5 @@
 /**
- * reconcileCluster composes rows 1–8 of DESIGN §1 for one cluster; offboardCluster is row 10. Each row is an
+ * reconcileCluster composes the onboarding steps for one cluster; offboardCluster removes what it registered. Each row is an
  * idempotent step; a row that refuses stops the rows that depend on it, which are recorded as skipped with why.
  */
 import type { ClusterInfo, KubePort } from '../cloud/ports';
@@ -15,14 +15,14 @@ import { ensureMembership, findMembershipFor, fleetMemberships } from './members
 import { MANAGED_BY, MEMBERSHIP_MANAGED_LABEL, refString } from './names';
 import { ensureNamespaces } from './namespaces';
 import { ensurePeeringExport } from './peering';
-import { ensureWorkloadIdentity } from './workload-identity';
+import { ensureNodePoolMetadata, ensureWorkloadIdentity } from './workload-identity';
 
 /** Clusters in these states are (or will be) gone; nothing is onboarded onto them. */
 const GOING_AWAY = new Set(['STOPPING', 'ERROR']);
 
 /**
- * Rows 1–2 for any handler that acts on a cluster: it exists, it is in an allowed project and a spoke VPC, and it
- * is VPC-native. Returns the cluster when every check passes.
+ * The admission checks for any handler that acts on a cluster: it exists, it is in an allowed project and a spoke
+ * VPC, and it meets MCS's cluster requirements. Returns the cluster when every check passes.
  */
 export async function admitCluster(
   ctx: ReconcileContext,
@@ -45,16 +45,25 @@ export async function admitCluster(
   records.push(spoke);
   if (spoke.outcome !== 'unchanged' || !cluster) return undefined;
   const admitted: ClusterInfo = cluster;
-  const vpcNative = await runStep(ctx, 'vpc-native', target, async () =>
-    admitted.vpcNative
-      ? { outcome: 'unchanged', reason: 'VPC-native (alias IPs)' }
-      : {
-          outcome: 'refused',
-          reason: 'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
-        },
-  );
-  records.push(vpcNative);
-  return vpcNative.outcome === 'unchanged' ? admitted : undefined;
+  // Multi-Cluster Services' cluster requirements: VPC-native, and the HttpLoadBalancing add-on on.
+  const prerequisites = await runStep(ctx, 'vpc-native', target, async () => {
+    if (!admitted.vpcNative) {
+      return {
+        outcome: 'refused',
+        reason: 'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
+      };
+    }
+    if (!admitted.httpLoadBalancing) {
+      return {
+        outcome: 'refused',
+        reason:
+          'the HttpLoadBalancing add-on is disabled; Multi-Cluster Services requires it (gcloud container clusters update --update-addons=HttpLoadBalancing=ENABLED)',
+      };
+    }
+    return { outcome: 'unchanged', reason: 'VPC-native (alias IPs), HttpLoadBalancing add-on on' };
+  });
+  records.push(prerequisites);
+  return prerequisites.outcome === 'unchanged' ? admitted : undefined;
 }
 
 export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): Promise<ActionRecord[]> {
@@ -68,6 +77,11 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
   );
   records.push(identity);
   const identityOk = identity.outcome !== 'refused' && identity.outcome !== 'failed';
+  records.push(
+    identityOk && identity.outcome !== 'skipped'
+      ? await runStep(ctx, 'node-pools', target, () => ensureNodePoolMetadata(ctx, cluster))
+      : skipped('node-pools', target, ctx, `workload identity is ${identity.outcome}`),
+  );
 
   let membership: string | undefined;
   let membershipExists = false;

@@ -5,6 +5,7 @@
  */
 import type { ClusterInfo, Membership } from '../cloud/ports';
 import { isAlreadyExists, PermanentError } from '../errors';
+import { membershipResourceName, parseMembershipName } from '../membership-name';
 import type { ClusterRef } from '../events/types';
 import type { Decision, ReconcileContext } from './context';
 import { wrote } from './context';
@@ -14,8 +15,6 @@ import {
   fallbackMembershipId,
   MANAGED_BY,
   MEMBERSHIP_MANAGED_LABEL,
-  membershipResourceName,
-  parseMembershipName,
   preferredMembershipId,
   regionOf,
   sameResourceLink,

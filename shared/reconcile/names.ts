@@ -77,21 +77,6 @@ export function fallbackMembershipId(preferred: string, ref: ClusterRef): string
   return `${toDnsLabel(preferred, 63 - 9)}-${hash}`;
 }
 
-/** `//gkehub.googleapis.com/projects/P/locations/L/memberships/ID` or a bare name → `projects/P/locations/L/memberships/ID`. */
-export function membershipResourceName(name: string): string {
-  return name.replace(/^\/\/gkehub\.googleapis\.com\//, '');
-}
-
-/** Parses `projects/P/locations/L/memberships/ID`. */
-export function parseMembershipName(
-  name: string,
-): { project: string; location: string; id: string } | undefined {
-  const match = /^projects\/([^/]+)\/locations\/([^/]+)\/memberships\/([^/]+)$/.exec(
-    membershipResourceName(name),
-  );
-  return match ? { project: match[1], location: match[2], id: match[3] } : undefined;
-}
-
 /** `//container.googleapis.com/projects/P/locations|zones/L/clusters/C` → the cluster it names. */
 export function refFromResourceLink(link: string | undefined): ClusterRef | undefined {
   const match =

@@ -6,7 +6,8 @@ import { failed, type ReconcileContext, skipped } from './context';
 import { syncServiceExport } from './exports';
 import { kubeFor } from './kube';
 import { findMembershipFor, fleetMemberships } from './membership';
-import { membershipResourceName, refString } from './names';
+import { membershipResourceName } from '../membership-name';
+import { refString } from './names';
 
 export async function reconcileService(
   ctx: ReconcileContext,

@@ -1,17 +1,23 @@
-/** Row 3: workload identity on, with the fleet's pool. */
-import type { ClusterInfo } from '../cloud/ports';
+/**
+ * Row 3: workload identity on with the pool of the cluster's own project (GKE accepts no other), and every node
+ * pool on the GKE metadata server — without it, in-cluster agents such as the MCS importer keep the node's
+ * identity. The fleet's pool is the membership's business (row 4), never the cluster's.
+ */
+import type { ClusterInfo, NodePoolInfo } from '../cloud/ports';
+import type { ClusterRef } from '../events/types';
 import { type Decision, type ReconcileContext, wrote } from './context';
 
-export function fleetWorkloadPool(fleetProject: string): string {
-  return `${fleetProject}.svc.id.goog`;
+/** The only workload pool GKE accepts on a cluster: its own project's. */
+export function clusterWorkloadPool(ref: ClusterRef): string {
+  return `${ref.project}.svc.id.goog`;
 }
 
 export async function ensureWorkloadIdentity(ctx: ReconcileContext, cluster: ClusterInfo): Promise<Decision> {
-  const desired = fleetWorkloadPool(ctx.config.fleetProject);
-  const policy = ctx.config.workloadIdentity;
+  const desired = clusterWorkloadPool(cluster.ref);
+  const { policy } = ctx.config.workloadIdentity;
   if (cluster.workloadPool === desired) return { outcome: 'unchanged', reason: `pool ${desired}` };
   if (cluster.workloadPool) {
-    // Changing an existing pool would break every workload bound to it: a human decides.
+    // GKE would not accept another pool; if one shows up, a human looks before anything changes.
     return {
       outcome: 'refused',
       reason: `workload identity uses pool ${cluster.workloadPool}, not ${desired}`,
@@ -24,3 +30,55 @@ export async function ensureWorkloadIdentity(ctx: ReconcileContext, cluster: Clu
   if (!ctx.dryRun) await ctx.cloud.clusters.setWorkloadPool(cluster.ref, desired);
   return wrote(ctx, 'updated', `enabled workload identity with pool ${desired}`);
 }
+
+/** The command an operator runs to move one pool by hand (gcloud's `node-pools update --workload-metadata`). */
+export function nodePoolCommand(ref: ClusterRef, pool: string): string {
+  return `gcloud container node-pools update ${pool} --cluster=${ref.name} --location=${ref.location} --project=${ref.project} --workload-metadata=GKE_METADATA`;
+}
+
+/** True while the cluster is being onboarded: created no longer ago than events are acted on. */
+export function isNewCluster(ctx: ReconcileContext, cluster: ClusterInfo, now = Date.now()): boolean {
+  const created = cluster.createTime ? Date.parse(cluster.createTime) : Number.NaN;
+  return Number.isFinite(created) && now - created <= ctx.config.maxEventAgeSeconds * 1000;
+}
+
+/**
+ * Moves the node pools that are not on the GKE metadata server, one at a time (GKE runs one operation per pool and
+ * each recreates the pool's nodes), or reports them, per `workloadIdentity.nodePools`.
+ */
+export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: ClusterInfo): Promise<Decision> {
+  const pending = cluster.nodePools.filter((p) => p.metadataMode !== 'GKE_METADATA');
+  if (pending.length === 0) {
+    return {
+      outcome: 'unchanged',
+      reason: cluster.nodePools.length
+        ? `every node pool runs the GKE metadata server (${names(cluster.nodePools)})`
+        : 'no node pools',
+    };
+  }
+  const mode = ctx.config.workloadIdentity.nodePools;
+  const migrate = mode === 'migrate' || (mode === 'migrate-new' && isNewCluster(ctx, cluster));
+  if (!migrate) {
+    const why =
+      mode === 'report'
+        ? 'policy is report'
+        : `the cluster is older than ${ctx.config.maxEventAgeSeconds} s and policy is migrate-new`;
+    return {
+      outcome: 'refused',
+      reason: `node pools not on the GKE metadata server: ${describe(pending)}; ${why}, so their nodes are not recreated automatically; run: ${pending
+        .map((p) => nodePoolCommand(cluster.ref, p.name))
+        .join(' && ')}`,
+    };
+  }
+  if (!ctx.dryRun) {
+    for (const pool of pending) await ctx.cloud.clusters.updateNodePoolMetadata(cluster.ref, pool.name);
+  }
+  return wrote(
+    ctx,
+    'updated',
+    `node pools ${names(pending)} moved to the GKE metadata server (their nodes are recreated)`,
+  );
+}
+
+const names = (pools: readonly NodePoolInfo[]) => pools.map((p) => p.name).join(', ');
+const describe = (pools: readonly NodePoolInfo[]) => pools.map((p) => `${p.name} (${p.metadataMode})`).join(', ');

@@ -288,7 +288,7 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
       'fleetProject',
       'projects',
       'spokes.0',
-      'workloadIdentity',
+      'workloadIdentity.policy',
       'concurrency',
       'endpoints.container',
       '(root)',

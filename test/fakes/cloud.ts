@@ -60,6 +60,8 @@ export function clusterInfo(ref: ClusterRef, overrides: Partial<ClusterInfo> = {
     vpcNative: true,
     endpoint: '127.0.0.1:1',
     caCertificate: 'Y2E=',
+    httpLoadBalancing: true,
+    nodePools: [],
     ...overrides,
   };
 }
@@ -184,6 +186,15 @@ export class FakeCloud implements Cloud {
       const c = this.clusterStore.get(key(ref));
       if (!c) throw notFound();
       c.workloadPool = pool;
+    },
+    updateNodePoolMetadata: async (ref: ClusterRef, pool: string) => {
+      this.log.record('clusters', 'updateNodePoolMetadata', [ref, pool]);
+      const c = this.clusterStore.get(key(ref));
+      const found = c?.nodePools.find((p) => p.name === pool);
+      if (!found) throw notFound();
+      if (!c?.workloadPool)
+        throw Object.assign(new Error('needs workload identity on the cluster'), { code: 9 });
+      found.metadataMode = 'GKE_METADATA';
     },
   };
 

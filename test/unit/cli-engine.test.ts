@@ -121,7 +121,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
 
   it('status: a row per cluster, exit 0 when nothing is refused or failed', async () => {
     const cloud = new FakeCloud();
-    cloud.addCluster(clusterInfo(ref('gke-a'), { workloadPool: `${FLEET}.svc.id.goog` }));
+    cloud.addCluster(clusterInfo(ref('gke-a'), { workloadPool: `${PROJECT}.svc.id.goog` }));
     cloud.memberships.set(`projects/${FLEET}/locations/global/memberships/gke-a`, {
       name: `projects/${FLEET}/locations/global/memberships/gke-a`,
       resourceLink: `//container.googleapis.com/projects/${PROJECT}/locations/us-east4/clusters/gke-a`,

@@ -56,7 +56,7 @@ describe('config: defaults', () => {
     assert.deepEqual(parseConfig(base()), {
       ...base(),
       membership: { location: 'global', idTemplate: '{cluster}' },
-      workloadIdentity: 'enable',
+      workloadIdentity: { policy: 'enable', nodePools: 'migrate-new' },
       peering: { exportCustomRoutes: true },
       namespaces: ['mcs-common'],
       export: { label: 'spokefleet.io/export', value: 'true' },
@@ -155,9 +155,12 @@ describe('config: accepted values of each field', () => {
     ['membership.location', 'region'],
     ['membership.idTemplate', '{cluster}'],
     ['membership.idTemplate', '{project}-{location}-{cluster}'],
-    ['workloadIdentity', 'enable'],
-    ['workloadIdentity', 'require'],
-    ['workloadIdentity', 'ignore'],
+    ['workloadIdentity.policy', 'enable'],
+    ['workloadIdentity.policy', 'require'],
+    ['workloadIdentity.policy', 'ignore'],
+    ['workloadIdentity.nodePools', 'migrate'],
+    ['workloadIdentity.nodePools', 'migrate-new'],
+    ['workloadIdentity.nodePools', 'report'],
     ['peering.exportCustomRoutes', false],
     ['peering.importCustomRoutes', true],
     ['namespaces', []],
@@ -189,9 +192,16 @@ describe('config: accepted values of each field', () => {
     ['endpoints.compute', 'http://localhost:8080'],
     ['endpoints.gkehub', 'http://[::1]:8081/'],
     ['endpoints.resourcemanager', 'http://127.10.20.30:1'],
-    ['endpoints.connectGateway', 'https://127.0.0.1:8443/base'],
+    ['endpoints.connectGateway', 'https://127.0.0.1:8443/base/{location}'],
     ['endpoints.token', 'another-token'],
   ];
+  it('workloadIdentity as the bare policy string means that policy with the default node-pool mode', () => {
+    assert.deepEqual(parseConfig({ ...base(), workloadIdentity: 'require' }).workloadIdentity, {
+      policy: 'require',
+      nodePools: 'migrate-new',
+    });
+  });
+
   for (const [path, value] of accepted) {
     it(`${path} = ${JSON.stringify(value)}`, () => {
       const config = parseConfig(withField(path, value)) as unknown as Record<string, unknown>;
@@ -283,7 +293,8 @@ describe('config: refusals', () => {
     ['membership.idTemplate', '{project}-fixed', 'membership.idTemplate: must contain {cluster}'],
     ['membership.idTemplate', '', 'membership.idTemplate: must contain {cluster}'],
     // enums and booleans
-    ['workloadIdentity', 'on', 'workloadIdentity: Invalid option'],
+    ['workloadIdentity', 'on', 'workloadIdentity.policy: Invalid option'],
+    ['workloadIdentity.nodePools', 'always', 'workloadIdentity.nodePools: Invalid option'],
     ['peering.exportCustomRoutes', 'yes', 'peering.exportCustomRoutes: Invalid input'],
     ['dryRun', 'true', 'dryRun: Invalid input'],
     ['kubeAccess', 'direct', 'kubeAccess: Invalid option'],
@@ -458,7 +469,7 @@ describe('config: refusals', () => {
       'fleetProject: must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)',
       'spokes.1.networkPattern: must be a valid regular expression',
       'membership.idTemplate: must contain {cluster}',
-      'workloadIdentity: Invalid option: expected one of "enable"|"require"|"ignore"',
+      'workloadIdentity.policy: Invalid option: expected one of "enable"|"require"|"ignore"',
       'namespaces.0: must be a DNS-1123 label',
       'concurrency: Too big: expected number to be <=64',
       'maxEventAgeSeconds: Too small: expected number to be >=60',

@@ -161,6 +161,7 @@ describe('handleDomainEvent: routing', () => {
       'spoke:unchanged',
       'vpc-native:unchanged',
       'workload-identity:updated',
+      'node-pools:unchanged',
       'membership:created',
       'mcs-feature:created',
       'peering:skipped',

@@ -190,7 +190,7 @@ describe('functions: served by functions-framework (in process)', () => {
         compute: `http://${at}`,
         gkehub: `http://${at}`,
         resourcemanager: `http://${at}`,
-        connectGateway: `http://${at}`,
+        connectGateway: `http://${at}/{location}`,
       },
     });
     resetConfigCache();

@@ -14,7 +14,16 @@ const outcomes = (records: ActionRecord[]) => records.map((r) => `${r.step}:${r.
 describe('reconcileCluster', () => {
   it('onboards a new spoke cluster: every row converges, with the exact writes', async () => {
     const cloud = new FakeCloud();
-    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.addCluster(
+      clusterInfo(ref, {
+        peeringName: 'gke-n1-peer',
+        createTime: new Date().toISOString(),
+        nodePools: [
+          { name: 'default-pool', metadataMode: 'GCE_METADATA' },
+          { name: 'spot', metadataMode: 'MODE_UNSPECIFIED' },
+        ],
+      }),
+    );
     cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
       name: 'gke-n1-peer',
       exportCustomRoutes: false,
@@ -28,6 +37,7 @@ describe('reconcileCluster', () => {
       'spoke:unchanged',
       'vpc-native:unchanged',
       'workload-identity:updated',
+      'node-pools:updated',
       'membership:created',
       'mcs-feature:created',
       'peering:updated',
@@ -36,7 +46,11 @@ describe('reconcileCluster', () => {
     assert.deepEqual(
       cloud.log.writes().map((c) => [c.api, c.method, c.args]),
       [
-        ['clusters', 'setWorkloadPool', [ref, `${FLEET}.svc.id.goog`]],
+        // The cluster's own project's pool: GKE accepts no other (the fleet pool belongs to the membership).
+        ['clusters', 'setWorkloadPool', [ref, `${PROJECT}.svc.id.goog`]],
+        // Then its node pools, one at a time, onto the GKE metadata server.
+        ['clusters', 'updateNodePoolMetadata', [ref, 'default-pool']],
+        ['clusters', 'updateNodePoolMetadata', [ref, 'spot']],
         [
           'fleet',
           'createMembership',
@@ -157,23 +171,157 @@ describe('reconcileCluster', () => {
     { policy: 'require', expect: 'refused', membership: 'skipped' },
     { policy: 'ignore', expect: 'skipped', membership: 'created' },
     { policy: 'enable', pool: 'other-prj.svc.id.goog', expect: 'refused', membership: 'skipped' },
-    { policy: 'require', pool: `${FLEET}.svc.id.goog`, expect: 'unchanged', membership: 'created' },
+    // The fleet project's pool on a cluster of another project is not the cluster's pool.
+    { policy: 'enable', pool: `${FLEET}.svc.id.goog`, expect: 'refused', membership: 'skipped' },
+    { policy: 'require', pool: `${PROJECT}.svc.id.goog`, expect: 'unchanged', membership: 'created' },
   ];
   for (const t of wiPolicies) {
     it(`workload identity policy ${t.policy} with pool ${t.pool ?? 'unset'} → ${t.expect}`, async () => {
       const cloud = new FakeCloud();
       cloud.addCluster(clusterInfo(ref, { workloadPool: t.pool }));
-      const records = await reconcileCluster(testContext(cloud, { workloadIdentity: t.policy }).ctx, ref);
+      const records = await reconcileCluster(
+        testContext(cloud, { workloadIdentity: { policy: t.policy } }).ctx,
+        ref,
+      );
       assert.equal(records.find((r) => r.step === 'workload-identity')?.outcome, t.expect);
       assert.equal(records.find((r) => r.step === 'membership')?.outcome, t.membership);
     });
   }
 
+  describe('node pools on the GKE metadata server', () => {
+    const hourAgo = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+    const pools = () => [
+      { name: 'default-pool', metadataMode: 'GCE_METADATA' },
+      { name: 'gpu', metadataMode: 'GKE_METADATA' },
+    ];
+    const cases: Array<{
+      name: string;
+      nodePools?: 'migrate' | 'migrate-new' | 'report';
+      createTime?: string;
+      expect: string;
+      writes: string[];
+    }> = [
+      {
+        name: 'migrate-new, a new cluster → migrated',
+        createTime: hourAgo(0.1),
+        expect: 'updated',
+        writes: ['default-pool'],
+      },
+      {
+        name: 'migrate-new, a cluster older than maxEventAgeSeconds → reported',
+        createTime: hourAgo(2),
+        expect: 'refused',
+        writes: [],
+      },
+      { name: 'migrate-new, no createTime → reported', expect: 'refused', writes: [] },
+      {
+        name: 'migrate, an old cluster → migrated',
+        nodePools: 'migrate',
+        createTime: hourAgo(48),
+        expect: 'updated',
+        writes: ['default-pool'],
+      },
+      {
+        name: 'report, a new cluster → reported',
+        nodePools: 'report',
+        createTime: hourAgo(0.1),
+        expect: 'refused',
+        writes: [],
+      },
+    ];
+    for (const t of cases) {
+      it(t.name, async () => {
+        const cloud = new FakeCloud();
+        cloud.addCluster(
+          clusterInfo(ref, {
+            workloadPool: `${PROJECT}.svc.id.goog`,
+            createTime: t.createTime,
+            nodePools: pools(),
+          }),
+        );
+        const { ctx } = testContext(cloud, { workloadIdentity: { nodePools: t.nodePools } });
+        const records = await reconcileCluster(ctx, ref);
+        const record = records.find((r) => r.step === 'node-pools');
+        assert.equal(record?.outcome, t.expect);
+        assert.deepEqual(
+          cloud.log
+            .writes()
+            .filter((c) => c.method === 'updateNodePoolMetadata')
+            .map((c) => c.args[1]),
+          t.writes,
+        );
+        if (t.expect === 'refused') {
+          // The report names the pool and the exact command to run, and the rest of onboarding goes on.
+          assert.match(record?.reason ?? '', /default-pool \(GCE_METADATA\)/);
+          assert.ok(
+            record?.reason?.includes(
+              `gcloud container node-pools update default-pool --cluster=${ref.name} --location=us-east4 --project=${PROJECT} --workload-metadata=GKE_METADATA`,
+            ),
+          );
+          assert.doesNotMatch(record?.reason ?? '', /gpu/);
+          assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'created');
+        }
+      });
+    }
+
+    it('every pool already on GKE_METADATA → unchanged, nothing written', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(
+        clusterInfo(ref, {
+          workloadPool: `${PROJECT}.svc.id.goog`,
+          nodePools: [{ name: 'default-pool', metadataMode: 'GKE_METADATA' }],
+        }),
+      );
+      const records = await reconcileCluster(testContext(cloud).ctx, ref);
+      assert.equal(records.find((r) => r.step === 'node-pools')?.outcome, 'unchanged');
+      assert.deepEqual(
+        cloud.log.writes().filter((c) => c.api === 'clusters'),
+        [],
+      );
+    });
+
+    it('workload identity ignored and off → node pools skipped, never moved', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { createTime: hourAgo(0.1), nodePools: pools() }));
+      const records = await reconcileCluster(testContext(cloud, { workloadIdentity: 'ignore' }).ctx, ref);
+      assert.equal(records.find((r) => r.step === 'node-pools')?.outcome, 'skipped');
+      assert.deepEqual(
+        cloud.log.writes().filter((c) => c.api === 'clusters'),
+        [],
+      );
+    });
+
+    it('a failed pool update fails the step as transient, and the next pool is not started', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(
+        clusterInfo(ref, {
+          workloadPool: `${PROJECT}.svc.id.goog`,
+          createTime: hourAgo(0.1),
+          nodePools: [
+            { name: 'a', metadataMode: 'GCE_METADATA' },
+            { name: 'b', metadataMode: 'GCE_METADATA' },
+          ],
+        }),
+      );
+      cloud.log.failures.set('clusters.updateNodePoolMetadata', () =>
+        Object.assign(new Error('busy'), { code: 14 }),
+      );
+      const records = await reconcileCluster(testContext(cloud).ctx, ref);
+      const record = records.find((r) => r.step === 'node-pools');
+      assert.equal(record?.outcome, 'failed');
+      assert.equal(record?.retryable, true);
+      assert.deepEqual(
+        cloud.log.calls.filter((c) => c.method === 'updateNodePoolMetadata').map((c) => c.args[1]),
+        ['a'],
+      );
+    });
+  });
+
   it('a cluster born in the fleet gets no second membership', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(
       clusterInfo(ref, {
-        workloadPool: `${FLEET}.svc.id.goog`,
+        workloadPool: `${PROJECT}.svc.id.goog`,
         fleetMembership: `//gkehub.googleapis.com/projects/${FLEET}/locations/us-east4/memberships/gke-us-east4-cluster-1`,
       }),
     );
@@ -261,7 +409,13 @@ describe('reconcileCluster', () => {
 
   it('dry-run plans every write and makes none', async () => {
     const cloud = new FakeCloud();
-    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.addCluster(
+      clusterInfo(ref, {
+        peeringName: 'gke-n1-peer',
+        createTime: new Date().toISOString(),
+        nodePools: [{ name: 'default-pool', metadataMode: 'GCE_METADATA' }],
+      }),
+    );
     cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
       name: 'gke-n1-peer',
       exportCustomRoutes: false,
@@ -273,6 +427,7 @@ describe('reconcileCluster', () => {
       'spoke:unchanged',
       'vpc-native:unchanged',
       'workload-identity:planned',
+      'node-pools:planned',
       'membership:planned',
       'mcs-feature:planned',
       'peering:planned',

@@ -159,7 +159,7 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
             name: 'zonal-1',
             network: 'gcp-spoke100-us-east4',
             subnetwork: 'gcp-spoke100-us-east4-nodes',
-            workloadIdentityConfig: { workloadPool: 'fleet-host.svc.id.goog' },
+            workloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` },
             resourceLabels: { env: 'test' },
           },
         },
@@ -172,7 +172,7 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
           subnetwork: `projects/${PROJECT}/regions/us-east4/subnetworks/gcp-spoke100-us-east4-nodes`,
         },
         useIpAliases: true,
-        workloadPool: 'fleet-host.svc.id.goog',
+        workloadPool: `${PROJECT}.svc.id.goog`,
         resourceLabels: { env: 'test' },
       },
       {
@@ -531,7 +531,7 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
       await slow.server.store.seedCluster(ref);
       const request = {
         name: nameOf(ref),
-        update: { desiredWorkloadIdentityConfig: { workloadPool: 'fleet-host.svc.id.goog' } },
+        update: { desiredWorkloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` } },
       };
       const [op] = await slow.client.updateCluster(request);
       assert.equal(op.operationType, 'UPDATE_CLUSTER');
@@ -549,7 +549,7 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
       const last = await lastEntry(slow.audit, op.name!);
       const [cluster] = await slow.client.getCluster({ name: nameOf(ref) });
       assert.equal(cluster.status, 'RUNNING');
-      assert.equal(cluster.workloadIdentityConfig?.workloadPool, 'fleet-host.svc.id.goog');
+      assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${PROJECT}.svc.id.goog`);
 
       const first = await firstEntry(slow.audit, op.name!);
       assert.equal(first.protoPayload?.methodName, 'google.container.v1.ClusterManager.UpdateCluster');
@@ -608,7 +608,7 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
       await rejectsWith(
         s.client.updateCluster({
           name: nameOf(ref),
-          update: { desiredWorkloadIdentityConfig: { workloadPool: 'a-pool.svc.id.goog' } },
+          update: { desiredWorkloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` } },
         }),
         9,
         busy,
@@ -749,6 +749,166 @@ describe('container ClusterManager stand-in (gRPC, real ClusterManagerClient)', 
           NO_RETRY,
         ),
         5,
+      );
+    });
+  });
+
+  describe("GCP's rules: the cluster's own workload pool, node pools on the GKE metadata server, add-ons", () => {
+    let slow: Stand;
+    before(async () => {
+      slow = await stand(300);
+    });
+    after(() => stop(slow));
+
+    const poolName = (ref: ClusterRef, pool: string) => `${nameOf(ref)}/nodePools/${pool}`;
+    async function done(operation: string | null | undefined, ref: ClusterRef): Promise<void> {
+      const name = `projects/${ref.project}/locations/${ref.location}/operations/${operation}`;
+      for (;;) {
+        const [op] = await slow.client.getOperation({ name });
+        if (op.status === 'DONE') return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+
+    it("only the pool of the cluster's own project is accepted, at create and at update", async () => {
+      const foreign =
+        /INVALID_ARGUMENT: Workload pool "fleet-host\.svc\.id\.goog" is not allowed: the only accepted workload pool is spoke-project\.svc\.id\.goog/;
+      await rejectsWith(
+        slow.client.createCluster({
+          parent: `projects/${PROJECT}/locations/us-east4`,
+          cluster: {
+            name: 'foreign-pool',
+            workloadIdentityConfig: { workloadPool: 'fleet-host.svc.id.goog' },
+          },
+        }),
+        3,
+        foreign,
+      );
+      const ref = { project: PROJECT, location: 'us-east4', name: 'own-pool' };
+      await slow.server.store.seedCluster(ref);
+      await rejectsWith(
+        slow.client.updateCluster({
+          name: nameOf(ref),
+          update: { desiredWorkloadIdentityConfig: { workloadPool: 'fleet-host.svc.id.goog' } },
+        }),
+        3,
+        foreign,
+      );
+      const [op] = await slow.client.updateCluster({
+        name: nameOf(ref),
+        update: { desiredWorkloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` } },
+      });
+      await done(op.name, ref);
+      const [cluster] = await slow.client.getCluster({ name: nameOf(ref) });
+      assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${PROJECT}.svc.id.goog`);
+    });
+
+    it('node pools: default-pool (3 nodes, surge 1/0) on GCE_METADATA without workload identity, GKE_METADATA with it', async () => {
+      const off = { project: PROJECT, location: 'us-east4', name: 'pools-off' };
+      const on = { project: PROJECT, location: 'us-east4', name: 'pools-on' };
+      await slow.server.store.seedCluster(off);
+      await slow.server.store.seedCluster(on, {
+        workloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` },
+      });
+      const [a] = await slow.client.getCluster({ name: nameOf(off) });
+      const [b] = await slow.client.getCluster({ name: nameOf(on) });
+      assert.deepEqual(
+        a.nodePools?.map((p) => [
+          p.name,
+          p.config?.workloadMetadataConfig?.mode,
+          p.initialNodeCount,
+          p.upgradeSettings?.maxSurge,
+          p.upgradeSettings?.maxUnavailable,
+          p.status,
+        ]),
+        [['default-pool', 'GCE_METADATA', 3, 1, 0, 'RUNNING']],
+      );
+      assert.equal(b.nodePools?.[0].config?.workloadMetadataConfig?.mode, 'GKE_METADATA');
+      // gcloud's default add-ons include HttpLoadBalancing.
+      assert.notEqual(a.addonsConfig?.httpLoadBalancing?.disabled, true);
+    });
+
+    it('a create asking for GKE_METADATA without workload identity is refused; disabled HttpLoadBalancing is kept', async () => {
+      await rejectsWith(
+        slow.client.createCluster({
+          parent: `projects/${PROJECT}/locations/us-east4`,
+          cluster: {
+            name: 'meta-no-wi',
+            nodePools: [{ name: 'p', config: { workloadMetadataConfig: { mode: 'GKE_METADATA' } } }],
+          },
+        }),
+        9,
+        /GKE_METADATA can only be enabled if Workload Identity is enabled at the cluster level/,
+      );
+      const ref = { project: PROJECT, location: 'us-east4', name: 'no-lb' };
+      await slow.server.store.seedCluster(ref, { addonsConfig: { httpLoadBalancing: { disabled: true } } });
+      const [cluster] = await slow.client.getCluster({ name: nameOf(ref) });
+      assert.equal(cluster.addonsConfig?.httpLoadBalancing?.disabled, true);
+    });
+
+    it('UpdateNodePool: GKE_METADATA needs cluster workload identity; then an UPGRADE_NODES operation, one per pool, none beside a cluster operation', async () => {
+      const ref = { project: PROJECT, location: 'us-east4', name: 'migrate' };
+      await slow.server.store.seedCluster(ref, {
+        nodePools: [{ name: 'a' }, { name: 'b', initialNodeCount: 1 }],
+      });
+      const toGke = (pool: string) => ({
+        name: poolName(ref, pool),
+        workloadMetadataConfig: { mode: 'GKE_METADATA' as const },
+      });
+      await rejectsWith(
+        slow.client.updateNodePool(toGke('a')),
+        9,
+        /can only be enabled if Workload Identity is enabled at the cluster level/,
+      );
+      await rejectsWith(slow.client.updateNodePool(toGke('nope')), 5);
+
+      const [wi] = await slow.client.updateCluster({
+        name: nameOf(ref),
+        update: { desiredWorkloadIdentityConfig: { workloadPool: `${PROJECT}.svc.id.goog` } },
+      });
+      // A node-pool operation waits for the cluster-level one.
+      await rejectsWith(
+        slow.client.updateNodePool(toGke('a')),
+        9,
+        new RegExp(`incompatible operation ${wi.name}`),
+      );
+      await done(wi.name, ref);
+
+      const [opA] = await slow.client.updateNodePool(toGke('a'));
+      assert.equal(opA.operationType, 'UPGRADE_NODES');
+      assert.match(opA.targetLink ?? '', /\/clusters\/migrate\/nodePools\/a$/);
+      const [during] = await slow.client.getCluster({ name: nameOf(ref) });
+      assert.deepEqual(
+        during.nodePools?.map((p) => [p.name, p.status, p.config?.workloadMetadataConfig?.mode]),
+        [
+          ['a', 'RECONCILING', 'GCE_METADATA'],
+          ['b', 'RUNNING', 'GCE_METADATA'],
+        ],
+      );
+      // One operation per pool; a cluster-level change waits for any of them.
+      await rejectsWith(
+        slow.client.updateNodePool(toGke('a')),
+        9,
+        new RegExp(`incompatible operation ${opA.name}`),
+      );
+      await rejectsWith(
+        slow.client.updateCluster({
+          name: nameOf(ref),
+          update: { desiredWorkloadIdentityConfig: { workloadPool: '' } },
+        }),
+        9,
+        new RegExp(`incompatible operation ${opA.name}`),
+      );
+      const [opB] = await slow.client.updateNodePool(toGke('b'));
+      await done(opA.name, ref);
+      await done(opB.name, ref);
+      const [after] = await slow.client.getCluster({ name: nameOf(ref) });
+      assert.deepEqual(
+        after.nodePools?.map((p) => [p.name, p.status, p.config?.workloadMetadataConfig?.mode]),
+        [
+          ['a', 'RUNNING', 'GKE_METADATA'],
+          ['b', 'RUNNING', 'GKE_METADATA'],
+        ],
       );
     });
   });

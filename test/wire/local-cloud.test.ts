@@ -88,7 +88,7 @@ describe('wire: the local cloud (admin endpoint, Connect gateway)', () => {
 
   it('the Connect gateway reaches a cluster only through a membership, by project number', async () => {
     const path = (id: string) =>
-      `${cloud.gatewayUrl}/v1/projects/${DEMO_PROJECT.number}/locations/global/gkeMemberships/${id}/api/v1/namespaces`;
+      `${cloud.gatewayUrl}/global/v1/projects/${DEMO_PROJECT.number}/locations/global/gkeMemberships/${id}/api/v1/namespaces`;
     const headers = { authorization: `Bearer ${SANDBOX_TOKEN}` };
     assert.equal((await fetch(path('lc-1'), { headers })).status, 404);
     cloud.hub.store.registerMembership(DEMO_PROJECT.id, 'global', 'lc-1', {
