@@ -27,6 +27,13 @@ export interface LocalCloudOptions {
   provisionDelayMs?: number;
   peeringOpMs?: number;
   hubOpDelayMs?: number;
+  /**
+   * How long after a cluster becomes a member of a fleet with Multi-Cluster Services its `net.gke.io` resources
+   * appear (default 100 ms; on GKE, minutes). Until then ServiceExport calls get the API server's 404.
+   */
+  mcsDelayMs?: number;
+  /** Serve `net.gke.io` in every cluster from the start, for tests about other behaviour (default false). */
+  mcsAtStart?: boolean;
   /** Bearer token → principal, for the Kubernetes APIs and the audit entries they write. */
   principals?: Record<string, string>;
 }
@@ -50,11 +57,18 @@ class SwitchSink implements AuditSink {
 
 const refKey = (ref: ClusterRef) => `${ref.project}/${ref.location}/${ref.name}`;
 
+/** `//container.googleapis.com/projects/P/locations|zones/L/clusters/C` → `P/L/C`. */
+function refKeyOfLink(link: string | undefined): string | undefined {
+  const match = /projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(link ?? '');
+  return match ? `${match[1]}/${match[2]}/${match[3]}` : undefined;
+}
+
 export class LocalCloud {
   readonly kubes = new Map<string, KubeServer>();
   private readonly sink = new SwitchSink();
   private servers: Array<{ close(): Promise<void> }> = [];
   private gatewayServer?: Server;
+  private readonly mcsTimers = new Map<string, NodeJS.Timeout>();
   private adminServer?: Server;
   container!: { address: string; store: ContainerStore };
   compute!: ComputeServer;
@@ -146,7 +160,38 @@ export class LocalCloud {
     };
   }
 
+  /**
+   * GKE installs the MCS CRDs in a cluster some time after it is a (READY) member of a fleet that has the
+   * `multiclusterservicediscovery` feature: schedule that for every cluster that qualifies now.
+   */
+  private syncMcs(): void {
+    const { memberships, features } = this.hub.store.list();
+    const mcsFleets = new Set(
+      features
+        .filter((f) => f.resourceState.state === 'ACTIVE' && f.name.endsWith('/features/multiclusterservicediscovery'))
+        .map((f) => f.name.split('/')[1]),
+    );
+    for (const [key, kube] of this.kubes) {
+      if (kube.api.servesMcs || this.mcsTimers.has(key)) continue;
+      const member = memberships.some(
+        (m) =>
+          m.state.code === 'READY' &&
+          mcsFleets.has(m.name.split('/')[1]) &&
+          refKeyOfLink(m.endpoint?.gkeCluster?.resourceLink) === key,
+      );
+      if (!member) continue;
+      const timer = setTimeout(() => {
+        this.mcsTimers.delete(key);
+        kube.api.serveMcs();
+      }, this.options.mcsDelayMs ?? 100);
+      timer.unref();
+      this.mcsTimers.set(key, timer);
+    }
+  }
+
   async close(): Promise<void> {
+    for (const timer of this.mcsTimers.values()) clearTimeout(timer);
+    this.mcsTimers.clear();
     for (const kube of this.kubes.values()) await kube.close().catch(() => undefined);
     this.kubes.clear();
     for (const server of this.servers.reverse()) await server.close().catch(() => undefined);
@@ -167,6 +212,7 @@ export class LocalCloud {
       opDelayMs: options.hubOpDelayMs,
     });
     this.servers.push(this.hub);
+    this.hub.store.onChange = () => this.syncMcs();
     this.container = await startContainerServer({
       faults,
       audit: this.sink,
@@ -179,8 +225,10 @@ export class LocalCloud {
             faults,
             audit: this.sink,
             principalFor: (token) => this.principals[token],
+            mcsServed: this.options.mcsAtStart === true,
           });
           this.kubes.set(refKey(ref), kube);
+          this.syncMcs();
           return { endpoint: new URL(kube.url).host, caCertificate: kube.caCertificate };
         },
         releaseKube: async (ref) => {

@@ -138,6 +138,9 @@ const schema = z
         maxServicesPerFleet: z.int().min(1).default(50),
         /** Refuse exporting a namespace/name that another project already exports. */
         refuseCrossProjectDuplicates: z.boolean().default(true),
+        /** GKE Hub's default quotas: clusters with global memberships, and with regional ones, per fleet. */
+        maxGlobalMemberships: z.int().min(1).default(250),
+        maxRegionalMemberships: z.int().min(1).default(50),
       })
       .prefault({}),
     /** connectGateway (no network path to the control plane needed) or endpoint (cluster IP + CA, needs VPC egress). */

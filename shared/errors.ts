@@ -161,6 +161,11 @@ export function isNotFound(error: unknown): boolean {
   return httpStatus(error) === 404 || grpcCode(error) === GrpcCode.NOT_FOUND;
 }
 
+/** True for HTTP 429 / gRPC RESOURCE_EXHAUSTED: a rate limit, or an allocation quota that is used up. */
+export function isResourceExhausted(error: unknown): boolean {
+  return httpStatus(error) === 429 || grpcCode(error) === GrpcCode.RESOURCE_EXHAUSTED;
+}
+
 /** True for "it already exists" (HTTP 409 AlreadyExists / gRPC ALREADY_EXISTS). */
 export function isAlreadyExists(error: unknown): boolean {
   if (grpcCode(error) === GrpcCode.ALREADY_EXISTS) return true;

@@ -94,16 +94,32 @@ interface MembershipInput {
   authority?: { issuer?: string };
 }
 
+/**
+ * GKE fleet-management quotas page: at most 250 clusters with global memberships and 50 with regional ones per
+ * fleet (default allocation quotas).
+ */
+export const FLEET_MEMBERSHIP_QUOTA = { global: 250, regional: 50 } as const;
+
 export class FleetStore {
   readonly operations: HubOperations;
   private readonly memberships = new Map<string, Membership>();
   private readonly features = new Map<string, Feature>();
+  /** Called whenever memberships or features change (after their operation completes). */
+  onChange: () => void = () => {};
 
   constructor(
     readonly projects: ProjectDirectory,
     opDelayMs = 30,
+    readonly quota: { global: number; regional: number } = FLEET_MEMBERSHIP_QUOTA,
   ) {
-    this.operations = new HubOperations(opDelayMs);
+    this.operations = new HubOperations(opDelayMs, () => this.onChange());
+  }
+
+  /** Memberships of a fleet in `global`, or in any region. */
+  private countMemberships(projectId: string, global: boolean): number {
+    return [...this.memberships.keys()].filter(
+      (name) => name.startsWith(`projects/${projectId}/`) && name.includes('/locations/global/') === global,
+    ).length;
   }
 
   // ---- store API for the sandbox (no faults, no counters) ----
@@ -124,13 +140,16 @@ export class FleetStore {
       monitoringConfig: monitoringOf(cluster),
     };
     this.memberships.set(name, membership);
+    this.onChange();
     return structuredClone(membership);
   }
 
   /** Removes a membership by name (project id or number); false when there was none. */
   deleteMembership(name: string): boolean {
     const key = this.canonicalName(name);
-    return key !== undefined && this.memberships.delete(key);
+    const deleted = key !== undefined && this.memberships.delete(key);
+    if (deleted) this.onChange();
+    return deleted;
   }
 
   getMembership(name: string): Membership | undefined {
@@ -181,6 +200,17 @@ export class FleetStore {
       }
     }
     const issuer = this.validateIssuer(input.authority?.issuer, cluster);
+    const global = location === 'global';
+    const limit = global ? this.quota.global : this.quota.regional;
+    if (this.countMemberships(projectId, global) >= limit) {
+      // An allocation quota: Google APIs answer 429 RESOURCE_EXHAUSTED (the exact message is not published).
+      throw new GoogleApiError(
+        429,
+        'RESOURCE_EXHAUSTED',
+        `Quota exceeded: the fleet of project ${projectId} already has ${limit} ${global ? 'global' : 'regional'} memberships, the maximum number of clusters with ${global ? 'global' : 'regional'} memberships per fleet.`,
+        'rateLimitExceeded',
+      );
+    }
     const now = timestamp();
     const membership: Membership = {
       name,

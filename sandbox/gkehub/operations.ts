@@ -26,7 +26,11 @@ export class HubOperations {
   private readonly ops = new Map<string, HubOperation>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly opDelayMs: number) {}
+  constructor(
+    private readonly opDelayMs: number,
+    /** Called after each operation completes (the local cloud reacts to fleet changes). */
+    private readonly completed: () => void = () => {},
+  ) {}
 
   /**
    * Starts an operation in `projects/P/locations/L` on `target`; `finish` runs when it completes and returns the
@@ -42,6 +46,7 @@ export class HubOperations {
       op.response = finish();
       op.metadata.endTime = timestamp();
       op.done = true;
+      this.completed();
     };
     if (this.opDelayMs <= 0) {
       complete();

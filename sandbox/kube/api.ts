@@ -32,6 +32,7 @@ import {
   failure,
   invalid,
   KubeError,
+  noSuchResource,
   notFound,
   success,
   unauthorized,
@@ -47,7 +48,16 @@ export interface KubeApiOptions {
   audit: AuditSink;
   /** Bearer token → principal email; undefined answers 401. */
   principalFor(token: string): string | undefined;
+  /**
+   * Whether the `net.gke.io` resources (ServiceExport, ServiceImport) are served from the start (default true).
+   * On GKE they arrive only after the cluster joins a fleet that has Multi-Cluster Services; the local cloud
+   * starts clusters without them and calls `serveMcs()` then.
+   */
+  mcsServed?: boolean;
 }
+
+/** The API group GKE's MCS controller installs (its CRDs) once the cluster is a member of an MCS fleet. */
+export const MCS_GROUP = 'net.gke.io';
 
 const DEFAULT_WATCH_TIMEOUT_SECONDS = 1800;
 /** Who deletes the Services of a deleted namespace in GKE's audit log. */
@@ -97,8 +107,10 @@ function mediaType(header: string | undefined): string {
 export class KubeApi {
   readonly store = new KubeStore();
   private readonly watches = new Set<() => void>();
+  private mcsServed: boolean;
 
   constructor(private readonly options: KubeApiOptions) {
+    this.mcsServed = options.mcsServed ?? true;
     // Every GKE cluster starts with these namespaces.
     for (const name of INITIAL_NAMESPACES) {
       this.store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -119,6 +131,15 @@ export class KubeApi {
       if (!res.headersSent) writeJson(res, status.code, status);
       else res.destroy();
     });
+  }
+
+  /** The MCS CRDs are installed: `net.gke.io` appears in discovery and its resources are served. */
+  serveMcs(): void {
+    this.mcsServed = true;
+  }
+
+  get servesMcs(): boolean {
+    return this.mcsServed;
   }
 
   /** Ends every open watch stream (the server is going away). */
@@ -146,13 +167,17 @@ export class KubeApi {
       return;
     }
     // Discovery and /version are not counted and never faulted: kubectl fetches them before every command.
-    const discovery = method === 'GET' ? discoveryDocument(pathname, req.headers.host ?? '') : undefined;
+    const served = (group: string) => group !== MCS_GROUP || this.mcsServed;
+    const discovery =
+      method === 'GET' ? discoveryDocument(pathname, req.headers.host ?? '', served) : undefined;
     if (discovery !== undefined) {
       writeJson(res, 200, discovery);
       return;
     }
     const watch = ['1', 'true'].includes(query.get('watch') ?? '');
     const target = route(method, pathname, watch);
+    // A resource type whose CRD is not installed: the API server's answer for any unknown path.
+    if (!served(target.type.group)) throw noSuchResource();
     const body = isRead(target.verb) ? undefined : await readBody(req);
     const faultMethod = `kube.${target.type.resource}${target.subresource ? `.${target.subresource}` : ''}.${target.verb}`;
     const { fault, release } = await this.options.faults.admit(

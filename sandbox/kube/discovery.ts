@@ -17,10 +17,13 @@ export const VERSION_INFO = {
   platform: 'linux/amd64',
 };
 
-function groups(): Map<string, string[]> {
+/** Whether a group's resources are installed in this cluster (CRDs can arrive later). */
+export type GroupServed = (group: string) => boolean;
+
+function groups(served: GroupServed): Map<string, string[]> {
   const byGroup = new Map<string, string[]>();
   for (const r of RESOURCES) {
-    if (!r.group) continue;
+    if (!r.group || !served(r.group)) continue;
     const versions = byGroup.get(r.group) ?? [];
     if (!versions.includes(r.version)) versions.push(r.version);
     byGroup.set(r.group, versions);
@@ -34,7 +37,11 @@ function apiGroup(name: string, versions: string[]) {
 }
 
 /** The answer for a discovery path, or undefined when the path is not a discovery document. */
-export function discoveryDocument(path: string, serverAddress: string): unknown {
+export function discoveryDocument(
+  path: string,
+  serverAddress: string,
+  served: GroupServed = () => true,
+): unknown {
   if (path === '/version') return VERSION_INFO;
   if (path === '/api') {
     return {
@@ -47,17 +54,17 @@ export function discoveryDocument(path: string, serverAddress: string): unknown 
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
-      groups: [...groups()].map(([name, versions]) => apiGroup(name, versions)),
+      groups: [...groups(served)].map(([name, versions]) => apiGroup(name, versions)),
     };
   }
   if (path === '/api/v1') return resourceList('', 'v1');
   const group = /^\/apis\/([^/]+)$/.exec(path);
   if (group) {
-    const versions = groups().get(group[1]);
+    const versions = groups(served).get(group[1]);
     return versions && { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group[1], versions) };
   }
   const groupVersion = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  if (groupVersion) return resourceList(groupVersion[1], groupVersion[2]);
+  if (groupVersion) return served(groupVersion[1]) ? resourceList(groupVersion[1], groupVersion[2]) : undefined;
   return undefined;
 }
 

@@ -14,7 +14,14 @@ import {
   type RequestContext,
   type V1Namespace,
 } from '@kubernetes/client-node';
-import { isAlreadyExists, isNotFound, type RetryOptions, withRetry } from '../errors';
+import {
+  httpStatus,
+  isAlreadyExists,
+  isNotFound,
+  type RetryOptions,
+  TransientError,
+  withRetry,
+} from '../errors';
 import type { KubeEventSpec, KubePort, KubeService, KubeServiceExport, ObjectMeta } from './ports';
 
 const MCS = { group: 'net.gke.io', version: 'v1', plural: 'serviceexports' } as const;
@@ -120,6 +127,29 @@ function toExport(raw: RawExport): KubeServiceExport {
   };
 }
 
+/**
+ * A 404 for the resource type itself — the API server's "the server could not find the requested resource", whose
+ * Status names no object — rather than for an object. On GKE the `net.gke.io` CRDs are installed some minutes
+ * after the cluster joins a fleet with Multi-Cluster Services, so until then ServiceExport calls end this way.
+ */
+function isTypeNotServed(error: unknown): boolean {
+  if (httpStatus(error) !== 404) return false;
+  const body = (error as { body?: unknown }).body;
+  let status: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const s = status as { kind?: unknown; reason?: unknown; details?: { name?: unknown } } | undefined;
+  return s?.kind === 'Status' && s.reason === 'NotFound' && !s.details?.name;
+}
+
+const MCS_NOT_SERVED =
+  'the cluster does not serve ServiceExports yet (GKE installs the net.gke.io resources some minutes after the cluster joins a fleet with Multi-Cluster Services)';
+
 /** Absent is a state, not an error. */
 async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -180,9 +210,15 @@ export class KubeAdapter implements KubePort {
   }
 
   async listServiceExports(labelSelector?: string): Promise<KubeServiceExport[]> {
-    const list = (await this.call(() => this.custom.listClusterCustomObject({ ...MCS, labelSelector }))) as {
-      items?: RawExport[];
-    };
+    const list = (await this.call(async () => {
+      try {
+        return await this.custom.listClusterCustomObject({ ...MCS, labelSelector });
+      } catch (error) {
+        // Without the resource type there is no ServiceExport to count.
+        if (isTypeNotServed(error)) return { items: [] };
+        throw error;
+      }
+    })) as { items?: RawExport[] };
     return (list.items ?? []).map(toExport);
   }
 
@@ -196,9 +232,16 @@ export class KubeAdapter implements KubePort {
       kind: 'ServiceExport',
       metadata: { name, namespace, labels },
     };
-    const created = (await this.call(() =>
-      this.custom.createNamespacedCustomObject({ ...MCS, namespace, body }),
-    )) as RawExport;
+    const created = (await this.call(async () => {
+      try {
+        return await this.custom.createNamespacedCustomObject({ ...MCS, namespace, body });
+      } catch (error) {
+        // Transient: the type arrives by itself, and the export should land as soon as it does.
+        if (isTypeNotServed(error))
+          throw new TransientError(MCS_NOT_SERVED, 'mcs-not-served', { cause: error });
+        throw error;
+      }
+    })) as RawExport;
     return toExport(created);
   }
 

@@ -4,9 +4,9 @@
  * then the fleet's memberships by resource link.
  */
 import type { ClusterInfo, Membership } from '../cloud/ports';
-import { isAlreadyExists, PermanentError } from '../errors';
-import { membershipResourceName, parseMembershipName } from '../membership-name';
+import { isAlreadyExists, isResourceExhausted, PermanentError } from '../errors';
 import type { ClusterRef } from '../events/types';
+import { membershipResourceName, parseMembershipName } from '../membership-name';
 import type { Decision, ReconcileContext } from './context';
 import { wrote } from './context';
 import {
@@ -76,6 +76,8 @@ export async function ensureMembership(
   }
 
   const location = ctx.config.membership.location === 'global' ? 'global' : regionOf(cluster.ref.location);
+  const full = fleetFull(ctx, memberships, location);
+  if (full) return { outcome: 'refused', reason: full, exists: false };
   const spec = {
     resourceLink: clusterResourceLink(cluster.ref),
     issuer: clusterIssuer(cluster.ref),
@@ -95,6 +97,12 @@ export async function ensureMembership(
       current.push({ ...created, name });
       return { ...wrote(ctx, 'created', `membership ${name}`), membership: name, exists: true };
     } catch (error) {
+      if (isResourceExhausted(error)) {
+        // Hub's allocation quota, if another writer filled the fleet meanwhile; a rate limit stays transient.
+        ctx.memo.forget(`memberships:${fleetProject}`);
+        const now = fleetFull(ctx, await fleetMemberships(ctx), location);
+        if (now) return { outcome: 'refused', reason: now, exists: false };
+      }
       if (!isAlreadyExists(error) || attempt >= 2) throw error;
       ctx.memo.forget(`memberships:${fleetProject}`);
       const now = findMembershipFor(await fleetMemberships(ctx), cluster.ref);
@@ -108,6 +116,24 @@ export async function ensureMembership(
       }
     }
   }
+}
+
+/**
+ * "Fleet is full" when the location's memberships reached GKE Hub's quota (250 clusters with global memberships,
+ * 50 with regional ones, per fleet): a refusal someone must act on, not a failure to retry forever.
+ */
+function fleetFull(
+  ctx: ReconcileContext,
+  memberships: readonly Membership[],
+  location: string,
+): string | undefined {
+  const global = location === 'global';
+  const limit = global ? ctx.config.limits.maxGlobalMemberships : ctx.config.limits.maxRegionalMemberships;
+  const used = memberships.filter(
+    (m) => (parseMembershipName(m.name)?.location === 'global') === global,
+  ).length;
+  if (used < limit) return undefined;
+  return `fleet is full: ${used} ${global ? 'global' : 'regional'} memberships in ${ctx.config.fleetProject} (quota ${limit}); raise the GKE Hub memberships quota or use the other membership location`;
 }
 
 /** The preferred id unless another cluster holds it; then the deterministic hashed fallback. */

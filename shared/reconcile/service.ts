@@ -1,12 +1,12 @@
 /** A Service audit event: rows 1–2 for its cluster, then rows 8–9 for that one Service. */
 import type { ClusterRef } from '../events/types';
+import { membershipResourceName } from '../membership-name';
 import type { ActionRecord } from './action';
 import { admitCluster } from './cluster';
 import { failed, type ReconcileContext, skipped } from './context';
 import { syncServiceExport } from './exports';
 import { kubeFor } from './kube';
 import { findMembershipFor, fleetMemberships } from './membership';
-import { membershipResourceName } from '../membership-name';
 import { refString } from './names';
 
 export async function reconcileService(

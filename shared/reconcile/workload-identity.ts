@@ -81,4 +81,5 @@ export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: Clu
 }
 
 const names = (pools: readonly NodePoolInfo[]) => pools.map((p) => p.name).join(', ');
-const describe = (pools: readonly NodePoolInfo[]) => pools.map((p) => `${p.name} (${p.metadataMode})`).join(', ');
+const describe = (pools: readonly NodePoolInfo[]) =>
+  pools.map((p) => `${p.name} (${p.metadataMode})`).join(', ');

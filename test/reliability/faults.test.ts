@@ -424,16 +424,19 @@ function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<
   const done = new Set(['created', 'updated', 'unchanged']);
   const cluster = rel.cloud.container.store.getCluster(ref) as unknown as {
     workloadIdentityConfig?: { workloadPool?: string };
+    nodePools: Array<{ config: { workloadMetadataConfig: { mode: string } } }>;
   };
   const link = `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
   for (const r of records) {
     if (!done.has(String(r.outcome))) continue;
     switch (r.step) {
       case 'workload-identity':
-        assert.equal(
-          cluster.workloadIdentityConfig?.workloadPool,
-          `${DEMO_PROJECT.id}.svc.id.goog`,
-          'claimed WI',
+        assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${ref.project}.svc.id.goog`, 'claimed WI');
+        break;
+      case 'node-pools':
+        assert.ok(
+          cluster.nodePools.every((p) => p.config.workloadMetadataConfig.mode === 'GKE_METADATA'),
+          'claimed node pools',
         );
         break;
       case 'membership':
@@ -460,7 +463,7 @@ function assertOnboarded(rel: RelCloud, ref: ClusterRef): void {
   const cluster = rel.cloud.container.store.getCluster(ref) as unknown as {
     workloadIdentityConfig?: { workloadPool?: string };
   };
-  assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${DEMO_PROJECT.id}.svc.id.goog`);
+  assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${ref.project}.svc.id.goog`);
   assert.equal(
     rel.cloud.hub.store.list().memberships.filter((m) => m.endpoint?.gkeCluster?.resourceLink === link)
       .length,

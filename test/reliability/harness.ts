@@ -172,6 +172,9 @@ export async function startRelCloud(options: { provisionDelayMs?: number } = {})
     provisionDelayMs: options.provisionDelayMs ?? 1,
     hubOpDelayMs: 1,
     peeringOpMs: 1,
+    // The model lets developers own ServiceExports in any cluster at any time; the late arrival of the MCS
+    // resources is proven by the wire and e2e suites.
+    mcsAtStart: true,
   });
   seedNetworks(cloud);
   const sink = new QueueSink();
@@ -837,7 +840,6 @@ class SequenceRun {
     const problems: string[] = [];
     const { cloud } = this.rel;
     const memberships = cloud.hub.store.list().memberships;
-    const pool = `${FLEET}.svc.id.goog`;
     // Who exports what, for the cross-project rule.
     const exportingProjects = new Map<string, Set<string>>();
     for (const [c, ref] of this.refs.entries()) {
@@ -860,6 +862,7 @@ class SequenceRun {
       }
       const cluster = cloud.container.store.getCluster(ref) as unknown as {
         workloadIdentityConfig?: { workloadPool?: string };
+        nodePools?: Array<{ name: string; config?: { workloadMetadataConfig?: { mode?: string } } }>;
         network: string;
         privateClusterConfig?: { peeringName?: string };
       };
@@ -874,8 +877,13 @@ class SequenceRun {
               problems.push(`${ref.name}: not a spoke, but has managed ${kind} ${o.metadata.name}`);
         continue;
       }
-      if (cluster.workloadIdentityConfig?.workloadPool !== pool)
-        problems.push(`${ref.name}: workload identity is not ${pool}`);
+      // GKE accepts only the pool of the cluster's own project.
+      const ownPool = `${ref.project}.svc.id.goog`;
+      if (cluster.workloadIdentityConfig?.workloadPool !== ownPool)
+        problems.push(`${ref.name}: workload identity is not ${ownPool}`);
+      for (const nodePool of cluster.nodePools ?? [])
+        if (nodePool.config?.workloadMetadataConfig?.mode !== 'GKE_METADATA')
+          problems.push(`${ref.name}: node pool ${nodePool.name} is not on the GKE metadata server`);
       if (mine.length !== 1) problems.push(`${ref.name}: ${mine.length} memberships, want 1`);
       if (
         this.sequence.byHand &&

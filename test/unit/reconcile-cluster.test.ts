@@ -317,6 +317,81 @@ describe('reconcileCluster', () => {
     });
   });
 
+  describe('fleet size (GKE Hub quota: 250 global, 50 regional memberships)', () => {
+    const fill = (cloud: FakeCloud, location: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const name = `projects/${FLEET}/locations/${location}/memberships/other-${i}`;
+        cloud.memberships.set(name, {
+          name,
+          resourceLink: `//container.googleapis.com/projects/${PROJECT}/locations/${location}/clusters/other-${i}`,
+          labels: {},
+          workloadIdentityPool: `${FLEET}.svc.id.goog`,
+        });
+      }
+    };
+
+    it('a full global fleet: refused "fleet is full", nothing created, later Kubernetes steps skipped', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+      fill(cloud, 'global', 250);
+      fill(cloud, 'us-east4', 50); // regional ones do not count against the global quota
+      const records = await reconcileCluster(testContext(cloud).ctx, ref);
+      const membership = records.find((r) => r.step === 'membership');
+      assert.equal(membership?.outcome, 'refused');
+      assert.match(
+        membership?.reason ?? '',
+        /^fleet is full: 250 global memberships in fleet-host-prj \(quota 250\)/,
+      );
+      assert.equal(cloud.log.calls.filter((c) => c.method === 'createMembership').length, 0);
+      assert.equal(records.find((r) => r.step === 'namespaces')?.outcome, 'skipped');
+    });
+
+    it('one below the quota → created; regional location counts regional memberships only', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+      fill(cloud, 'global', 249);
+      fill(cloud, 'us-east4', 49);
+      const global = await reconcileCluster(testContext(cloud).ctx, ref);
+      assert.equal(global.find((r) => r.step === 'membership')?.outcome, 'created');
+
+      const regional = new FakeCloud();
+      regional.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+      fill(regional, 'us-east4', 50);
+      const records = await reconcileCluster(
+        testContext(regional, { membership: { location: 'region' } }).ctx,
+        ref,
+      );
+      assert.match(
+        records.find((r) => r.step === 'membership')?.reason ?? '',
+        /^fleet is full: 50 regional memberships/,
+      );
+    });
+
+    it('the quota answer from Hub after a concurrent writer filled the fleet → refused, not retried forever', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+      fill(cloud, 'global', 249);
+      cloud.log.failures.set('fleet.createMembership', () => {
+        fill(cloud, 'global', 250); // someone else took the last slot
+        return Object.assign(new Error('quota'), { code: 429 });
+      });
+      const records = await reconcileCluster(testContext(cloud).ctx, ref);
+      const membership = records.find((r) => r.step === 'membership');
+      assert.equal(membership?.outcome, 'refused');
+      assert.match(membership?.reason ?? '', /fleet is full/);
+    });
+
+    it('a 429 while the fleet is not full stays a transient failure', async () => {
+      const cloud = new FakeCloud();
+      cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+      cloud.log.failures.set('fleet.createMembership', () => Object.assign(new Error('rate'), { code: 429 }));
+      const records = await reconcileCluster(testContext(cloud, { retryBudgetMs: 0 }).ctx, ref);
+      const membership = records.find((r) => r.step === 'membership');
+      assert.equal(membership?.outcome, 'failed');
+      assert.equal(membership?.retryable, true);
+    });
+  });
+
   it('a cluster born in the fleet gets no second membership', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(

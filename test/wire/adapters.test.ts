@@ -200,6 +200,31 @@ describe('wire: cloud adapters on the real clients', function () {
       await assert.rejects(kube.createNamespace('team-a', {}), (e) => isAlreadyExists(e));
     });
 
+    it('before GKE installs the MCS resources: exports list empty, a create is transient with the reason', async () => {
+      // A cluster outside the fleet, reached at its endpoint: GKE has not installed net.gke.io there.
+      const fresh: ClusterRef = { project: P, location: 'us-east4', name: 'adapter-no-mcs' };
+      await local.container.store.seedCluster(fresh, { network: 'gcp-spoke200-us-east4' });
+      const direct = createCloud(
+        { ...config, kubeAccess: 'endpoint', retryBudgetMs: 0 },
+        createLogger({ transport: new MemoryTransport() }),
+      );
+      const early = await direct.kube.connect({ ref: fresh });
+      assert.deepEqual(await early.listServiceExports(), []);
+      await assert.rejects(
+        early.createServiceExport('default', 'api', {}),
+        (e: Error & { reason?: string }) => {
+          assert.equal(classify(e), 'transient');
+          assert.equal(e.reason, 'mcs-not-served');
+          assert.match(e.message, /does not serve ServiceExports yet/);
+          return true;
+        },
+      );
+      // It joins the fleet (which has the MCS feature); after GKE's delay the same call succeeds.
+      local.hub.store.registerMembership(P, 'global', 'adapter-no-mcs', fresh);
+      await until(async () => local.kube(fresh).api.servesMcs, 'MCS resources served');
+      assert.equal((await early.createServiceExport('default', 'api', {})).metadata.name, 'api');
+    });
+
     it('services and ServiceExports round trip; endpoints are counted from EndpointSlices', async () => {
       const store = local.kube(ref).api.store;
       store.put({
@@ -272,6 +297,22 @@ describe('wire: cloud adapters on the real clients', function () {
       );
       const viaEndpoint = await direct.kube.connect({ ref });
       assert.ok(await viaEndpoint.getNamespace('team-a'));
+    });
+
+    it("a regional membership is reached through its region's gateway host", async () => {
+      local.hub.store.registerMembership(P, 'us-east4', 'adapter-1-regional', ref);
+      const regional = await cloud.kube.connect({
+        ref,
+        membership: `projects/${P}/locations/us-east4/memberships/adapter-1-regional`,
+      });
+      assert.ok(await regional.getNamespace('team-a'));
+      // The same id asked of the global host is not there: the gateway answers 404, a permanent failure.
+      const wrong = await cloud.kube.connect({
+        ref,
+        membership: `projects/${P}/locations/global/memberships/adapter-1-regional`,
+      });
+      await assert.rejects(wrong.listServices('a=b'), (e) => classify(e) === 'permanent');
+      local.hub.store.deleteMembership(`projects/${P}/locations/us-east4/memberships/adapter-1-regional`);
     });
 
     it('the gateway refuses a cluster without a membership', async () => {

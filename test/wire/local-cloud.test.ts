@@ -19,6 +19,7 @@ describe('wire: the local cloud (admin endpoint, Connect gateway)', () => {
       projects: [DEMO_PROJECT],
       fleetProject: DEMO_PROJECT.id,
       provisionDelayMs: 10,
+      mcsDelayMs: 300,
     });
     seedNetworks(cloud);
     gke = new ClusterManagerClient(containerClientOptions(cloud.container.address));
@@ -103,5 +104,66 @@ describe('wire: the local cloud (admin endpoint, Connect gateway)', () => {
     assert.ok(list.items.some((n) => n.metadata.name === 'kube-system'));
     // The Kubernetes API behind it still authenticates the caller.
     assert.equal((await fetch(path('lc-1'))).status, 401);
+  });
+
+  it('the Connect gateway has one host per location: a regional membership only through its region, by number', async () => {
+    const headers = { authorization: `Bearer ${SANDBOX_TOKEN}` };
+    const url = (host: string, project: string, location: string, id: string) =>
+      `${cloud.gatewayUrl}/${host}/v1/projects/${project}/locations/${location}/gkeMemberships/${id}/api/v1/namespaces`;
+    cloud.hub.store.registerMembership(DEMO_PROJECT.id, 'us-east4', 'lc-1-regional', {
+      project: DEMO_PROJECT.id,
+      location: 'us-east4',
+      name: 'lc-1',
+    });
+    const number = DEMO_PROJECT.number;
+    assert.equal(
+      (await fetch(url('us-east4', number, 'us-east4', 'lc-1-regional'), { headers })).status,
+      200,
+    );
+    // The global host does not serve a regional membership, nor another region's host, nor a project id.
+    assert.equal((await fetch(url('global', number, 'us-east4', 'lc-1-regional'), { headers })).status, 404);
+    assert.equal(
+      (await fetch(url('us-west1', number, 'us-east4', 'lc-1-regional'), { headers })).status,
+      404,
+    );
+    assert.equal(
+      (await fetch(url('us-east4', DEMO_PROJECT.id, 'us-east4', 'lc-1-regional'), { headers })).status,
+      404,
+    );
+  });
+
+  it('net.gke.io is served only after the cluster is a member of a fleet with MCS, and only after a delay', async () => {
+    // Through the gateway and the membership the previous tests registered.
+    const base = `${cloud.gatewayUrl}/us-east4/v1/projects/${DEMO_PROJECT.number}/locations/us-east4/gkeMemberships/lc-1-regional`;
+    const headers = { authorization: `Bearer ${SANDBOX_TOKEN}` };
+    const exportsUrl = `${base}/apis/net.gke.io/v1/namespaces/default/serviceexports`;
+    const groups = async () =>
+      (
+        (await (await fetch(`${base}/apis`, { headers })).json()) as { groups: Array<{ name: string }> }
+      ).groups.map((g) => g.name);
+    // A member but no MCS feature: the resource type does not exist yet.
+    assert.ok(!(await groups()).includes('net.gke.io'));
+    const before = await fetch(exportsUrl, { headers });
+    assert.equal(before.status, 404);
+    assert.deepEqual(await before.json(), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'the server could not find the requested resource',
+      reason: 'NotFound',
+      details: {},
+      code: 404,
+    });
+    cloud.hub.store.createFeature(DEMO_PROJECT.id, 'global', 'multiclusterservicediscovery', {});
+    await until(
+      async () => cloud.hub.store.list().features.some((f) => f.resourceState.state === 'ACTIVE'),
+      'feature ACTIVE',
+    );
+    const activeAt = Date.now();
+    assert.equal((await fetch(exportsUrl, { headers })).status, 404, 'not at once');
+    await until(async () => (await fetch(exportsUrl, { headers })).status === 200, 'served');
+    assert.ok(Date.now() - activeAt >= 250, 'after the configured delay');
+    assert.ok((await groups()).includes('net.gke.io'));
   });
 });
