@@ -23,6 +23,8 @@ export interface SandboxOptions {
   /** Overrides merged into the generated SPOKEFLEET_CONFIG. */
   config?: Partial<ConfigInput>;
   provisionDelayMs?: number;
+  /** How long GKE takes to serve the MCS resources once a cluster is a member of an MCS fleet. */
+  mcsDelayMs?: number;
 }
 
 export interface Sandbox {
@@ -75,6 +77,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     projects: [DEMO_PROJECT, DEMO_PROJECT_2],
     fleetProject: DEMO_PROJECT.id,
     provisionDelayMs: options.provisionDelayMs ?? 100,
+    mcsDelayMs: options.mcsDelayMs,
   });
   const stops: Array<() => Promise<void>> = [() => cloud.close()];
   try {
