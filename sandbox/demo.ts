@@ -89,6 +89,7 @@ async function main(): Promise<number> {
       'cluster',
       'spoke',
       'workloadIdentity',
+      'nodePools',
       'membership',
       'peeringExport',
       'namespaces',
@@ -118,6 +119,7 @@ function summarize(sandbox: Sandbox) {
       network: string;
       workloadIdentityConfig?: { workloadPool?: string };
       privateClusterConfig?: { peeringName?: string };
+      nodePools?: Array<{ name: string; config?: { workloadMetadataConfig?: { mode?: string } } }>;
     };
     const link = `//container.googleapis.com/projects/${DEMO_PROJECT_ID}/locations/${cluster.location}/clusters/${cluster.name}`;
     const membership = memberships.find((m) => m.endpoint?.gkeCluster?.resourceLink === link);
@@ -129,6 +131,9 @@ function summarize(sandbox: Sandbox) {
       cluster: cluster.name,
       spoke: String(sandbox.config.spokes.some((s) => 'network' in s && s.network === cluster.network)),
       workloadIdentity: cluster.workloadIdentityConfig?.workloadPool || '-',
+      nodePools: (cluster.nodePools ?? [])
+        .map((p) => `${p.name}:${p.config?.workloadMetadataConfig?.mode ?? '?'}`)
+        .join(','),
       membership: membership?.name.split('/').slice(-3).join('/') ?? '-',
       peeringExport: peering ? String(peering.exportCustomRoutes) : 'n/a',
       namespaces: kube?.get('namespaces', undefined, 'mcs-common') ? 'mcs-common' : '-',
