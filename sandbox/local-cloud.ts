@@ -168,7 +168,10 @@ export class LocalCloud {
     const { memberships, features } = this.hub.store.list();
     const mcsFleets = new Set(
       features
-        .filter((f) => f.resourceState.state === 'ACTIVE' && f.name.endsWith('/features/multiclusterservicediscovery'))
+        .filter(
+          (f) =>
+            f.resourceState.state === 'ACTIVE' && f.name.endsWith('/features/multiclusterservicediscovery'),
+        )
         .map((f) => f.name.split('/')[1]),
     );
     for (const [key, kube] of this.kubes) {
@@ -282,7 +285,8 @@ export class LocalCloud {
     const project =
       match && host === location ? this.options.projects.find((p) => p.number === number) : undefined;
     const membership =
-      project && this.hub.store.getMembership(`projects/${project.id}/locations/${location}/memberships/${id}`);
+      project &&
+      this.hub.store.getMembership(`projects/${project.id}/locations/${location}/memberships/${id}`);
     const link = membership?.endpoint?.gkeCluster?.resourceLink ?? '';
     const ref = /projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(link);
     const kube = ref && this.kubes.get(`${ref[1]}/${ref[2]}/${ref[3]}`);

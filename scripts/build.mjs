@@ -14,6 +14,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { bundleManifest } from './bundle-manifest.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -228,22 +229,11 @@ async function main() {
     logLevel: 'warning',
   });
 
-  const frameworkVersion = pkg.dependencies['@google-cloud/functions-framework'];
-  writeFileSync(
-    `${outdir}/package.json`,
-    `${JSON.stringify(
-      {
-        name: 'spokefleet-functions',
-        version: pkg.version,
-        private: true,
-        main: 'index.js',
-        engines: { node: '>=22' },
-        dependencies: { '@google-cloud/functions-framework': frameworkVersion },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  // What Cloud Functions installs: the framework pinned exactly, with a lockfile (scripts/bundle-manifest.mjs).
+  const lock = JSON.parse(readFileSync(`${root}package-lock.json`, 'utf8'));
+  const { packageJson, packageLock } = bundleManifest(pkg, lock);
+  writeFileSync(`${outdir}/package.json`, `${JSON.stringify(packageJson, null, 2)}\n`);
+  writeFileSync(`${outdir}/package-lock.json`, `${JSON.stringify(packageLock, null, 2)}\n`);
   // Both functions files, for bundle analysis (which modules dominate).
   writeFileSync(
     `${outdir}/meta.json`,

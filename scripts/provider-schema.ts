@@ -1,16 +1,18 @@
 /**
  * Extracts, for exactly the google_* resource and data source types terraform/ uses, the argument and block names
- * of the hashicorp/google provider 6.50.0, and writes them to test/fixtures/terraform/provider-schema.json.
+ * of the hashicorp/google provider 6.50.0 (and of hashicorp/google-beta 6.50.0 for the types used with
+ * `provider = google-beta`), and writes them to test/fixtures/terraform/provider-schema.json.
  * test/unit/terraform.test.ts checks every argument and block in terraform/ against that file, offline
- * (`terraform validate` needs the provider binary, which cannot be downloaded here).
+ * (`terraform validate` needs the provider binaries, which cannot be downloaded here).
  *
- * Source: @cdktf/provider-google 16.12.1, the generated CDKTF binding of hashicorp/google 6.50.0. Its
- * `*ToTerraform` functions name every configurable attribute and block (snake_case, exactly as HCL spells them);
- * `this.get*Attribute('x')` getters name what can be read. The package is 307 MB unpacked, so it is never a
- * dependency: `npm pack` fetches the 31 MB tarball once into a temp dir and only the needed files are extracted.
+ * Source: @cdktf/provider-google 16.12.1 and @cdktf/provider-google-beta 16.12.1, the generated CDKTF bindings of
+ * hashicorp/google and hashicorp/google-beta 6.50.0. Their `*ToTerraform` functions name every configurable
+ * attribute and block (snake_case, exactly as HCL spells them); `this.get*Attribute('x')` getters name what can be
+ * read. The packages are over 300 MB unpacked each, so they are never dependencies: `npm pack` fetches each
+ * tarball (about 32 MB) once into a temp dir and only the needed files are extracted.
  *
- *   npx tsx scripts/provider-schema.ts            # npm pack into a temp dir, then extract
- *   npx tsx scripts/provider-schema.ts --tgz F    # reuse a tarball fetched before
+ *   npx tsx scripts/provider-schema.ts                          # npm pack into a temp dir, then extract
+ *   npx tsx scripts/provider-schema.ts --tgz F [--beta-tgz G]   # reuse tarballs fetched before
  *
  * Rerun after adding a resource type to terraform/ (the test names the missing type).
  */
@@ -30,6 +32,8 @@ import { parse } from '@cdktf/hcl2json';
 
 export const PACKAGE = '@cdktf/provider-google@16.12.1';
 export const PROVIDER = 'hashicorp/google 6.50.0';
+export const BETA_PACKAGE = '@cdktf/provider-google-beta@16.12.1';
+export const BETA_PROVIDER = 'hashicorp/google-beta 6.50.0';
 const ROOT = join(__dirname, '..');
 export const TERRAFORM_DIR = join(ROOT, 'terraform');
 export const SCHEMA_FILE = join(ROOT, 'test', 'fixtures', 'terraform', 'provider-schema.json');
@@ -44,11 +48,16 @@ export interface TypeSchema extends BlockSchema {
   readable: string[];
 }
 
-export interface ProviderSchema {
+export interface ProviderTypes {
   source: string;
   provider: string;
   resource: Record<string, TypeSchema>;
   data: Record<string, TypeSchema>;
+}
+
+/** The google provider's types, and under `beta` the types terraform/ uses with `provider = google-beta`. */
+export interface ProviderSchema extends ProviderTypes {
+  beta: ProviderTypes;
 }
 
 /** Every *.tf file under terraform/ (modules included, .terraform excluded). */
@@ -63,26 +72,49 @@ export function terraformFiles(dir = TERRAFORM_DIR): string[] {
   return files.sort();
 }
 
-/** The resource and data source types the configuration declares. */
-export async function usedTypes(files = terraformFiles()): Promise<{ resource: string[]; data: string[] }> {
-  const resource = new Set<string>();
-  const data = new Set<string>();
-  for (const file of files) {
-    const json = (await parse(relative(ROOT, file), readFileSync(file, 'utf8'))) as {
-      resource?: Record<string, unknown>;
-      data?: Record<string, unknown>;
-    };
-    for (const type of Object.keys(json.resource ?? {})) resource.add(type);
-    for (const type of Object.keys(json.data ?? {})) data.add(type);
-  }
-  return { resource: [...resource].sort(), data: [...data].sort() };
+export interface UsedTypes {
+  resource: string[];
+  data: string[];
+  /** Types declared with `provider = google-beta`. */
+  beta: { resource: string[]; data: string[] };
 }
 
-/** google_cloud_run_v2_service_iam_member → cloud-run-v2-service-iam-member (data sources: data-google-…). */
-export function bindingDir(kind: 'resource' | 'data', type: string): string {
-  return kind === 'data'
-    ? `data-${type.replaceAll('_', '-')}`
-    : type.replace(/^google_/, '').replaceAll('_', '-');
+/** `provider = google-beta` as hcl2json writes it. */
+export const isBetaProvider = (provider: unknown): boolean =>
+  typeof provider === 'string' && /^(\$\{)?google-beta(\})?$/.test(provider);
+
+/** The resource and data source types the configuration declares, and which of them use google-beta. */
+export async function usedTypes(files = terraformFiles()): Promise<UsedTypes> {
+  const found = { resource: new Set<string>(), data: new Set<string>() };
+  const beta = { resource: new Set<string>(), data: new Set<string>() };
+  for (const file of files) {
+    const json = (await parse(relative(ROOT, file), readFileSync(file, 'utf8'))) as Record<
+      'resource' | 'data',
+      Record<string, Record<string, Array<{ provider?: unknown }>>> | undefined
+    >;
+    for (const kind of ['resource', 'data'] as const) {
+      for (const [type, byName] of Object.entries(json[kind] ?? {})) {
+        const bodies = Object.values(byName).flat();
+        if (bodies.some((b) => isBetaProvider(b.provider))) beta[kind].add(type);
+        if (bodies.some((b) => !isBetaProvider(b.provider))) found[kind].add(type);
+      }
+    }
+  }
+  const sorted = (set: Set<string>) => [...set].sort();
+  return {
+    resource: sorted(found.resource),
+    data: sorted(found.data),
+    beta: { resource: sorted(beta.resource), data: sorted(beta.data) },
+  };
+}
+
+/**
+ * The binding's directory: google_cloud_run_v2_service_iam_member → cloud-run-v2-service-iam-member in
+ * provider-google (data sources: data-google-…); provider-google-beta keeps the prefix (google-project-…).
+ */
+export function bindingDir(kind: 'resource' | 'data', type: string, beta = false): string {
+  if (kind === 'data') return `data-${type.replaceAll('_', '-')}`;
+  return (beta ? type : type.replace(/^google_/, '')).replaceAll('_', '-');
 }
 
 /** The object literal `return { … };` that starts at or after `from`, as its `key: expression` lines. */
@@ -133,10 +165,10 @@ export function typeSchemaFromBinding(source: string): TypeSchema {
   return { ...schema, readable: [...readable].sort() };
 }
 
-function packTarball(): { tgz: string; cleanup: () => void } {
+function packTarball(pkg: string): { tgz: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'provider-google-'));
-  console.log(`npm pack ${PACKAGE} into ${dir} (about 31 MB, once)…`);
-  const name = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', dir], {
+  console.log(`npm pack ${pkg} into ${dir} (about 32 MB, once)…`);
+  const name = execFileSync('npm', ['pack', pkg, '--silent', '--pack-destination', dir], {
     encoding: 'utf8',
   }).trim();
   return {
@@ -145,42 +177,70 @@ function packTarball(): { tgz: string; cleanup: () => void } {
   };
 }
 
-export async function extractSchema(tgz: string): Promise<ProviderSchema> {
-  const types = await usedTypes();
+/** The schemas of `types` (google_* only) from one binding tarball. */
+async function extractTypes(
+  tgz: string,
+  types: { resource: string[]; data: string[] },
+  names: { source: string; provider: string },
+  beta: boolean,
+): Promise<ProviderTypes> {
   const wanted = [
     ...types.resource
       .filter((t) => t.startsWith('google_'))
       .map((t) => ({ kind: 'resource' as const, type: t })),
     ...types.data.filter((t) => t.startsWith('google_')).map((t) => ({ kind: 'data' as const, type: t })),
   ];
+  const result: ProviderTypes = { ...names, resource: {}, data: {} };
+  if (wanted.length === 0) return result;
   const out = mkdtempSync(join(tmpdir(), 'provider-google-lib-'));
   try {
-    const members = wanted.map((w) => `package/lib/${bindingDir(w.kind, w.type)}/index.js`);
+    const members = wanted.map((w) => `package/lib/${bindingDir(w.kind, w.type, beta)}/index.js`);
     execFileSync('tar', ['-xzf', tgz, '-C', out, ...members], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const schema: ProviderSchema = { source: PACKAGE, provider: PROVIDER, resource: {}, data: {} };
     for (const [i, w] of wanted.entries()) {
       const file = join(out, members[i]);
-      if (!existsSync(file)) throw new Error(`${w.kind} ${w.type}: not in ${PACKAGE} (${members[i]})`);
-      schema[w.kind][w.type] = typeSchemaFromBinding(readFileSync(file, 'utf8'));
+      if (!existsSync(file)) throw new Error(`${w.kind} ${w.type}: not in ${names.source} (${members[i]})`);
+      result[w.kind][w.type] = typeSchemaFromBinding(readFileSync(file, 'utf8'));
     }
-    return schema;
+    return result;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
 
+export async function extractSchema(tgz: string, betaTgz: string): Promise<ProviderSchema> {
+  const types = await usedTypes();
+  const google = await extractTypes(tgz, types, { source: PACKAGE, provider: PROVIDER }, false);
+  const beta = await extractTypes(
+    betaTgz,
+    types.beta,
+    { source: BETA_PACKAGE, provider: BETA_PROVIDER },
+    true,
+  );
+  return { ...google, beta };
+}
+
+function argument(flag: string, env: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at > 0 ? process.argv[at + 1] : process.env[env];
+}
+
 async function main(): Promise<void> {
-  const at = process.argv.indexOf('--tgz');
-  const given = at > 0 ? process.argv[at + 1] : process.env.PROVIDER_GOOGLE_TGZ;
-  const packed = given ? undefined : packTarball();
+  const given = argument('--tgz', 'PROVIDER_GOOGLE_TGZ');
+  const givenBeta = argument('--beta-tgz', 'PROVIDER_GOOGLE_BETA_TGZ');
+  const packed = given ? undefined : packTarball(PACKAGE);
+  const packedBeta = givenBeta ? undefined : packTarball(BETA_PACKAGE);
   try {
-    const schema = await extractSchema(given ?? packed!.tgz);
+    const schema = await extractSchema(
+      given ?? (packed as { tgz: string }).tgz,
+      givenBeta ?? (packedBeta as { tgz: string }).tgz,
+    );
     mkdirSync(dirname(SCHEMA_FILE), { recursive: true });
     writeFileSync(SCHEMA_FILE, `${JSON.stringify(schema, null, 2)}\n`);
-    const count = Object.keys(schema.resource).length + Object.keys(schema.data).length;
-    console.log(`wrote ${relative(ROOT, SCHEMA_FILE)} (${count} types)`);
+    const count = (t: ProviderTypes) => Object.keys(t.resource).length + Object.keys(t.data).length;
+    console.log(`wrote ${relative(ROOT, SCHEMA_FILE)} (${count(schema)} + ${count(schema.beta)} beta types)`);
   } finally {
     packed?.cleanup();
+    packedBeta?.cleanup();
   }
 }
 

@@ -1,6 +1,5 @@
 #!/bin/sh
-# terraform fmt over terraform/: -check by default (CI), --write to fix. The tfvars example is checked through a
-# temporary .tfvars copy, since terraform fmt only accepts .tf, .tfvars and .tftest.hcl files.
+# terraform fmt over terraform/ (modules and the example .tfvars included): -check by default (CI), --write to fix.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,11 +14,3 @@ if [ "${1:-}" = "--write" ]; then
 fi
 
 terraform fmt -check -diff -recursive "$ROOT/terraform"
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp "$ROOT/terraform/terraform.tfvars.example" "$tmp/example.tfvars"
-if ! terraform fmt -check -diff "$tmp/example.tfvars"; then
-  echo "terraform-fmt: terraform/terraform.tfvars.example is not formatted" >&2
-  exit 3
-fi

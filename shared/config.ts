@@ -12,6 +12,9 @@ const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
+/** Pub/Sub's resource name rules: a topic id starts with a letter, 3–255 characters, not starting with `goog`. */
+const PUBSUB_TOPIC =
+  /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/(?!goog)[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$/;
 
 const projectId = z
   .string()
@@ -158,6 +161,12 @@ const schema = z
      * function timeout (540 s by default) with a margin for the last call and the answer. */
     invocationBudgetSeconds: z.int().min(10).max(3_600).default(480),
     logLevel: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
+    /** Full name of the reconcile topic (`projects/P/topics/T`): where a project- or fleet-wide request is fanned
+     * out as one cluster request per cluster. Terraform sets it. */
+    reconcileTopic: z
+      .string()
+      .regex(PUBSUB_TOPIC, 'must be a Pub/Sub topic name, projects/P/topics/T')
+      .optional(),
     /** Local runs only: point each adapter at a stand-in on loopback. Never set in a deployment. */
     endpoints: z
       .strictObject({

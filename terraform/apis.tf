@@ -1,7 +1,11 @@
-# The Google APIs each project needs. Host: where Spokefleet runs (functions, Eventarc, Pub/Sub, the scheduler, the
-# build). Fleet: the fleet host project (memberships, MCS, Connect gateway, and what MCS itself drives: Traffic
-# Director, Cloud DNS). Cluster: every allowed cluster/network project (the calls of shared/cloud/permissions.ts,
-# and MCS's per-project needs). test/unit/terraform.test.ts checks these lists against the permission table.
+# The Google APIs each project needs. Host: where Spokefleet runs (functions, Pub/Sub, the scheduler, the build).
+# Fleet: the fleet host project (memberships, MCS, the Connect gateway with the APIs Google's gateway setup guide
+# lists, and what MCS itself drives: Traffic Director, Cloud DNS). Cluster: every allowed cluster/network project
+# (the calls of shared/cloud/permissions.ts, and MCS's per-project needs). test/unit/terraform.test.ts checks these
+# lists against the permission table.
+#
+# Bootstrap (docs/deploy.md): enabling an API is itself a Service Usage call billed to the deployer's project, so
+# serviceusage.googleapis.com must be on there before the first plan; nothing here is read at plan time.
 locals {
   apis = {
     host = concat([
@@ -10,7 +14,6 @@ locals {
       "cloudfunctions.googleapis.com",
       "cloudresourcemanager.googleapis.com",
       "cloudscheduler.googleapis.com",
-      "eventarc.googleapis.com",
       "iam.googleapis.com",
       "logging.googleapis.com",
       "pubsub.googleapis.com",
@@ -23,6 +26,9 @@ locals {
       "connectgateway.googleapis.com",
       "container.googleapis.com",
       "dns.googleapis.com",
+      # The Connect gateway setup guide enables gkeconnect with connectgateway. It also lists anthos.googleapis.com,
+      # which turns on GKE Enterprise billing for the project: not enabled here (docs/deploy.md).
+      "gkeconnect.googleapis.com",
       "gkehub.googleapis.com",
       "iam.googleapis.com",
       "multiclusterservicediscovery.googleapis.com",

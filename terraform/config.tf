@@ -21,4 +21,6 @@ module "config" {
   retry_budget_ms       = var.retry_budget_ms
   log_level             = var.log_level
   self_principals       = local.self_principals
+  reconcile_topic       = local.reconcile_topic
+  function_timeouts     = { for name, f in var.function_settings : name => f.timeout_seconds }
 }

@@ -1,7 +1,14 @@
 # The two Cloud Run functions (gen2), built by Cloud Functions from the bundle `npm run build` writes to dist/
-# (index.js + package.json, which pins @google-cloud/functions-framework: the framework stays external to the
-# bundle, DESIGN §7). The zip's MD5 is in the object name, so a changed bundle is a new object and a redeploy; an
-# unchanged one is no change at all (the archive provider zeroes file times; output_file_mode fixes the modes).
+# (index.js, vendor.js, package.json pinning @google-cloud/functions-framework exactly, and package-lock.json, so
+# the build installs exactly the framework the tests ran: it stays external to the bundle because its function
+# registry is module state). The zip's MD5 is in the object name, so a changed bundle is a new object and a
+# redeploy; an unchanged one is no change at all (the archive provider zeroes file times; output_file_mode fixes
+# the modes).
+#
+# No event_trigger: each function is reached by its own push subscription (pubsub.tf). Cloud Functions then
+# deploys it as an HTTP function; the bundle registers both entry points with cloudEvent(), and functions-framework
+# serves a declaratively registered function with the signature it was registered with, whatever the platform's
+# default (its loader returns the registered signature type).
 
 data "archive_file" "bundle" {
   type             = "zip"
@@ -13,8 +20,8 @@ data "archive_file" "bundle" {
 
   lifecycle {
     precondition {
-      condition     = fileexists("${local.bundle_dir}/index.js") && fileexists("${local.bundle_dir}/package.json")
-      error_message = "The functions bundle is missing: run `npm ci && npm run build` (it writes dist/index.js and dist/package.json)."
+      condition     = alltrue([for f in ["index.js", "vendor.js", "package.json", "package-lock.json"] : fileexists("${local.bundle_dir}/${f}")])
+      error_message = "The functions bundle is missing: run `npm ci && npm run build` (it writes dist/index.js, vendor.js, package.json and package-lock.json)."
     }
   }
 }
@@ -26,6 +33,17 @@ resource "google_storage_bucket" "source" {
   public_access_prevention    = "enforced"
   force_destroy               = true
   labels                      = var.labels
+
+  depends_on = [google_project_service.this]
+}
+
+# The function images, in a repository of their own: the build account may write here and nowhere else.
+resource "google_artifact_registry_repository" "functions" {
+  location      = var.region
+  repository_id = "${var.name_prefix}-functions"
+  format        = "DOCKER"
+  description   = "Spokefleet function images (built by Cloud Functions from the bundle)."
+  labels        = var.labels
 
   depends_on = [google_project_service.this]
 }
@@ -53,14 +71,16 @@ locals {
     }
   }
 
-  # Every environment variable the code reads (process.env.* in functions/ and shared/).
+  # Every environment variable the code reads (process.env.* in functions/ and shared/), per function.
   function_environment = {
-    # The one validated config object (shared/config.ts loadConfig).
-    SPOKEFLEET_CONFIG = module.config.json
-    # shared/log.ts names the log's project; Cloud Run functions on Node.js 22 do not set it themselves.
-    GOOGLE_CLOUD_PROJECT = var.project_id
-    # Stack traces point into the TypeScript sources through dist/index.js.map.
-    NODE_OPTIONS = "--enable-source-maps"
+    for key in keys(local.functions) : key => {
+      # The one validated config object (shared/config.ts loadConfig), with this function's invocation budget.
+      SPOKEFLEET_CONFIG = module.config.json_by_function[key]
+      # shared/log.ts names the log's project; Cloud Run functions on Node.js 22 do not set it themselves.
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      # Stack traces point into the TypeScript sources through dist/index.js.map.
+      NODE_OPTIONS = "--enable-source-maps"
+    }
   }
 }
 
@@ -73,9 +93,10 @@ resource "google_cloudfunctions2_function" "this" {
   labels      = var.labels
 
   build_config {
-    runtime         = "nodejs22"
-    entry_point     = each.value.entry_point
-    service_account = google_service_account.build.id
+    runtime           = "nodejs22"
+    entry_point       = each.value.entry_point
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -92,28 +113,20 @@ resource "google_cloudfunctions2_function" "this" {
     max_instance_count               = each.value.settings.max_instances
     min_instance_count               = each.value.settings.min_instances
     max_instance_request_concurrency = each.value.settings.request_concurrency
-    # Eventarc's Pub/Sub push from this project counts as internal traffic; nothing else may call the functions.
+    # Cloud Run counts Pub/Sub push from the same project to the run.app URL as internal traffic (its ingress
+    # documentation lists Pub/Sub); nothing from outside may call the functions.
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
-    environment_variables          = local.function_environment
+    environment_variables          = local.function_environment[each.key]
     # endpoint access to private control planes needs a path into the VPC: a Serverless VPC Access connector.
     vpc_connector                 = try(var.vpc_access.connector, null)
     vpc_connector_egress_settings = try(var.vpc_access.egress_settings, null)
   }
 
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = each.value.topic
-    service_account_email = google_service_account.trigger.email
-    # Transient failures (DESIGN §3) are rethrown so the function answers 500; Pub/Sub then redelivers with
-    # exponential backoff (10 s to 600 s) until the message reaches the dead-letter topic (scripts/dead-letter.sh).
-    retry_policy = "RETRY_POLICY_RETRY"
-  }
-
   depends_on = [
-    google_project_iam_member.build,
-    google_project_iam_member.trigger_event_receiver,
+    google_project_iam_member.build_log_writer,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_image_writer,
     google_project_service.this,
   ]
 }

@@ -1,6 +1,6 @@
 # Identities and grants. Least privilege: the functions' service account holds one custom role whose permissions
 # are exactly those of shared/cloud/permissions.ts, in exactly the projects each call touches; everything else is a
-# narrowly scoped predefined role. docs/iam.md explains every line.
+# predefined role on the one resource that needs it. docs/iam.md maps every grant to the code that needs it.
 
 # --- Service accounts ---
 
@@ -13,11 +13,12 @@ resource "google_service_account" "functions" {
   depends_on = [google_project_service.this]
 }
 
-# Identity Eventarc uses to push events to the functions.
+# The identity of the push subscriptions: Pub/Sub signs each push request's OIDC token as this account, and Cloud
+# Run lets it invoke the two functions and nothing else.
 resource "google_service_account" "trigger" {
   account_id   = "${var.name_prefix}-trigger"
-  display_name = "Spokefleet Eventarc triggers"
-  description  = "Invokes the Spokefleet functions for Pub/Sub events."
+  display_name = "Spokefleet Pub/Sub push"
+  description  = "Invokes the Spokefleet functions for the messages their push subscriptions deliver."
 
   depends_on = [google_project_service.this]
 }
@@ -27,6 +28,34 @@ resource "google_service_account" "build" {
   account_id   = "${var.name_prefix}-build"
   display_name = "Spokefleet function builds"
   description  = "Builds the Spokefleet function containers."
+
+  depends_on = [google_project_service.this]
+}
+
+# --- Google's service agents, provisioned before anything is granted to them ---
+# An agent appears some time after its API is enabled, and a grant to an agent that does not exist yet fails with
+# "does not exist". generateServiceIdentity (google_project_service_identity) provisions it now and returns it.
+
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+  project  = var.project_id
+  service  = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_project_service_identity" "gkehub" {
+  provider = google-beta
+  project  = local.fleet_project
+  service  = "gkehub.googleapis.com"
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_project_service_identity" "mcsd" {
+  provider = google-beta
+  project  = local.fleet_project
+  service  = "multiclusterservicediscovery.googleapis.com"
 
   depends_on = [google_project_service.this]
 }
@@ -51,6 +80,14 @@ resource "google_project_iam_member" "reconciler" {
   member  = google_service_account.functions.member
 }
 
+# --- Fan-out: the reconcile function publishes one cluster request per cluster to the reconcile topic ---
+
+resource "google_pubsub_topic_iam_member" "functions_reconcile_publisher" {
+  topic  = google_pubsub_topic.reconcile.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.functions.member
+}
+
 # --- Kubernetes access ---
 
 # Connect gateway: gkehub.gateway.get/post/delete on the fleet project's memberships (the role also has patch/put).
@@ -62,8 +99,9 @@ resource "google_project_iam_member" "connect_gateway" {
   member  = google_service_account.functions.member
 }
 
-# kubernetes_authorization = "iam": GKE's IAM equivalents of the ClusterRole, project-wide, so a cluster created
-# tomorrow needs nothing installed. With "rbac", apply the kubernetes_rbac_manifest output in every cluster instead.
+# kubernetes_authorization = "iam" (opt-in): GKE's IAM equivalents of the ClusterRole, project-wide, so a cluster
+# created tomorrow needs nothing installed. The default, "rbac", grants nothing here: apply the
+# kubernetes_rbac_manifest output in every cluster instead (docs/iam.md explains the trade-off).
 resource "google_project_iam_custom_role" "kubernetes" {
   for_each = var.kubernetes_authorization == "iam" ? toset(var.projects) : toset([])
 
@@ -84,46 +122,47 @@ resource "google_project_iam_member" "kubernetes" {
 
 # --- MCS and cross-project fleet service agents ---
 
-# The MCS importer (Kubernetes service account gke-mcs/gke-mcs-importer, through workload identity) reads the
-# networks of every cluster and network project.
+# The MCS importer (Kubernetes service account gke-mcs/gke-mcs-importer, through the fleet's workload identity pool)
+# reads the networks of every cluster and network project. The pool FLEET.svc.id.goog only exists once the fleet
+# project has a workload-identity cluster or membership; the principal:// form is the one Google's MCS guide uses,
+# and the grant is ordered after everything Terraform can make exist first (the fleet's APIs, its GKE Hub service
+# agent and the MCS feature). docs/deploy.md says what is and is not proven about a fleet with no cluster yet.
 resource "google_project_iam_member" "mcs_importer_network_viewer" {
-  for_each = local.iam_projects
+  for_each = var.mcs_importer_grant ? local.iam_projects : {}
 
   project = each.key
   role    = "roles/compute.networkViewer"
-  member  = "serviceAccount:${local.fleet_project}.svc.id.goog[gke-mcs/gke-mcs-importer]"
+  member  = local.mcs_importer_principal
+
+  depends_on = [
+    google_project_service.this,
+    google_project_service_identity.gkehub,
+    google_gke_hub_feature.mcs,
+  ]
 }
 
 locals {
   other_cluster_projects = var.grant_cross_project_service_agents ? toset([for p in var.projects : p if p != local.fleet_project]) : toset([])
   cross_project_agent_roles = merge([
     for p in local.other_cluster_projects : {
-      "${p}/gkehub.serviceAgent"                       = { project = p, role = "roles/gkehub.serviceAgent", member = "serviceAccount:${local.gkehub_service_agent}" }
-      "${p}/gkehub.crossProjectServiceAgent"           = { project = p, role = "roles/gkehub.crossProjectServiceAgent", member = "serviceAccount:${local.gkehub_service_agent}" }
-      "${p}/multiclusterservicediscovery.serviceAgent" = { project = p, role = "roles/multiclusterservicediscovery.serviceAgent", member = "serviceAccount:${local.mcsd_service_agent}" }
+      "${p}/gkehub.serviceAgent"                       = { project = p, role = "roles/gkehub.serviceAgent", member = local.gkehub_service_agent }
+      "${p}/gkehub.crossProjectServiceAgent"           = { project = p, role = "roles/gkehub.crossProjectServiceAgent", member = local.gkehub_service_agent }
+      "${p}/multiclusterservicediscovery.serviceAgent" = { project = p, role = "roles/multiclusterservicediscovery.serviceAgent", member = local.mcsd_service_agent }
     }
   ]...)
 }
 
 # Registering a cluster of another project to the fleet, and running MCS there, needs the fleet project's
-# service agents in that project.
+# service agents in that project. Their members come from google_project_service_identity, so the agents exist.
 resource "google_project_iam_member" "cross_project_service_agents" {
   for_each = local.cross_project_agent_roles
 
   project = each.value.project
   role    = each.value.role
   member  = each.value.member
-
-  depends_on = [google_gke_hub_feature.mcs]
 }
 
-# --- Eventarc trigger identity ---
-
-resource "google_project_iam_member" "trigger_event_receiver" {
-  project = var.project_id
-  role    = "roles/eventarc.eventReceiver"
-  member  = google_service_account.trigger.member
-}
+# --- Pub/Sub push identity ---
 
 # Invoke exactly the two functions' Cloud Run services (a gen2 function's service has the function's name).
 resource "google_cloud_run_v2_service_iam_member" "trigger_invoker" {
@@ -141,17 +180,32 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invoker" {
 resource "google_service_account_iam_member" "pubsub_token_creator" {
   service_account_id = google_service_account.trigger.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:${local.pubsub_service_agent}"
+  member             = local.pubsub_service_agent
 }
 
-# --- Build identity ---
+# --- Build identity: what a Cloud Functions build needs, each on the one resource it is needed on ---
 
-resource "google_project_iam_member" "build" {
-  for_each = toset(["roles/cloudbuild.builds.builder", "roles/logging.logWriter"])
-
+# Build logs (the build runs as this account with its logs in Cloud Logging).
+resource "google_project_iam_member" "build_log_writer" {
   project = var.project_id
-  role    = each.value
+  role    = "roles/logging.logWriter"
   member  = google_service_account.build.member
+}
+
+# The uploaded bundle.
+resource "google_storage_bucket_iam_member" "build_source_reader" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.build.member
+}
+
+# The function images (and the build cache), in Spokefleet's own repository.
+resource "google_artifact_registry_repository_iam_member" "build_image_writer" {
+  project    = google_artifact_registry_repository.functions.project
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build.member
 }
 
 # --- Aviatrix controller password ---

@@ -1,17 +1,17 @@
 output "functions" {
-  description = "The deployed functions: name, entry point, Cloud Run service URI and Eventarc trigger."
+  description = "The deployed functions: name, entry point, Cloud Run service URI and the push subscription that delivers to it."
   value = {
     for key, fn in google_cloudfunctions2_function.this : key => {
-      name        = fn.name
-      entry_point = local.functions[key].entry_point
-      uri         = fn.service_config[0].uri
-      trigger     = fn.event_trigger[0].trigger
+      name         = fn.name
+      entry_point  = local.functions[key].entry_point
+      uri          = fn.service_config[0].uri
+      subscription = google_pubsub_subscription.push[key].id
     }
   }
 }
 
 output "service_accounts" {
-  description = "Service account emails: the functions' runtime identity (bind the Kubernetes RBAC to it), the Eventarc trigger identity and the build identity."
+  description = "Service account emails: the functions' runtime identity (bind the Kubernetes RBAC to it), the push subscriptions' identity and the build identity."
   value = {
     functions = google_service_account.functions.email
     trigger   = google_service_account.trigger.email
@@ -29,22 +29,8 @@ output "topics" {
 }
 
 output "dead_letter_subscription" {
-  description = "Pull subscription holding dead-lettered events."
+  description = "Pull subscription holding dead-lettered events: gcloud pubsub subscriptions pull SUBSCRIPTION --limit=10"
   value       = google_pubsub_subscription.dead_letter.id
-}
-
-output "dead_letter_args" {
-  description = "Arguments of scripts/dead-letter.sh, which attaches the dead-letter topic to the Eventarc subscriptions."
-  value = join(" ", concat(
-    [
-      "--project", var.project_id,
-      "--region", var.region,
-      "--dead-letter-topic", google_pubsub_topic.dead_letter.id,
-      "--max-delivery-attempts", tostring(var.dead_letter.max_delivery_attempts),
-      "--pubsub-service-agent", local.pubsub_service_agent,
-    ],
-    flatten([for fn in google_cloudfunctions2_function.this : ["--function", fn.name]]),
-  ))
 }
 
 output "sink_filter" {
@@ -63,8 +49,8 @@ output "custom_roles" {
 }
 
 output "spokefleet_config" {
-  description = "The SPOKEFLEET_CONFIG the functions run with (JSON)."
-  value       = module.config.json
+  description = "The SPOKEFLEET_CONFIG each function runs with (JSON, by function: they differ only in invocationBudgetSeconds)."
+  value       = module.config.json_by_function
 }
 
 output "kubernetes_rbac_manifest" {
@@ -75,4 +61,18 @@ output "kubernetes_rbac_manifest" {
 output "reconcile_command" {
   description = "Publishes a fleet-wide reconcile request by hand."
   value       = "gcloud pubsub topics publish ${google_pubsub_topic.reconcile.id} --message='${jsonencode(local.scheduled_reconcile_request)}'"
+}
+
+output "service_agents" {
+  description = "Google's service agents Spokefleet grants roles to, as provisioned by google_project_service_identity: Pub/Sub (push tokens, dead letters), and the fleet project's GKE Hub and MCS agents."
+  value = {
+    pubsub = local.pubsub_service_agent
+    gkehub = local.gkehub_service_agent
+    mcsd   = local.mcsd_service_agent
+  }
+}
+
+output "mcs_importer_principal" {
+  description = "The MCS importer's principal (gke-mcs/gke-mcs-importer in the fleet's workload identity pool), granted roles/compute.networkViewer when mcs_importer_grant is on."
+  value       = local.mcs_importer_principal
 }

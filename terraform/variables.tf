@@ -14,7 +14,7 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the functions, their Eventarc triggers and the Cloud Scheduler job, e.g. us-east4."
+  description = "Region of the functions, their image repository, the source bucket and the Cloud Scheduler job, e.g. us-east4."
   type        = string
   validation {
     condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
@@ -33,9 +33,24 @@ variable "name_prefix" {
 }
 
 variable "labels" {
-  description = "Labels put on every labellable resource Spokefleet creates."
+  description = "Labels put on every labellable resource Spokefleet creates (Google's label rules: lowercase keys starting with a letter, at most 63 characters)."
   type        = map(string)
   default     = {}
+  # Google Cloud label requirements (Resource Manager, "Requirements for labels"): keys 1-63 characters of
+  # lowercase letters, digits, underscores and dashes, starting with a lowercase letter (international letters
+  # count as letters); values 0-63 of the same characters; at most 64 labels, one of which the MCS feature adds.
+  validation {
+    condition     = alltrue([for k in keys(var.labels) : can(regex("^[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}$", k))])
+    error_message = "labels: keys must be 1-63 lowercase letters, digits, underscores or dashes, starting with a lowercase letter."
+  }
+  validation {
+    condition     = alltrue([for v in values(var.labels) : can(regex("^[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}$", v))])
+    error_message = "labels: values must be at most 63 lowercase letters, digits, underscores or dashes."
+  }
+  validation {
+    condition     = length(var.labels) <= 63
+    error_message = "labels: at most 63 (Google allows 64 per resource, and Spokefleet adds managed-by to the MCS feature)."
+  }
 }
 
 variable "manage_apis" {
@@ -139,12 +154,22 @@ variable "membership" {
 }
 
 variable "workload_identity" {
-  description = "Workload identity policy (config `workloadIdentity`): enable turns it on with the fleet pool, require refuses clusters without it, ignore leaves clusters as they are."
+  description = "Workload identity policy (config `workloadIdentity`): enable turns it on with the fleet pool, require refuses clusters without it, ignore leaves clusters as they are. Only enable needs container.clusters.update for it."
   type        = string
   default     = "enable"
   validation {
     condition     = contains(["enable", "require", "ignore"], var.workload_identity)
     error_message = "workload_identity must be enable, require or ignore."
+  }
+}
+
+variable "workload_identity_node_pools" {
+  description = "Node pools without the GKE metadata server (config `workloadIdentity.nodePools`): migrate updates every node pool to GKE_METADATA (its nodes are recreated), migrate-new only node pools created after Spokefleet onboarded the cluster, report only reports them. Anything but report needs container.clusters.update (UpdateNodePool)."
+  type        = string
+  default     = "migrate-new"
+  validation {
+    condition     = contains(["migrate", "migrate-new", "report"], var.workload_identity_node_pools)
+    error_message = "workload_identity_node_pools must be migrate, migrate-new or report."
   }
 }
 
@@ -213,7 +238,7 @@ variable "kube_access" {
 }
 
 variable "kubernetes_authorization" {
-  description = "How the functions' service account is authorised inside clusters: rbac (apply the ClusterRole from the kubernetes_rbac_manifest output in every cluster) or iam (GKE IAM permissions granted project-wide by a second custom role, so new clusters need nothing installed). See docs/iam.md."
+  description = "How the functions' service account is authorised inside clusters: rbac (the default: apply the ClusterRole from the kubernetes_rbac_manifest output in every cluster; it names exactly the resources and verbs the code uses) or iam (opt-in: GKE IAM permissions granted project-wide by a second custom role, so new clusters need nothing installed, but it covers every namespace and every custom resource of every cluster in the project, and it is not verified against a real cluster here). See docs/iam.md."
   type        = string
   default     = "rbac"
   validation {
@@ -298,34 +323,97 @@ variable "log_sink" {
 }
 
 variable "function_settings" {
-  description = "Runtime settings of the two functions: memory (e.g. 512Mi), cpu, timeout_seconds (event functions allow at most 540), max/min instances and concurrent requests per instance."
+  description = "Runtime and delivery settings of the two functions: memory (e.g. 512Mi), cpu, timeout_seconds (also the push subscription's ack deadline), max/min instances, concurrent requests per instance, and the push subscription's retry backoff and delivery attempts before a message is dead-lettered. The reconcile function receives the fan-out of project- and fleet-wide requests (one short invocation per cluster): max_instances x request_concurrency clusters are reconciled at once, and a saturated function's 429 answers are failed delivery attempts, hence more attempts."
   type = object({
     audit = optional(object({
-      memory              = optional(string, "512Mi")
-      cpu                 = optional(string, "1")
-      timeout_seconds     = optional(number, 540)
-      max_instances       = optional(number, 10)
-      min_instances       = optional(number, 0)
-      request_concurrency = optional(number, 8)
+      memory                = optional(string, "512Mi")
+      cpu                   = optional(string, "1")
+      timeout_seconds       = optional(number, 540)
+      max_instances         = optional(number, 10)
+      min_instances         = optional(number, 0)
+      request_concurrency   = optional(number, 8)
+      max_delivery_attempts = optional(number, 10)
+      minimum_backoff       = optional(string, "10s")
+      maximum_backoff       = optional(string, "600s")
     }), {})
     reconcile = optional(object({
-      memory              = optional(string, "1Gi")
-      cpu                 = optional(string, "1")
-      timeout_seconds     = optional(number, 540)
-      max_instances       = optional(number, 3)
-      min_instances       = optional(number, 0)
-      request_concurrency = optional(number, 1)
+      memory                = optional(string, "1Gi")
+      cpu                   = optional(string, "1")
+      timeout_seconds       = optional(number, 540)
+      max_instances         = optional(number, 20)
+      min_instances         = optional(number, 0)
+      request_concurrency   = optional(number, 4)
+      max_delivery_attempts = optional(number, 20)
+      minimum_backoff       = optional(string, "10s")
+      maximum_backoff       = optional(string, "300s")
     }), {})
   })
   default = {}
+  # Pub/Sub: the ack deadline (for push, the request timeout) is at most 600 s. The lower bound is Spokefleet's:
+  # the invocation budget (8/9 of the timeout) must be at least the 10 s shared/config.ts accepts.
   validation {
     condition = alltrue([
       for f in [var.function_settings.audit, var.function_settings.reconcile] :
-      f.timeout_seconds >= 1 && f.timeout_seconds <= 540 && can(regex("^[0-9]+(Mi|Gi)$", f.memory))
-      && f.max_instances >= 1 && f.min_instances >= 0 && f.min_instances <= f.max_instances
+      f.timeout_seconds >= 12 && f.timeout_seconds <= 600 && floor(f.timeout_seconds) == f.timeout_seconds
+    ])
+    error_message = "function_settings: timeout_seconds must be a whole number from 12 to 600 (Pub/Sub's longest push request timeout)."
+  }
+  # Cloud Run CPU limits: 0.08 to 1 vCPU in steps of 0.001, or 1, 2, 4, 6 or 8.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      can(regex("^(0\\.[0-9]{1,3}|[12468])$", f.cpu)) && tonumber(f.cpu) >= 0.08
+    ])
+    error_message = "function_settings: cpu must be 0.08 to 1 (at most three decimals) or 1, 2, 4, 6 or 8 (Cloud Run CPU limits)."
+  }
+  # Cloud Run: with less than 1 vCPU, maximum concurrency must be 1.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      f.request_concurrency == 1 || !can(tonumber(f.cpu)) || tonumber(f.cpu) >= 1
+    ])
+    error_message = "function_settings: request_concurrency above 1 needs cpu of at least 1 (Cloud Run allows only concurrency 1 below 1 vCPU)."
+  }
+  # Cloud Run memory per vCPU: up to 512 MiB below 0.5 vCPU, 1 GiB below 1, 4 GiB at 1, 8 GiB at 2, 2-16 GiB at 4,
+  # 4-24 GiB at 6, 4-32 GiB at 8; at least 128 MiB.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      can(regex("^[0-9]+(Mi|Gi)$", f.memory)) && can(tonumber(f.cpu)) ? (
+        (tonumber(regex("^[0-9]+", f.memory)) * (endswith(f.memory, "Gi") ? 1024 : 1)) >= max(128, lookup({ "4" = 2048, "6" = 4096, "8" = 4096 }, f.cpu, 128))
+        && (tonumber(regex("^[0-9]+", f.memory)) * (endswith(f.memory, "Gi") ? 1024 : 1)) <= (
+          tonumber(f.cpu) < 0.5 ? 512 : tonumber(f.cpu) < 1 ? 1024 : lookup({ "1" = 4096, "2" = 8192, "4" = 16384, "6" = 24576, "8" = 32768 }, f.cpu, 0)
+        )
+      ) : false
+    ])
+    error_message = "function_settings: memory (like 512Mi or 2Gi) must fit the cpu: at most 512Mi below 0.5 vCPU, 1Gi below 1, 4Gi at 1, 8Gi at 2, 2-16Gi at 4, 4-24Gi at 6, 4-32Gi at 8 (Cloud Run), and at least 128Mi."
+  }
+  # Cloud Run: at most 1000 concurrent requests per instance.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      f.max_instances >= 1 && f.min_instances >= 0 && f.min_instances <= f.max_instances
       && f.request_concurrency >= 1 && f.request_concurrency <= 1000
     ])
-    error_message = "function_settings: timeout_seconds 1-540, memory like 512Mi, 0 <= min_instances <= max_instances, request_concurrency 1-1000."
+    error_message = "function_settings: 0 <= min_instances <= max_instances, max_instances >= 1, request_concurrency 1-1000."
+  }
+  # Pub/Sub DeadLetterPolicy: max_delivery_attempts between 5 and 100.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      f.max_delivery_attempts >= 5 && f.max_delivery_attempts <= 100 && floor(f.max_delivery_attempts) == f.max_delivery_attempts
+    ])
+    error_message = "function_settings: max_delivery_attempts must be a whole number from 5 to 100 (Pub/Sub's range)."
+  }
+  # Pub/Sub RetryPolicy: minimum and maximum backoff between 0 and 600 seconds.
+  validation {
+    condition = alltrue([
+      for f in [var.function_settings.audit, var.function_settings.reconcile] :
+      can(regex("^[0-9]+s$", f.minimum_backoff)) && can(regex("^[0-9]+s$", f.maximum_backoff))
+      ? tonumber(trimsuffix(f.maximum_backoff, "s")) <= 600 && tonumber(trimsuffix(f.minimum_backoff, "s")) <= tonumber(trimsuffix(f.maximum_backoff, "s"))
+      : false
+    ])
+    error_message = "function_settings: minimum_backoff <= maximum_backoff, both whole seconds like 10s, at most 600s (Pub/Sub's retry policy range)."
   }
 }
 
@@ -347,19 +435,37 @@ variable "vpc_access" {
 }
 
 variable "dead_letter" {
-  description = "Dead-lettering of undeliverable events: delivery attempts before a message moves to the dead-letter topic (5-100), and how long the dead-letter subscription keeps it."
+  description = "The dead-letter subscription: how long it keeps a message that exhausted its delivery attempts (function_settings.*.max_delivery_attempts)."
   type = object({
-    max_delivery_attempts = optional(number, 10)
-    message_retention     = optional(string, "604800s")
+    message_retention = optional(string, "604800s")
   })
   default = {}
+  # Pub/Sub: a subscription's message_retention_duration is 10 minutes to 31 days.
   validation {
-    condition     = var.dead_letter.max_delivery_attempts >= 5 && var.dead_letter.max_delivery_attempts <= 100
-    error_message = "dead_letter.max_delivery_attempts must be between 5 and 100 (Pub/Sub's range)."
+    condition     = can(regex("^[0-9]+s$", var.dead_letter.message_retention)) ? tonumber(trimsuffix(var.dead_letter.message_retention, "s")) >= 600 && tonumber(trimsuffix(var.dead_letter.message_retention, "s")) <= 2678400 : false
+    error_message = "dead_letter.message_retention must be whole seconds from 600s (10 minutes) to 2678400s (31 days), Pub/Sub's range."
   }
+}
+
+variable "delivery_retention" {
+  description = "How long the functions' push subscriptions keep a message that is not acknowledged yet (it is retried meanwhile, then dead-lettered)."
+  type        = string
+  default     = "604800s"
+  # Pub/Sub: a subscription's message_retention_duration is 10 minutes to 31 days.
   validation {
-    condition     = can(regex("^[0-9]+s$", var.dead_letter.message_retention))
-    error_message = "dead_letter.message_retention must be a duration in seconds, e.g. 604800s."
+    condition     = can(regex("^[0-9]+s$", var.delivery_retention)) ? tonumber(trimsuffix(var.delivery_retention, "s")) >= 600 && tonumber(trimsuffix(var.delivery_retention, "s")) <= 2678400 : false
+    error_message = "delivery_retention must be whole seconds from 600s (10 minutes) to 2678400s (31 days), Pub/Sub's range."
+  }
+}
+
+variable "audit_topic_retention" {
+  description = "How long the audit topic keeps published entries, so they can be replayed with a seek after an outage."
+  type        = string
+  default     = "86400s"
+  # Pub/Sub: a topic's message_retention_duration is 10 minutes to 31 days.
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.audit_topic_retention)) ? tonumber(trimsuffix(var.audit_topic_retention, "s")) >= 600 && tonumber(trimsuffix(var.audit_topic_retention, "s")) <= 2678400 : false
+    error_message = "audit_topic_retention must be whole seconds from 600s (10 minutes) to 2678400s (31 days), Pub/Sub's range."
   }
 }
 
@@ -374,9 +480,16 @@ variable "reconcile_schedule" {
 }
 
 variable "reconcile_time_zone" {
-  description = "Time zone of reconcile_schedule (tz database name)."
+  description = "Time zone of reconcile_schedule: a tz database name such as Etc/UTC or Europe/Paris."
   type        = string
   default     = "Etc/UTC"
+  # Cloud Scheduler: the time zone must be a name from the tz database. Checked here by shape (Area/Location,
+  # Area/Location/Sub, or a single name like UTC or CET); a well-formed name that is not in the database is still
+  # refused by Cloud Scheduler at apply.
+  validation {
+    condition     = can(regex("^[A-Z][A-Za-z0-9_+-]*(/[A-Z][A-Za-z0-9_+-]*){0,2}$", var.reconcile_time_zone))
+    error_message = "reconcile_time_zone must be a tz database name such as Etc/UTC or America/New_York (not an offset like +02:00)."
+  }
 }
 
 variable "grant_cross_project_service_agents" {
@@ -385,8 +498,35 @@ variable "grant_cross_project_service_agents" {
   default     = true
 }
 
+variable "mcs_feature" {
+  description = "Who owns the fleet's multiclusterservicediscovery feature: unmanaged (Terraform leaves it alone; the functions turn it on with the first cluster they onboard, and terraform destroy keeps it), create (Terraform creates and owns it), adopt (an import block takes over the existing one). Owned means terraform destroy turns MCS off for the whole fleet."
+  type        = string
+  default     = "unmanaged"
+  validation {
+    condition     = contains(["unmanaged", "create", "adopt"], var.mcs_feature)
+    error_message = "mcs_feature must be unmanaged, create or adopt."
+  }
+}
+
+variable "mcs_importer_grant" {
+  description = "Grant the MCS importer (gke-mcs/gke-mcs-importer in the fleet's workload identity pool) roles/compute.networkViewer in the fleet and cluster projects, as MCS requires. Turn off if another stack grants it."
+  type        = bool
+  default     = true
+}
+
+variable "sink_excluded_principals" {
+  description = "Kubernetes principals whose Service writes the audit sink drops (besides the functions' own account): controllers that write Services all the time and whose writes Spokefleet would only ignore. Default: the MCS importer, which keeps its derived gke-mcs-* Services in step."
+  type        = list(string)
+  default     = ["system:serviceaccount:gke-mcs:gke-mcs-importer"]
+  validation {
+    # The Logging query quotes them; shared/events/methods.ts refuses quotes, backslashes and control characters.
+    condition     = alltrue([for p in var.sink_excluded_principals : can(regex("^[^\"\\\\\\x00-\\x1f\\x7f]+$", p))])
+    error_message = "sink_excluded_principals must not contain quotes, backslashes or control characters."
+  }
+}
+
 variable "bundle_dir" {
-  description = "Directory holding the built functions bundle (npm run build writes dist/index.js and dist/package.json). Defaults to the repository's dist/."
+  description = "Directory holding the built functions bundle (npm run build writes dist/index.js, vendor.js, package.json and package-lock.json). Defaults to the repository's dist/."
   type        = string
   default     = null
 }

@@ -1,17 +1,22 @@
 terraform {
-  # 1.9: validation conditions may refer to other variables (spokes → projects).
+  # 1.9: validation conditions may refer to other variables (spokes → projects); import blocks with for_each (1.7).
   required_version = ">= 1.9"
 
   required_providers {
     google = {
       source = "hashicorp/google"
-      # Checked offline against the 6.50.0 schema (test/fixtures/terraform/provider-schema.json); nothing used here
-      # is deprecated in 6.x, so 7.x (which removed the deprecated fields) works too.
-      version = ">= 6.50, < 8"
+      # One major: every argument and attribute is checked offline against the 6.50.0 schema
+      # (test/fixtures/terraform/provider-schema.json). Moving to 7.x means refreshing that schema first.
+      version = "~> 6.50"
+    }
+    google-beta = {
+      source = "hashicorp/google-beta"
+      # google_project_service_identity exists only in google-beta; same release line as google.
+      version = "~> 6.50"
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4, < 3"
+      version = "~> 2.4"
     }
   }
 
@@ -21,6 +26,12 @@ terraform {
 }
 
 provider "google" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = var.labels
+}
+
+provider "google-beta" {
   project        = var.project_id
   region         = var.region
   default_labels = var.labels

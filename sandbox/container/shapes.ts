@@ -311,8 +311,10 @@ function buildNodePools(
     : [{ name: 'default-pool', initialNodeCount: spec.initialNodeCount ?? 3, config: spec.nodeConfig }];
   return specs.map((given) => {
     const name = given.name ?? '';
-    if (!/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(name)) throw invalidArgument(`Invalid node pool name "${name}".`);
-    const mode = given.config?.workloadMetadataConfig?.mode || (workloadIdentity ? 'GKE_METADATA' : 'GCE_METADATA');
+    if (!/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(name))
+      throw invalidArgument(`Invalid node pool name "${name}".`);
+    const mode =
+      given.config?.workloadMetadataConfig?.mode || (workloadIdentity ? 'GKE_METADATA' : 'GCE_METADATA');
     if (mode === 'GKE_METADATA' && !workloadIdentity) metadataServerNeedsWorkloadIdentity(name);
     return {
       ...given,

@@ -64,7 +64,8 @@ export function discoveryDocument(
     return versions && { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group[1], versions) };
   }
   const groupVersion = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  if (groupVersion) return served(groupVersion[1]) ? resourceList(groupVersion[1], groupVersion[2]) : undefined;
+  if (groupVersion)
+    return served(groupVersion[1]) ? resourceList(groupVersion[1], groupVersion[2]) : undefined;
   return undefined;
 }
 

@@ -12,6 +12,14 @@
 /** Where a permission is checked: the fleet host project, the cluster's project, or the project of its VPC. */
 export type ProjectScope = 'fleet' | 'cluster' | 'network';
 
+/**
+ * The custom role's permission sets, one per project capacity. `cluster_write` holds what only a step that changes
+ * a cluster or its node pools needs (`writes: true` rows): Terraform grants it only when such a step can run
+ * (workload identity `enable`, or node pools not `report`), so a deployment that only checks never holds
+ * `container.clusters.update`.
+ */
+export type Capacity = 'fleet' | 'cluster' | 'cluster_write' | 'network';
+
 /** The client objects the adapters hold, named as the test finds them in the source (`this.<accessor>`). */
 export const CLIENTS = {
   /** @google-cloud/container ClusterManagerClient (gRPC), clusters.ts */
@@ -57,6 +65,14 @@ export interface GoogleApiCall {
   permissions: string[];
   project: ProjectScope;
   grant: 'custom-role';
+  /** Only a step that writes the cluster or its node pools makes this call (see Capacity `cluster_write`). */
+  writes?: true;
+  /**
+   * Set while the adapter does not make this call yet (it is being added with the step that needs it): the grant
+   * is already in the role and docs. test/unit/permissions.test.ts fails once the adapter makes the call and the
+   * mark is still here, so the mark never outlives the change that brings the call.
+   */
+  pending?: string;
   why: string;
 }
 
@@ -84,7 +100,11 @@ const google = (
   permissions: string[],
   project: ProjectScope,
   why: string,
-): GoogleApiCall => ({ client, method, api, permissions, project, grant: 'custom-role', why });
+  extra: Pick<GoogleApiCall, 'writes' | 'pending'> = {},
+): GoogleApiCall => ({ client, method, api, permissions, project, grant: 'custom-role', ...extra, why });
+
+/** The node-pool step (workload metadata → GKE_METADATA) is being added to clusters.ts alongside this table. */
+const NODE_POOL_STEP = 'finding a running cluster or node-pool operation again before starting another';
 
 const kube = (
   client: KubernetesCall['client'],
@@ -124,15 +144,17 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     ['container.clusters.update'],
     'cluster',
     "turn on workload identity with the cluster's own project's pool (workloadIdentity.policy = enable)",
+    { writes: true },
   ),
   google(
     'container',
     'updateNodePool',
     'ClusterManager.UpdateNodePool',
-    // Google's GKE IAM table lists node-pool updates under container.clusters.update.
+    // Google's GKE API reference: projects.locations.clusters.nodePools.update needs container.clusters.update.
     ['container.clusters.update'],
     'cluster',
     'move a node pool to the GKE metadata server (workloadIdentity.nodePools = migrate or migrate-new)',
+    { writes: true },
   ),
   google(
     'container',
@@ -141,6 +163,16 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     ['container.operations.get'],
     'cluster',
     'wait for the UpdateCluster and UpdateNodePool operations before the next step',
+  ),
+  google(
+    'container',
+    'listOperations',
+    'ClusterManager.ListOperations',
+    // Google's GKE API reference: projects.locations.operations.list needs container.operations.list.
+    ['container.operations.list'],
+    'cluster',
+    'find a cluster or node-pool operation that is still running (a redelivered event waits for it instead of failing)',
+    { pending: NODE_POOL_STEP },
   ),
   // --- Compute (networks, REST) ---
   google(
@@ -347,6 +379,38 @@ export function customRolePermissions(scope?: ProjectScope): string[] {
       .flatMap((c) => c.permissions),
   );
 }
+
+/**
+ * The custom role's permissions per capacity. `cluster_write` holds the permissions only write rows need; a
+ * permission a read row needs too stays in `cluster`. The capacities of a scope together are its permissions.
+ */
+export function capacityPermissions(capacity: Capacity): string[] {
+  const calls = API_CALLS.filter(isGoogleApiCall).filter((c) => c.grant === 'custom-role');
+  if (capacity === 'fleet' || capacity === 'network') return customRolePermissions(capacity);
+  const reads = sortedUnique(
+    calls.filter((c) => c.project === 'cluster' && !c.writes).flatMap((c) => c.permissions),
+  );
+  if (capacity === 'cluster') return reads;
+  for (const call of calls.filter((c) => c.writes && c.project !== 'cluster'))
+    throw new Error(`${call.method}: only cluster-scope rows can be write rows`);
+  return sortedUnique(calls.filter((c) => c.writes).flatMap((c) => c.permissions)).filter(
+    (p) => !reads.includes(p),
+  );
+}
+
+/**
+ * Grants on single resources rather than through the custom role. Fan-out: a project- or fleet-wide reconcile
+ * request is split into one `cluster` request per cluster, published to the reconcile topic by the functions'
+ * service account; it may publish to that topic and to nothing else (topic-level, not project-level).
+ */
+export const TOPIC_GRANTS = Object.freeze([
+  {
+    topic: 'reconcile',
+    role: 'roles/pubsub.publisher',
+    permissions: ['pubsub.topics.publish'],
+    why: 'fan out a project- or fleet-wide reconcile request as one cluster request per cluster',
+  },
+] as const);
 
 /** What the Connect gateway checks for the Kubernetes calls: `gkehub.gateway.<http verb>` in the fleet project. */
 export function connectGatewayPermissions(): string[] {

@@ -1,10 +1,11 @@
 /**
  * Pub/Sub `messagePublished` CloudEvents as the functions receive them. Two deliveries reach a function:
  *
- * (a) Eventarc (deployed, and the sandbox's default): a binary-mode CloudEvent — ce-* headers, body
+ * (a) Eventarc (the sandbox's default): a binary-mode CloudEvent — ce-* headers, body
  *     `{message: {data, messageId, publishTime, attributes, …}, subscription}` — which functions-framework passes
  *     through with `data` = the parsed body.
- * (b) A raw Pub/Sub push (the emulator's push subscription to a URL containing `/projects/P/topics/T`), which
+ * (b) A raw Pub/Sub push (deployed: Terraform's push subscription per function; locally: the emulator's) to a URL
+ *     containing `/projects/P/topics/T`, which
  *     functions-framework's legacy middleware turns into a CloudEvent: id = messageId, time = publishTime,
  *     source = `//pubsub.googleapis.com/projects/P/topics/T` (or `//pubsub.googleapis.com/` if the URL has no
  *     topic), data = `{message: {'@type': …PubsubMessage, data, attributes, messageId, publishTime}}` — the

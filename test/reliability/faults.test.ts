@@ -431,7 +431,11 @@ function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<
     if (!done.has(String(r.outcome))) continue;
     switch (r.step) {
       case 'workload-identity':
-        assert.equal(cluster.workloadIdentityConfig?.workloadPool, `${ref.project}.svc.id.goog`, 'claimed WI');
+        assert.equal(
+          cluster.workloadIdentityConfig?.workloadPool,
+          `${ref.project}.svc.id.goog`,
+          'claimed WI',
+        );
         break;
       case 'node-pools':
         assert.ok(

@@ -65,6 +65,8 @@ describe('config: defaults', () => {
         maxClustersPerService: 5,
         maxEndpointsPerService: 250,
         maxServicesPerFleet: 50,
+        maxGlobalMemberships: 250,
+        maxRegionalMemberships: 50,
         refuseCrossProjectDuplicates: true,
       },
       kubeAccess: 'connectGateway',
@@ -112,6 +114,8 @@ describe('config: defaults', () => {
         maxEndpointsPerService: 250,
         maxServicesPerFleet: 10,
         refuseCrossProjectDuplicates: true,
+        maxGlobalMemberships: 250,
+        maxRegionalMemberships: 50,
       },
     },
     {

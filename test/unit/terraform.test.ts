@@ -1,162 +1,90 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Terraform interpolations (`${…}`) are the expected values here, not JavaScript templates
 /**
- * terraform/ checked against the code, offline. `terraform validate` needs the google provider binary, which cannot
- * be downloaded here, so the configuration is parsed (@cdktf/hcl2json) and compared with what the code says: the
- * sink filter with shared/events/methods.ts, the custom role with shared/cloud/permissions.ts, SPOKEFLEET_CONFIG
- * with shared/config.ts, arguments and blocks with the provider's real schema (test/fixtures/terraform/). Where a
- * `terraform` binary is installed, the provider-free parts (fmt, the config mapping, the filter template) are also
- * run through it; without one those tests are skipped with a message.
+ * terraform/ checked against the code, offline. `terraform validate`/`plan` need the provider binaries, which
+ * cannot be downloaded here, so the configuration is parsed (@cdktf/hcl2json) and compared with what the code says:
+ * the sink filter with shared/events/methods.ts, the custom role with shared/cloud/permissions.ts, SPOKEFLEET_CONFIG
+ * with shared/config.ts, arguments and blocks with the providers' real schemas (test/fixtures/terraform/), the
+ * plan's order with the dependency graph Terraform builds from references and depends_on. Where a `terraform`
+ * binary is installed, the provider-free parts (fmt, variable validations, the config mapping, the locals that
+ * decide the IAM and the MCS feature, the filter template) are run through it; without one those tests are skipped
+ * with a message.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 import {
   GENERATED_DIR,
   generatedFiles,
   PRINCIPALS_INTERPOLATION,
+  README,
+  renderReadme,
   SINK_FILTER_TEMPLATE,
 } from '../../scripts/gen-terraform';
-import { type BlockSchema, type ProviderSchema, typeSchemaFromBinding } from '../../scripts/provider-schema';
 import {
+  type BlockSchema,
+  isBetaProvider,
+  type ProviderSchema,
+  typeSchemaFromBinding,
+} from '../../scripts/provider-schema';
+import {
+  capacityPermissions,
   customRolePermissions,
   kubernetesIamPermissions,
   type ProjectScope,
   servicesByScope,
+  TOPIC_GRANTS,
 } from '../../shared/cloud/permissions';
 import { type ConfigInput, parseConfig } from '../../shared/config';
 import { AUDIT_METHODS, sinkFilter } from '../../shared/events/methods';
 import { parseReconcileRequest } from '../../shared/events/request';
+import {
+  allCode,
+  dependencyGraph,
+  dependsOn,
+  evaluate,
+  findCycle,
+  type Graph,
+  hclCode,
+  type Json,
+  loadModule,
+  MODULE,
+  type Module,
+  neededLocals,
+  needTerraform,
+  REQUIRED_TFVARS,
+  ROOT,
+  read,
+  references,
+  runValidationCases,
+  TF,
+  terraform,
+  unwrap,
+  type ValidationCase,
+  withScratch,
+} from './terraform-harness';
 
-const ROOT = join(__dirname, '..', '..');
-const TF = join(ROOT, 'terraform');
-const MODULE = join(TF, 'modules', 'spokefleet-config');
-const read = (path: string) => readFileSync(path, 'utf8');
-
-// biome-ignore lint/suspicious/noExplicitAny: hcl2json output is untyped JSON
-type Json = any;
-
-interface Module {
-  files: Record<string, string>;
-  variable: Record<string, Json>;
-  locals: Record<string, Json>;
-  resource: Record<string, Record<string, Json>>;
-  data: Record<string, Record<string, Json>>;
-  module: Record<string, Json>;
-  output: Record<string, Json>;
-  terraform: Json[];
-}
-
-async function loadModule(dir: string): Promise<Module> {
-  const mod: Module = {
-    files: {},
-    variable: {},
-    locals: {},
-    resource: {},
-    data: {},
-    module: {},
-    output: {},
-    terraform: [],
-  };
-  for (const name of readdirSync(dir)
-    .filter((f) => f.endsWith('.tf'))
-    .sort()) {
-    const text = read(join(dir, name));
-    mod.files[name] = text;
-    const json: Json = await parse(name, text);
-    for (const [key, value] of Object.entries(json.variable ?? {})) mod.variable[key] = (value as Json[])[0];
-    for (const block of json.locals ?? []) Object.assign(mod.locals, block);
-    for (const kind of ['resource', 'data'] as const) {
-      for (const [type, byName] of Object.entries(json[kind] ?? {})) {
-        for (const [resourceName, bodies] of Object.entries(byName as Record<string, Json[]>)) {
-          mod[kind][type] ??= {};
-          mod[kind][type][resourceName] = bodies[0];
-        }
-      }
-    }
-    for (const [key, value] of Object.entries(json.module ?? {})) mod.module[key] = (value as Json[])[0];
-    for (const [key, value] of Object.entries(json.output ?? {})) mod.output[key] = (value as Json[])[0];
-    mod.terraform.push(...(json.terraform ?? []));
-  }
-  return mod;
-}
-
-/** HCL text without comments (`#`, `//`, `/* … *\/`); good enough for finding references. */
-function hclCode(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)(#|\/\/).*$/gm, '$1');
-}
-
-const allCode = (mod: Module) => Object.values(mod.files).map(hclCode).join('\n');
-
-/** `"${expr}"` → `expr`. */
-const unwrap = (value: unknown): string => {
-  assert.equal(typeof value, 'string');
-  const match = /^\$\{([\s\S]*)\}$/.exec(value as string);
-  return match ? match[1] : (value as string);
-};
-
-// --- terraform binary (optional) ---
-
-function terraformEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CHECKPOINT_DISABLE: '1',
-    TF_IN_AUTOMATION: '1',
-    TF_INPUT: '0',
-  };
-  if (env.TF_CLI_CONFIG_FILE && !existsSync(env.TF_CLI_CONFIG_FILE)) delete env.TF_CLI_CONFIG_FILE;
-  return env;
-}
-
-const HAVE_TERRAFORM = spawnSync('terraform', ['version'], { env: terraformEnv() }).status === 0;
-
-function terraform(cwd: string, args: string[]): string {
-  const result = spawnSync('terraform', [...args, '-no-color'], {
-    cwd,
-    env: terraformEnv(),
-    encoding: 'utf8',
-  });
-  assert.equal(result.status, 0, `terraform ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-function needTerraform(ctx: Mocha.Context): void {
-  if (!HAVE_TERRAFORM) {
-    console.warn(`      (skipped: terraform is not installed; "${ctx.test?.title}" needs it)`);
-    ctx.skip();
-  }
-}
-
-// ---
+const EXAMPLES = join(TF, 'examples');
+const examples = () => readdirSync(EXAMPLES).filter((f) => f.endsWith('.tfvars'));
 
 let root: Module;
 let configModule: Module;
 let schema: ProviderSchema;
+let graph: Graph;
 
 describe('terraform/', () => {
   before(async () => {
     root = await loadModule(TF);
     configModule = await loadModule(MODULE);
     schema = JSON.parse(read(join(ROOT, 'test', 'fixtures', 'terraform', 'provider-schema.json')));
+    graph = dependencyGraph(root);
   });
 
   describe('format', () => {
-    it('terraform fmt -check -recursive terraform/ passes', function () {
+    it('terraform fmt -check -recursive terraform/ passes (modules and the example tfvars included)', function () {
       needTerraform(this);
       terraform(ROOT, ['fmt', '-check', '-recursive', 'terraform/']);
-    });
-
-    it('terraform.tfvars.example is formatted (checked through a .tfvars copy)', function () {
-      needTerraform(this);
-      const dir = mkdtempSync(join(tmpdir(), 'tfvars-'));
-      try {
-        cpSync(join(TF, 'terraform.tfvars.example'), join(dir, 'example.tfvars'));
-        terraform(dir, ['fmt', '-check', 'example.tfvars']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
     });
   });
 
@@ -219,37 +147,280 @@ describe('terraform/', () => {
       }
     });
 
-    it('the tfvars example sets only declared variables and every required one', async () => {
-      const example: Json = await parse('terraform.tfvars', read(join(TF, 'terraform.tfvars.example')));
+    it('there is one example per deployment shape: single project and Shared VPC', () => {
+      assert.deepStrictEqual(examples().sort(), ['shared-vpc.tfvars', 'single-project.tfvars']);
+    });
+
+    it('each example sets only declared variables and every required one', async () => {
       const declared = Object.keys(root.variable);
-      assert.deepStrictEqual(
-        Object.keys(example).filter((k) => !declared.includes(k)),
-        [],
-      );
       const required = Object.entries(root.variable)
         .filter(([, body]) => !('default' in body))
         .map(([name]) => name);
-      assert.deepStrictEqual(
-        required.filter((k) => !(k in example)),
-        [],
-      );
+      for (const file of examples()) {
+        const example: Json = await parse(file, read(join(EXAMPLES, file)));
+        assert.deepStrictEqual(
+          Object.keys(example).filter((k) => !declared.includes(k)),
+          [],
+          file,
+        );
+        assert.deepStrictEqual(
+          required.filter((k) => !(k in example)),
+          [],
+          file,
+        );
+      }
     });
 
-    it('the tfvars example is the seed topology', async () => {
-      const example: Json = await parse('terraform.tfvars', read(join(TF, 'terraform.tfvars.example')));
+    it('the single-project example is the seed topology, with the default rbac authorisation', async () => {
+      const example: Json = await parse('x.tfvars', read(join(EXAMPLES, 'single-project.tfvars')));
       assert.deepStrictEqual(
         example.spokes.map((s: { network: string }) => s.network),
         ['gcp-spoke100-us-east4', 'gcp-spoke200-us-east4'],
       );
       assert.deepStrictEqual(example.namespaces, ['mcs-common']);
+      assert.equal(example.kubernetes_authorization, 'rbac');
+      assert.equal(root.variable.kubernetes_authorization.default, 'rbac');
     });
 
-    it('pins the google provider to >= 6.50, < 8 and requires Terraform >= 1.9', () => {
+    it('the Shared VPC example names the host project for its spokes, lists it in projects, and uses rbac', async () => {
+      const example: Json = await parse('x.tfvars', read(join(EXAMPLES, 'shared-vpc.tfvars')));
+      const host = example.fleet_project;
+      assert.ok(example.projects.includes(host), 'the host project is in projects (peering, networks)');
+      assert.ok(example.projects.length >= 3, 'the host and service projects');
+      for (const spoke of example.spokes) assert.equal(spoke.project, host);
+      assert.equal(example.kubernetes_authorization, 'rbac');
+      assert.equal(example.log_sink.scope, 'folder');
+    });
+
+    it('providers: google and google-beta within one major (6.x, whose schema the tests check), Terraform >= 1.9', () => {
       const block = root.terraform.find((t) => t.required_providers);
       const providers = block.required_providers[0];
       assert.equal(providers.google.source, 'hashicorp/google');
-      assert.equal(providers.google.version, '>= 6.50, < 8');
+      assert.equal(providers.google.version, '~> 6.50');
+      assert.equal(providers['google-beta'].source, 'hashicorp/google-beta');
+      assert.equal(providers['google-beta'].version, '~> 6.50');
+      assert.equal(providers.archive.version, '~> 2.4');
       assert.equal(block.required_version, '>= 1.9');
+      assert.equal(schema.provider, 'hashicorp/google 6.50.0');
+      assert.equal(schema.beta.provider, 'hashicorp/google-beta 6.50.0');
+      assert.ok(root.provider['google-beta'], 'google-beta is configured');
+      assert.deepStrictEqual(
+        root.provider['google-beta'][0].project,
+        root.provider.google[0].project,
+        'both providers address the same project',
+      );
+    });
+  });
+
+  describe('variable validation rejects what Google rejects (terraform test, one plan per case)', () => {
+    const fn = (settings: string) => `function_settings = { audit = { ${settings} } }`;
+    const cases: ValidationCase[] = [
+      // Cloud Run: below 1 vCPU, maximum concurrency must be 1.
+      {
+        name: 'cpu 0.5 with concurrency 8',
+        variables: fn('cpu = "0.5", request_concurrency = 8'),
+        rejects: 'function_settings',
+      },
+      { name: 'cpu 0.5 with concurrency 1', variables: fn('cpu = "0.5", request_concurrency = 1') },
+      { name: 'cpu 1 with concurrency 80', variables: fn('cpu = "1", request_concurrency = 80') },
+      { name: 'concurrency 1001', variables: fn('request_concurrency = 1001'), rejects: 'function_settings' },
+      // Cloud Run CPU values: 0.08-1 in steps of 0.001, or 1, 2, 4, 6, 8.
+      { name: 'cpu 3', variables: fn('cpu = "3", memory = "2Gi"'), rejects: 'function_settings' },
+      {
+        name: 'cpu 0.05',
+        variables: fn('cpu = "0.05", request_concurrency = 1, memory = "256Mi"'),
+        rejects: 'function_settings',
+      },
+      {
+        name: 'cpu 0.0833',
+        variables: fn('cpu = "0.0833", request_concurrency = 1, memory = "256Mi"'),
+        rejects: 'function_settings',
+      },
+      { name: 'cpu 0.083', variables: fn('cpu = "0.083", request_concurrency = 1, memory = "256Mi"') },
+      // Cloud Run memory per vCPU.
+      {
+        name: 'memory 8Gi at 1 vCPU',
+        variables: fn('cpu = "1", memory = "8Gi"'),
+        rejects: 'function_settings',
+      },
+      { name: 'memory 4Gi at 1 vCPU', variables: fn('cpu = "1", memory = "4Gi"') },
+      { name: 'memory 8Gi at 2 vCPU', variables: fn('cpu = "2", memory = "8Gi"') },
+      {
+        name: 'memory 1Gi at 4 vCPU',
+        variables: fn('cpu = "4", memory = "1Gi"'),
+        rejects: 'function_settings',
+      },
+      {
+        name: 'memory 1Gi at 0.25 vCPU',
+        variables: fn('cpu = "0.25", request_concurrency = 1, memory = "1Gi"'),
+        rejects: 'function_settings',
+      },
+      {
+        name: 'memory 1Gi at 0.5 vCPU',
+        variables: fn('cpu = "0.5", request_concurrency = 1, memory = "1Gi"'),
+      },
+      {
+        name: 'memory 2Gi at 0.5 vCPU',
+        variables: fn('cpu = "0.5", request_concurrency = 1, memory = "2Gi"'),
+        rejects: 'function_settings',
+      },
+      { name: 'memory 64Mi', variables: fn('memory = "64Mi"'), rejects: 'function_settings' },
+      { name: 'memory 512M (not Mi)', variables: fn('memory = "512M"'), rejects: 'function_settings' },
+      // Pub/Sub: the push request timeout (ack deadline) is at most 600 s.
+      { name: 'timeout 601', variables: fn('timeout_seconds = 601'), rejects: 'function_settings' },
+      { name: 'timeout 600', variables: fn('timeout_seconds = 600') },
+      {
+        name: 'timeout 11 (invocation budget under 10 s)',
+        variables: fn('timeout_seconds = 11'),
+        rejects: 'function_settings',
+      },
+      // Pub/Sub DeadLetterPolicy: 5-100 delivery attempts; RetryPolicy: backoffs 0-600 s.
+      {
+        name: 'max_delivery_attempts 4',
+        variables: fn('max_delivery_attempts = 4'),
+        rejects: 'function_settings',
+      },
+      {
+        name: 'max_delivery_attempts 101',
+        variables: fn('max_delivery_attempts = 101'),
+        rejects: 'function_settings',
+      },
+      { name: 'max_delivery_attempts 100', variables: fn('max_delivery_attempts = 100') },
+      {
+        name: 'maximum_backoff 601s',
+        variables: fn('maximum_backoff = "601s"'),
+        rejects: 'function_settings',
+      },
+      {
+        name: 'minimum above maximum backoff',
+        variables: fn('minimum_backoff = "60s", maximum_backoff = "30s"'),
+        rejects: 'function_settings',
+      },
+      { name: 'backoff in minutes', variables: fn('maximum_backoff = "10m"'), rejects: 'function_settings' },
+      // Pub/Sub message retention: 10 minutes to 31 days, for subscriptions and topics.
+      {
+        name: 'dead-letter retention 31 days + 1 s',
+        variables: 'dead_letter = { message_retention = "2678401s" }',
+        rejects: 'dead_letter',
+      },
+      {
+        name: 'dead-letter retention 31 days',
+        variables: 'dead_letter = { message_retention = "2678400s" }',
+      },
+      {
+        name: 'dead-letter retention 599 s',
+        variables: 'dead_letter = { message_retention = "599s" }',
+        rejects: 'dead_letter',
+      },
+      {
+        name: 'delivery retention 32 days',
+        variables: 'delivery_retention = "2764800s"',
+        rejects: 'delivery_retention',
+      },
+      {
+        name: 'delivery retention 7d (not seconds)',
+        variables: 'delivery_retention = "7d"',
+        rejects: 'delivery_retention',
+      },
+      {
+        name: 'audit topic retention 31 days + 1 s',
+        variables: 'audit_topic_retention = "2678401s"',
+        rejects: 'audit_topic_retention',
+      },
+      { name: 'audit topic retention 10 minutes', variables: 'audit_topic_retention = "600s"' },
+      // Google Cloud labels: lowercase keys starting with a letter, <= 63 characters; values likewise; <= 64 labels.
+      { name: 'label key with a capital', variables: 'labels = { Team = "a" }', rejects: 'labels' },
+      { name: 'label key starting with a digit', variables: 'labels = { "1team" = "a" }', rejects: 'labels' },
+      {
+        name: 'label key with a dot',
+        variables: 'labels = { "app.kubernetes.io" = "a" }',
+        rejects: 'labels',
+      },
+      {
+        name: 'label key of 64 characters',
+        variables: `labels = { ${'a'.repeat(64)} = "a" }`,
+        rejects: 'labels',
+      },
+      { name: 'label key of 63 characters', variables: `labels = { ${'a'.repeat(63)} = "a" }` },
+      { name: 'label value with a capital', variables: 'labels = { team = "Platform" }', rejects: 'labels' },
+      { name: 'international lowercase label', variables: 'labels = { "équipe" = "réseau", team = "" }' },
+      {
+        name: '64 labels',
+        variables: `labels = { ${Array.from({ length: 64 }, (_, i) => `l${i} = "v"`).join(', ')} }`,
+        rejects: 'labels',
+      },
+      // Cloud Scheduler: a tz database name.
+      {
+        name: 'time zone as an offset',
+        variables: 'reconcile_time_zone = "+02:00"',
+        rejects: 'reconcile_time_zone',
+      },
+      {
+        name: 'time zone in lowercase',
+        variables: 'reconcile_time_zone = "europe/paris"',
+        rejects: 'reconcile_time_zone',
+      },
+      {
+        name: 'time zone with a space',
+        variables: 'reconcile_time_zone = "Europe/Paris "',
+        rejects: 'reconcile_time_zone',
+      },
+      { name: 'time zone Europe/Paris', variables: 'reconcile_time_zone = "Europe/Paris"' },
+      {
+        name: 'time zone with three parts',
+        variables: 'reconcile_time_zone = "America/Argentina/Buenos_Aires"',
+      },
+      { name: 'time zone UTC', variables: 'reconcile_time_zone = "UTC"' },
+      // Spokefleet's own enumerations.
+      { name: 'mcs_feature delete', variables: 'mcs_feature = "delete"', rejects: 'mcs_feature' },
+      {
+        name: 'node pools all',
+        variables: 'workload_identity_node_pools = "all"',
+        rejects: 'workload_identity_node_pools',
+      },
+      {
+        name: 'an excluded principal with a quote',
+        variables: 'sink_excluded_principals = ["a\\"b"]',
+        rejects: 'sink_excluded_principals',
+      },
+    ];
+
+    it('each case is accepted or rejected as its source says', function () {
+      needTerraform(this);
+      this.timeout(120_000);
+      const { wrong, output } = runValidationCases(cases);
+      assert.deepStrictEqual(wrong, [], output);
+    });
+
+    it('every time zone name of the tz database passes the shape check', () => {
+      const condition = unwrap(root.variable.reconcile_time_zone.validation[0].condition);
+      const source = /regex\("((?:[^"\\]|\\.)*)"/.exec(condition)?.[1];
+      assert.ok(source, condition);
+      const shape = new RegExp(JSON.parse(`"${source}"`));
+      const zones = Intl.supportedValuesOf('timeZone');
+      assert.ok(zones.length > 300);
+      assert.deepStrictEqual(
+        [...zones, 'Etc/UTC', 'Etc/GMT+5', 'EST5EDT', 'GB-Eire'].filter((z) => !shape.test(z)),
+        [],
+      );
+    });
+  });
+
+  describe('terraform/README.md', () => {
+    it('its inputs and outputs tables are what `npm run gen:terraform` writes from variables.tf and outputs.tf', async () => {
+      const current = read(README);
+      assert.equal(
+        current,
+        await renderReadme(current),
+        'terraform/README.md is stale: run npm run gen:terraform',
+      );
+    });
+
+    it('the generated tables name every variable and output', async () => {
+      const text = read(README);
+      for (const name of [...Object.keys(root.variable), ...Object.keys(root.output)]) {
+        assert.ok(text.includes(`| \`${name}\` |`), name);
+      }
     });
   });
 
@@ -279,17 +450,22 @@ describe('terraform/', () => {
       assert.deepStrictEqual(named.sort(), AUDIT_METHODS.map((m) => m.methodName).sort());
     });
 
-    it('rendered with the self principals it equals sinkFilter({ excludePrincipals })', () => {
-      const principals = ['spokefleet-fn@p.iam.gserviceaccount.com', 'ops@example.com'];
+    it('rendered with the excluded principals it equals sinkFilter({ excludePrincipals })', () => {
+      const principals = [
+        'spokefleet-fn@p.iam.gserviceaccount.com',
+        'system:serviceaccount:gke-mcs:gke-mcs-importer',
+      ];
       assert.equal(render(template(), principals), sinkFilter({ excludePrincipals: principals }));
     });
 
     it('terraform itself renders the template to sinkFilter({ excludePrincipals })', function () {
       needTerraform(this);
-      const dir = mkdtempSync(join(tmpdir(), 'sinkfilter-'));
-      try {
+      withScratch('sinkfilter-', (dir) => {
         cpSync(join(GENERATED_DIR, SINK_FILTER_TEMPLATE), join(dir, SINK_FILTER_TEMPLATE));
-        const principals = ['spokefleet-fn@p.iam.gserviceaccount.com', 'ops@example.com'];
+        const principals = [
+          'spokefleet-fn@p.iam.gserviceaccount.com',
+          'system:serviceaccount:gke-mcs:gke-mcs-importer',
+        ];
         writeFileSync(
           join(dir, 'main.tf'),
           `output "filter" {\n  value = templatefile("${SINK_FILTER_TEMPLATE}", { self_principals = ${JSON.stringify(principals)} })\n}\n`,
@@ -300,17 +476,18 @@ describe('terraform/', () => {
           terraform(dir, ['output', '-raw', 'filter']),
           sinkFilter({ excludePrincipals: principals }),
         );
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
 
-    it('every sink uses that template with the functions’ service account excluded', () => {
+    it('every sink uses that template, leaving out the functions’ account and the MCS importer’s Service writes', () => {
       assert.equal(
-        unwrap(root.locals.sink_filter),
-        'templatefile("${path.module}/generated/sink_filter.tftpl", { self_principals = local.self_principals })',
+        unwrap(root.locals.sink_filter).replace(/\s+/g, ' '),
+        'templatefile("${path.module}/generated/sink_filter.tftpl", { self_principals = distinct(concat(local.self_principals, var.sink_excluded_principals)) })',
       );
       assert.match(unwrap(root.locals.self_principals), /google_service_account\.functions\.email/);
+      assert.deepStrictEqual(root.variable.sink_excluded_principals.default, [
+        'system:serviceaccount:gke-mcs:gke-mcs-importer',
+      ]);
       for (const type of [
         'google_logging_project_sink',
         'google_logging_folder_sink',
@@ -323,6 +500,11 @@ describe('terraform/', () => {
       }
       assert.equal(root.resource.google_logging_folder_sink.audit.include_children, true);
       assert.equal(root.resource.google_logging_organization_sink.audit.include_children, true);
+    });
+
+    it('the excluded principals stay out of the config: the code still sees every Service write it gets', () => {
+      assert.equal(root.module.config.self_principals, '${local.self_principals}');
+      assert.doesNotMatch(unwrap(root.locals.self_principals), /sink_excluded_principals/);
     });
 
     it('each sink writer identity may publish to the audit topic', () => {
@@ -342,9 +524,9 @@ describe('terraform/', () => {
   });
 
   describe('IAM matches shared/cloud/permissions.ts', () => {
-    for (const scope of ['fleet', 'cluster', 'network'] as ProjectScope[]) {
-      it(`custom role permissions for ${scope} projects`, () => {
-        assert.deepStrictEqual(root.locals.custom_role_permissions[scope], customRolePermissions(scope));
+    for (const capacity of ['fleet', 'cluster', 'cluster_write', 'network'] as const) {
+      it(`custom role permissions of the ${capacity} capacity`, () => {
+        assert.deepStrictEqual(root.locals.custom_role_permissions[capacity], capacityPermissions(capacity));
       });
     }
 
@@ -355,8 +537,49 @@ describe('terraform/', () => {
       const binding = root.resource.google_project_iam_member.reconciler;
       assert.equal(binding.role, '${google_project_iam_custom_role.reconciler[each.key].name}');
       assert.equal(binding.member, '${google_service_account.functions.member}');
-      assert.match(unwrap(root.locals.iam_projects), /"fleet"/);
-      assert.match(unwrap(root.locals.iam_projects), /"cluster", "network"/);
+    });
+
+    it('role = calls for every policy: container.clusters.update only where a step can write a cluster', function () {
+      needTerraform(this);
+      this.timeout(120_000);
+      // The role's permissions per project, exactly as iam.tf computes them (its expression, each.value = capacities).
+      const perProject = `{ for project, capacities in local.iam_projects : project => ${unwrap(
+        root.resource.google_project_iam_custom_role.reconciler.permissions,
+      ).replaceAll('each.value', 'capacities')} }`;
+      const scopes = (...of: ProjectScope[]) =>
+        [...new Set(of.flatMap((s) => customRolePermissions(s)))].sort();
+      for (const workloadIdentity of ['enable', 'require', 'ignore']) {
+        for (const nodePools of ['migrate', 'migrate-new', 'report']) {
+          const { roles } = evaluate(
+            root,
+            { roles: perProject },
+            `${REQUIRED_TFVARS.replace(/^projects .*$/m, 'projects = ["spokefleet-demo", "spokefleet-other"]')}
+fleet_project = "spokefleet-fleet"
+workload_identity = "${workloadIdentity}"
+workload_identity_node_pools = "${nodePools}"
+`,
+          ) as { roles: Record<string, string[]> };
+          const writes = workloadIdentity === 'enable' || nodePools !== 'report';
+          const cluster = writes
+            ? scopes('cluster', 'network')
+            : scopes('cluster', 'network').filter((p) => !capacityPermissions('cluster_write').includes(p));
+          const label = `${workloadIdentity}/${nodePools}`;
+          assert.deepStrictEqual(roles['spokefleet-demo'], cluster, label);
+          assert.deepStrictEqual(roles['spokefleet-other'], cluster, label);
+          assert.deepStrictEqual(roles['spokefleet-fleet'], scopes('fleet'), label);
+          assert.equal(roles['spokefleet-demo'].includes('container.clusters.update'), writes, label);
+        }
+      }
+    });
+
+    it('a fleet project that also holds clusters gets both capacities in one role', function () {
+      needTerraform(this);
+      const { projects } = evaluate(root, { projects: 'local.iam_projects' }, REQUIRED_TFVARS) as {
+        projects: Record<string, string[]>;
+      };
+      assert.deepStrictEqual(projects, {
+        'spokefleet-demo': ['fleet', 'cluster', 'cluster_write', 'network'],
+      });
     });
 
     it('the Connect gateway role is bound in the fleet project in connectGateway mode', () => {
@@ -366,32 +589,125 @@ describe('terraform/', () => {
       assert.match(binding.count, /var\.kube_access == "connectGateway"/);
     });
 
-    it('kubernetes_authorization = "iam" grants exactly the GKE IAM equivalents of the ClusterRole', () => {
+    it('kubernetes_authorization: rbac (default) grants nothing in IAM; iam grants exactly the ClusterRole’s equivalents', () => {
       assert.deepStrictEqual(root.locals.kubernetes_iam_permissions, kubernetesIamPermissions());
+      const role = root.resource.google_project_iam_custom_role.kubernetes;
+      assert.equal(role.permissions, '${local.kubernetes_iam_permissions}');
+      assert.match(
+        role.for_each,
+        /var\.kubernetes_authorization == "iam" \? toset\(var\.projects\) : toset\(\[\]\)/,
+      );
       assert.equal(
-        root.resource.google_project_iam_custom_role.kubernetes.permissions,
-        '${local.kubernetes_iam_permissions}',
+        root.resource.google_project_iam_member.kubernetes.for_each,
+        '${google_project_iam_custom_role.kubernetes}',
       );
     });
 
-    it('the MCS importer gets compute.networkViewer in every project', () => {
+    it('the MCS importer gets compute.networkViewer in every project, as a principal:// of the fleet pool', () => {
       const grant = root.resource.google_project_iam_member.mcs_importer_network_viewer;
       assert.equal(grant.role, 'roles/compute.networkViewer');
+      assert.equal(grant.member, '${local.mcs_importer_principal}');
+      assert.equal(grant.for_each, '${var.mcs_importer_grant ? local.iam_projects : {}}');
       assert.equal(
-        grant.member,
-        'serviceAccount:${local.fleet_project}.svc.id.goog[gke-mcs/gke-mcs-importer]',
+        root.locals.mcs_importer_principal,
+        'principal://iam.googleapis.com/projects/${local.fleet_project_number}/locations/global/workloadIdentityPools/${local.fleet_project}.svc.id.goog/subject/ns/gke-mcs/sa/gke-mcs-importer',
       );
-      assert.equal(grant.for_each, '${local.iam_projects}');
     });
 
-    it('the trigger identity may invoke the functions and receive events', () => {
+    it('the fleet project number is read from its GKE Hub service agent (service-NUMBER@…), at apply time', function () {
+      needTerraform(this);
+      const { number } = evaluate(root, { number: 'local.fleet_project_number' }, REQUIRED_TFVARS, {
+        // What google_project_service_identity returns for gkehub.googleapis.com.
+        fleet_project_number: unwrap(root.locals.fleet_project_number).replace(
+          'google_project_service_identity.gkehub.email',
+          '"service-123456789012@gcp-sa-gkehub.iam.gserviceaccount.com"',
+        ),
+      });
+      assert.equal(number, '123456789012');
+    });
+
+    it('no grant spells a Google service agent by hand: they come from google_project_service_identity', () => {
+      assert.doesNotMatch(allCode(root), /gcp-sa-|gserviceaccount\.com/);
+      for (const [local, service] of [
+        ['pubsub_service_agent', 'pubsub'],
+        ['gkehub_service_agent', 'gkehub'],
+        ['mcsd_service_agent', 'mcsd'],
+      ]) {
+        assert.equal(root.locals[local], `\${google_project_service_identity.${service}.member}`);
+      }
+      const identities = root.resource.google_project_service_identity;
+      assert.deepStrictEqual(
+        Object.fromEntries(
+          Object.entries(identities).map(([name, body]) => [name, [body.project, body.service]]),
+        ),
+        {
+          pubsub: ['${var.project_id}', 'pubsub.googleapis.com'],
+          gkehub: ['${local.fleet_project}', 'gkehub.googleapis.com'],
+          mcsd: ['${local.fleet_project}', 'multiclusterservicediscovery.googleapis.com'],
+        },
+      );
+      for (const body of Object.values(identities)) assert.ok(isBetaProvider(body.provider), 'google-beta');
+    });
+
+    it('cross-project fleet grants go to the fleet project’s GKE Hub and MCS agents in the other projects', () => {
+      const roles = unwrap(root.locals.cross_project_agent_roles);
+      assert.match(roles, /"roles\/gkehub\.serviceAgent", member = local\.gkehub_service_agent/);
+      assert.match(roles, /"roles\/gkehub\.crossProjectServiceAgent", member = local\.gkehub_service_agent/);
+      assert.match(
+        roles,
+        /"roles\/multiclusterservicediscovery\.serviceAgent", member = local\.mcsd_service_agent/,
+      );
+    });
+
+    it('fan-out: the functions may publish to the reconcile topic and to nothing else', () => {
+      const [grant] = TOPIC_GRANTS;
+      const binding = root.resource.google_pubsub_topic_iam_member.functions_reconcile_publisher;
+      assert.equal(binding.topic, `\${google_pubsub_topic.${grant.topic}.name}`);
+      assert.equal(binding.role, grant.role);
+      assert.equal(binding.member, '${google_service_account.functions.member}');
+      const functionsGrants = Object.entries(root.resource)
+        .flatMap(([type, byName]) =>
+          Object.entries(byName).map(([name, body]) => ({ id: `${type}.${name}`, body })),
+        )
+        .filter(({ body }) => body.member === '${google_service_account.functions.member}')
+        .map(({ id, body }) => `${id} ${body.role}`);
+      assert.deepStrictEqual(
+        functionsGrants.filter((g) => /pubsub/.test(g)),
+        ['google_pubsub_topic_iam_member.functions_reconcile_publisher roles/pubsub.publisher'],
+      );
+    });
+
+    it('the push identity may invoke the two functions, and holds no project-level role', () => {
       const invoker = root.resource.google_cloud_run_v2_service_iam_member.trigger_invoker;
       assert.equal(invoker.role, 'roles/run.invoker');
       assert.equal(invoker.for_each, '${google_cloudfunctions2_function.this}');
       assert.equal(invoker.member, '${google_service_account.trigger.member}');
+      const projectGrants = Object.values(root.resource.google_project_iam_member).filter(
+        (b: Json) => b.member === '${google_service_account.trigger.member}',
+      );
+      assert.deepStrictEqual(projectGrants, []);
+      assert.doesNotMatch(allCode(root), /eventarc/i);
+    });
+
+    it('the build identity holds what a function build needs, each on its one resource', () => {
+      const member = '${google_service_account.build.member}';
+      const projectRoles = Object.values(root.resource.google_project_iam_member)
+        .filter((b: Json) => b.member === member)
+        .map((b: Json) => b.role);
+      assert.deepStrictEqual(projectRoles, ['roles/logging.logWriter']);
+      const source = root.resource.google_storage_bucket_iam_member.build_source_reader;
+      assert.deepStrictEqual(
+        [source.bucket, source.role, source.member],
+        ['${google_storage_bucket.source.name}', 'roles/storage.objectViewer', member],
+      );
+      const images = root.resource.google_artifact_registry_repository_iam_member.build_image_writer;
+      assert.deepStrictEqual(
+        [images.repository, images.role, images.member],
+        ['${google_artifact_registry_repository.functions.name}', 'roles/artifactregistry.writer', member],
+      );
       assert.equal(
-        root.resource.google_project_iam_member.trigger_event_receiver.role,
-        'roles/eventarc.eventReceiver',
+        root.resource.google_cloudfunctions2_function.this.build_config[0].docker_repository,
+        '${google_artifact_registry_repository.functions.id}',
       );
     });
   });
@@ -418,10 +734,8 @@ describe('terraform/', () => {
         'trafficdirector',
         'dns',
         'cloudresourcemanager',
-        'connectgateway',
         'cloudfunctions',
         'run',
-        'eventarc',
         'pubsub',
         'logging',
         'cloudbuild',
@@ -432,6 +746,16 @@ describe('terraform/', () => {
       assert.deepStrictEqual(
         needed.filter((api) => !all.has(api)),
         [],
+      );
+    });
+
+    it('the fleet project gets the Connect gateway APIs Google’s setup guide lists, except GKE Enterprise', () => {
+      const { fleet } = apis();
+      for (const api of ['connectgateway', 'gkeconnect', 'gkehub', 'cloudresourcemanager'])
+        assert.ok(fleet.includes(`${api}.googleapis.com`), api);
+      assert.ok(
+        !Object.values(apis()).flat().includes('anthos.googleapis.com'),
+        'anthos turns on GKE Enterprise billing',
       );
     });
 
@@ -453,7 +777,6 @@ describe('terraform/', () => {
         [...byScope.cluster, ...byScope.network].filter((s) => !cluster.includes(s)),
         [],
       );
-      assert.ok(fleet.includes('connectgateway.googleapis.com'));
     });
 
     it('never disables an API on destroy', () => {
@@ -461,47 +784,267 @@ describe('terraform/', () => {
     });
   });
 
-  describe('Pub/Sub and dead-lettering', () => {
-    it('has the audit, reconcile and dead-letter topics', () => {
+  describe('the first apply in a fresh project succeeds: the plan’s dependency graph', () => {
+    it('has no cycle', () => {
+      assert.equal(findCycle(graph), undefined);
+    });
+
+    it('reads nothing from Google at plan time: no google_* data source', () => {
+      assert.deepStrictEqual(Object.keys(root.data), ['archive_file']);
+    });
+
+    it('every service agent is provisioned after its API is on, and every grant to one after it is provisioned', () => {
+      for (const name of Object.keys(root.resource.google_project_service_identity)) {
+        assert.ok(
+          dependsOn(graph, `google_project_service_identity.${name}`).has('google_project_service.this'),
+          name,
+        );
+      }
+      const grants: Record<string, string[]> = {
+        'google_service_account_iam_member.pubsub_token_creator': ['pubsub'],
+        'google_pubsub_topic_iam_member.dead_letter_publisher': ['pubsub'],
+        'google_pubsub_subscription_iam_member.dead_letter_subscriber': ['pubsub'],
+        'google_project_iam_member.cross_project_service_agents': ['gkehub', 'mcsd'],
+        'google_project_iam_member.mcs_importer_network_viewer': ['gkehub'],
+      };
+      for (const [grant, agents] of Object.entries(grants)) {
+        const before = dependsOn(graph, grant);
+        for (const agent of agents) {
+          assert.ok(before.has(`google_project_service_identity.${agent}`), `${grant} → ${agent}`);
+        }
+      }
+      // And those are all the grants to an agent: nothing else reaches a service identity.
+      const toAgents = [...graph.keys()]
+        .filter((node) => /_iam_member\./.test(node))
+        .filter((node) =>
+          [...dependsOn(graph, node)].some((d) => d.startsWith('google_project_service_identity.')),
+        );
+      assert.deepStrictEqual(toAgents.sort(), Object.keys(grants).sort());
+    });
+
+    it('the MCS importer grant comes after the fleet’s APIs, its GKE Hub agent and the MCS feature', () => {
+      const before = dependsOn(graph, 'google_project_iam_member.mcs_importer_network_viewer');
+      for (const node of [
+        'google_project_service.this',
+        'google_project_service_identity.gkehub',
+        'google_gke_hub_feature.mcs',
+      ]) {
+        assert.ok(before.has(node), node);
+      }
+    });
+
+    it('a push subscription is created after its function may be invoked by the push identity', () => {
+      const before = dependsOn(graph, 'google_pubsub_subscription.push');
+      for (const node of [
+        'google_cloudfunctions2_function.this',
+        'google_cloud_run_v2_service_iam_member.trigger_invoker',
+        'google_service_account_iam_member.pubsub_token_creator',
+        'google_pubsub_topic.dead_letter',
+      ]) {
+        assert.ok(before.has(node), node);
+      }
+    });
+
+    it('the functions are built after the build identity holds its grants', () => {
+      const before = dependsOn(graph, 'google_cloudfunctions2_function.this');
+      for (const node of [
+        'google_project_iam_member.build_log_writer',
+        'google_storage_bucket_iam_member.build_source_reader',
+        'google_artifact_registry_repository_iam_member.build_image_writer',
+        'google_project_service.this',
+      ]) {
+        assert.ok(before.has(node), node);
+      }
+    });
+
+    it('every resource in a project waits for that project’s APIs (directly or through what it uses)', () => {
+      const exempt = new Set([
+        'google_project_service.this',
+        'google_logging_folder_sink.audit',
+        'google_logging_organization_sink.audit',
+      ]);
+      const missing = [...graph.keys()]
+        .filter((node) => /^google_/.test(node) && !exempt.has(node))
+        .filter((node) => !dependsOn(graph, node).has('google_project_service.this'));
+      // IAM on project-level roles needs only Resource Manager, which every project has; the rest must wait.
+      assert.deepStrictEqual(
+        missing.filter((node) => !node.startsWith('google_project_iam_')),
+        [],
+      );
+    });
+
+    it('the graph sees references and depends_on (guards the checks above)', () => {
+      const types = new Set(['google_a', 'google_b']);
+      assert.deepStrictEqual(
+        [
+          ...references(
+            {
+              x: '${google_a.one.id}',
+              y: 'google_b.two is prose',
+              depends_on: ['${google_b.three}'],
+              z: '${local.l} ${var.v} ${data.t_x.d.y}',
+            },
+            types,
+          ),
+        ].sort(),
+        ['data.t_x.d', 'google_a.one', 'google_b.three', 'local.l', 'var.v'],
+      );
+      const g: Graph = new Map([
+        ['a', new Set(['b'])],
+        ['b', new Set(['c'])],
+        ['c', new Set()],
+      ]);
+      assert.deepStrictEqual([...dependsOn(g, 'a')].sort(), ['b', 'c']);
+      assert.equal(findCycle(g), undefined);
+      g.get('c')?.add('a');
+      assert.deepStrictEqual(findCycle(g), ['a', 'b', 'c', 'a']);
+    });
+  });
+
+  describe('the fleet’s MCS feature', () => {
+    const modes = (mode: string) => {
+      const feature = root.resource.google_gke_hub_feature.mcs;
+      const [adopt] = root.import;
+      return evaluate(
+        root,
+        { feature: unwrap(feature.for_each), adopt: unwrap(adopt.for_each) },
+        `${REQUIRED_TFVARS}mcs_feature = "${mode}"\n`,
+      );
+    };
+
+    it('is multiclusterservicediscovery in the fleet project, location global', () => {
+      const feature = root.resource.google_gke_hub_feature.mcs;
+      assert.equal(feature.name, 'multiclusterservicediscovery');
+      assert.equal(feature.location, '${each.key}');
+      assert.equal(feature.project, '${local.fleet_project}');
+      const [adopt] = root.import;
+      assert.equal(adopt.to, '${google_gke_hub_feature.mcs[each.key]}');
+      assert.equal(
+        adopt.id,
+        'projects/${local.fleet_project}/locations/${each.key}/features/multiclusterservicediscovery',
+      );
+    });
+
+    it('unmanaged (the default) is not in the state, so destroy never turns MCS off; create owns it; adopt imports it', function () {
+      needTerraform(this);
+      assert.equal(root.variable.mcs_feature.default, 'unmanaged');
+      assert.deepStrictEqual(modes('unmanaged'), { feature: [], adopt: [] });
+      assert.deepStrictEqual(modes('create'), { feature: ['global'], adopt: [] });
+      assert.deepStrictEqual(modes('adopt'), { feature: ['global'], adopt: ['global'] });
+    });
+
+    it('the functions can still create it when it is missing (unmanaged mode relies on that)', () => {
+      assert.ok(capacityPermissions('fleet').includes('gkehub.features.create'));
+    });
+  });
+
+  describe('Pub/Sub: one push subscription per function, with dead-lettering, owned by Terraform', () => {
+    const push = () => root.resource.google_pubsub_subscription.push;
+
+    it('has the audit, reconcile and dead-letter topics; the reconcile topic is the one the config names', () => {
       assert.deepStrictEqual(Object.keys(root.resource.google_pubsub_topic).sort(), [
         'audit',
         'dead_letter',
         'reconcile',
       ]);
-    });
-
-    it('the dead-letter topic has a subscription that never expires', () => {
-      const subs = Object.values(root.resource.google_pubsub_subscription) as Json[];
-      const dlq = subs.filter((s) => s.topic === '${google_pubsub_topic.dead_letter.id}');
-      assert.equal(dlq.length, 1);
-      assert.deepStrictEqual(dlq[0].expiration_policy, [{ ttl: '' }]);
-    });
-
-    it('the Pub/Sub service agent may publish to the dead-letter topic', () => {
-      const grant = root.resource.google_pubsub_topic_iam_member.dead_letter_publisher;
-      assert.equal(grant.topic, '${google_pubsub_topic.dead_letter.name}');
-      assert.equal(grant.role, 'roles/pubsub.publisher');
-      assert.equal(grant.member, 'serviceAccount:${local.pubsub_service_agent}');
+      assert.equal(root.resource.google_pubsub_topic.reconcile.name, '${local.reconcile_topic_name}');
       assert.equal(
-        unwrap(root.locals.pubsub_service_agent),
-        'service-${data.google_project.host.number}@gcp-sa-pubsub.iam.gserviceaccount.com',
+        root.resource.google_pubsub_topic.reconcile.project,
+        undefined,
+        'in the provider’s project: var.project_id',
+      );
+      assert.equal(root.provider.google[0].project, '${var.project_id}');
+      assert.equal(
+        root.locals.reconcile_topic,
+        'projects/${var.project_id}/topics/${local.reconcile_topic_name}',
+      );
+      assert.equal(root.module.config.reconcile_topic, '${local.reconcile_topic}');
+    });
+
+    it('each function has a push subscription on its topic, to its URL + the topic path, with an OIDC token', () => {
+      const sub = push();
+      assert.equal(sub.for_each, '${local.functions}');
+      assert.equal(sub.topic, '${each.value.topic}');
+      const config = sub.push_config[0];
+      assert.equal(
+        config.push_endpoint,
+        '${google_cloudfunctions2_function.this[each.key].service_config[0].uri}/${each.value.topic}',
+      );
+      assert.deepStrictEqual(config.oidc_token, [
+        {
+          service_account_email: '${google_service_account.trigger.email}',
+          audience: '${google_cloudfunctions2_function.this[each.key].service_config[0].uri}',
+        },
+      ]);
+      // The topic id Terraform appends is projects/P/topics/T: the path functions-framework reads the topic from.
+      assert.ok(
+        Object.values(root.locals.functions as Record<string, { topic: string }>).every((f) =>
+          /^\$\{google_pubsub_topic\.\w+\.id\}$/.test(f.topic),
+        ),
       );
     });
 
-    it('hands scripts/dead-letter.sh every function and the dead-letter topic', () => {
-      const args = unwrap(root.output.dead_letter_args.value);
-      for (const flag of [
-        '--project',
-        '--region',
-        '--dead-letter-topic',
-        '--max-delivery-attempts',
-        '--pubsub-service-agent',
-        '--function',
-      ]) {
-        assert.ok(args.includes(`"${flag}"`), flag);
-      }
-      assert.match(args, /google_pubsub_topic\.dead_letter\.id/);
-      assert.match(args, /for fn in google_cloudfunctions2_function\.this/);
+    it('ack deadline = the function’s timeout; retry and dead-letter policies from the function’s settings', () => {
+      const sub = push();
+      assert.equal(sub.ack_deadline_seconds, '${each.value.settings.timeout_seconds}');
+      assert.deepStrictEqual(sub.retry_policy, [
+        {
+          minimum_backoff: '${each.value.settings.minimum_backoff}',
+          maximum_backoff: '${each.value.settings.maximum_backoff}',
+        },
+      ]);
+      assert.deepStrictEqual(sub.dead_letter_policy, [
+        {
+          dead_letter_topic: '${google_pubsub_topic.dead_letter.id}',
+          max_delivery_attempts: '${each.value.settings.max_delivery_attempts}',
+        },
+      ]);
+      assert.deepStrictEqual(sub.expiration_policy, [{ ttl: '' }]);
+      assert.equal(sub.message_retention_duration, '${var.delivery_retention}');
+    });
+
+    it('the fan-out target (reconcile) allows more parallel work and more delivery attempts than the audit function', () => {
+      const type = root.variable.function_settings.type as string;
+      const defaults = (fn: string) => {
+        const block = new RegExp(`${fn} = optional\\(object\\(\\{([\\s\\S]*?)\\}\\)`).exec(type)?.[1] ?? '';
+        return Object.fromEntries(
+          [...block.matchAll(/(\w+)\s*=\s*optional\((?:number|string), "?([^")]+)"?\)/g)].map((m) => [
+            m[1],
+            m[2],
+          ]),
+        );
+      };
+      const audit = defaults('audit');
+      const reconcile = defaults('reconcile');
+      const parallel = (d: Record<string, string>) => Number(d.max_instances) * Number(d.request_concurrency);
+      assert.ok(parallel(reconcile) >= parallel(audit), JSON.stringify({ audit, reconcile }));
+      assert.ok(Number(reconcile.max_delivery_attempts) > Number(audit.max_delivery_attempts));
+      assert.ok(Number(reconcile.cpu) >= 1, 'concurrency above 1 needs a whole vCPU');
+    });
+
+    it('the Pub/Sub service agent may publish to the dead-letter topic and acknowledge on each push subscription', () => {
+      const publisher = root.resource.google_pubsub_topic_iam_member.dead_letter_publisher;
+      assert.equal(publisher.topic, '${google_pubsub_topic.dead_letter.name}');
+      assert.equal(publisher.role, 'roles/pubsub.publisher');
+      assert.equal(publisher.member, '${local.pubsub_service_agent}');
+      const subscriber = root.resource.google_pubsub_subscription_iam_member.dead_letter_subscriber;
+      assert.equal(subscriber.for_each, '${google_pubsub_subscription.push}');
+      assert.equal(subscriber.role, 'roles/pubsub.subscriber');
+      assert.equal(subscriber.member, '${local.pubsub_service_agent}');
+    });
+
+    it('the dead-letter topic has a pull subscription that never expires', () => {
+      const dlq = root.resource.google_pubsub_subscription.dead_letter;
+      assert.equal(dlq.topic, '${google_pubsub_topic.dead_letter.id}');
+      assert.deepStrictEqual(dlq.expiration_policy, [{ ttl: '' }]);
+      assert.equal(dlq.push_config, undefined);
+    });
+
+    it('no step runs after apply: no dead-letter script, no output feeding one, no Eventarc trigger', () => {
+      assert.ok(!existsSync(join(ROOT, 'scripts', 'dead-letter.sh')));
+      assert.ok(!('dead_letter_args' in root.output));
+      assert.equal(root.resource.google_cloudfunctions2_function.this.event_trigger, undefined);
+      assert.doesNotMatch(read(join(ROOT, 'cloudbuild.yaml')), /dead-letter/);
     });
   });
 
@@ -534,31 +1077,11 @@ describe('terraform/', () => {
       );
     });
 
-    it('both triggers are Pub/Sub messagePublished with retries on', () => {
-      const trigger = fn().event_trigger[0];
-      assert.equal(trigger.event_type, 'google.cloud.pubsub.topic.v1.messagePublished');
-      assert.equal(trigger.retry_policy, 'RETRY_POLICY_RETRY');
-      assert.equal(trigger.pubsub_topic, '${each.value.topic}');
-      assert.equal(trigger.service_account_email, '${google_service_account.trigger.email}');
-      const topics = Object.values(root.locals.functions as Record<string, { topic: string }>)
-        .map((f) => f.topic)
-        .sort();
-      assert.deepStrictEqual(topics, [
-        '${google_pubsub_topic.audit.id}',
-        '${google_pubsub_topic.reconcile.id}',
-      ]);
+    it('only Pub/Sub from the project (internal ingress) reaches the functions', () => {
+      assert.equal(fn().service_config[0].ingress_settings, 'ALLOW_INTERNAL_ONLY');
     });
 
-    it('event functions time out within 540 s by default', () => {
-      const settings = root.variable.function_settings.type as string;
-      for (const match of settings.matchAll(/timeout_seconds\s*=\s*optional\(number, (\d+)\)/g)) {
-        assert.ok(Number(match[1]) <= 540, match[0]);
-      }
-      assert.match(settings, /timeout_seconds/);
-      assert.equal(fn().service_config[0].timeout_seconds, '${each.value.settings.timeout_seconds}');
-    });
-
-    it('sets every environment variable the code reads', () => {
+    it('sets every environment variable the code reads, per function, with that function’s config', () => {
       const reads = new Set<string>();
       const scan = (dir: string) => {
         for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -579,18 +1102,63 @@ describe('terraform/', () => {
         reads.has('SPOKEFLEET_CONFIG') && reads.has('GOOGLE_CLOUD_PROJECT'),
         `scanner found ${[...reads]}`,
       );
-      const set = Object.keys(root.locals.function_environment);
+      const environment = unwrap(root.locals.function_environment);
+      const set = [...environment.matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]);
       assert.deepStrictEqual([...reads].filter((v) => !set.includes(v) && !(v in notNeeded)).sort(), []);
-      assert.equal(root.locals.function_environment.SPOKEFLEET_CONFIG, '${module.config.json}');
-      assert.equal(fn().service_config[0].environment_variables, '${local.function_environment}');
+      assert.match(environment, /SPOKEFLEET_CONFIG\s*=\s*module\.config\.json_by_function\[key\]/);
+      assert.match(environment, /for key in keys\(local\.functions\)/);
+      assert.equal(fn().service_config[0].environment_variables, '${local.function_environment[each.key]}');
     });
 
-    it('deploys the directory `npm run build` writes (dist/), with index.js and package.json', () => {
+    it('deploys the directory `npm run build` writes (dist/), with the lockfile that pins the framework', () => {
       assert.match(read(join(ROOT, 'scripts', 'build.mjs')), /const outdir = `\$\{root\}dist`;/);
       assert.equal(unwrap(root.locals.bundle_dir), 'coalesce(var.bundle_dir, "${path.module}/../dist")');
       const archive = root.data.archive_file.bundle;
       assert.equal(archive.source_dir, '${local.bundle_dir}');
-      for (const kept of ['index.js', 'package.json']) assert.ok(!archive.excludes.includes(kept), kept);
+      for (const kept of ['index.js', 'vendor.js', 'package.json', 'package-lock.json'])
+        assert.ok(!archive.excludes.includes(kept), kept);
+      const precondition = unwrap(archive.lifecycle[0].precondition[0].condition);
+      for (const file of ['index.js', 'vendor.js', 'package.json', 'package-lock.json']) {
+        assert.ok(precondition.includes(`"${file}"`), file);
+      }
+    });
+
+    it('dist/package.json pins functions-framework exactly and dist/package-lock.json locks its tree', async () => {
+      const { bundleManifest, FRAMEWORK } = (await import(
+        pathToFileURL(join(ROOT, 'scripts', 'bundle-manifest.mjs')).href
+      )) as {
+        FRAMEWORK: string;
+        bundleManifest: (pkg: unknown, lock: unknown) => { packageJson: Json; packageLock: Json };
+      };
+      const lock = JSON.parse(read(join(ROOT, 'package-lock.json')));
+      const { packageJson, packageLock } = bundleManifest(JSON.parse(read(join(ROOT, 'package.json'))), lock);
+      const locked = lock.packages[`node_modules/${FRAMEWORK}`];
+      assert.deepStrictEqual(packageJson.dependencies, { [FRAMEWORK]: locked.version });
+      assert.match(locked.version, /^\d+\.\d+\.\d+$/, 'an exact version, not a range');
+      assert.deepStrictEqual(packageLock.packages[''].dependencies, packageJson.dependencies);
+      // Every entry is the repository lockfile's (same version and integrity), and every dependency resolves.
+      for (const [path, entry] of Object.entries(packageLock.packages as Record<string, Json>)) {
+        if (path === '') continue;
+        assert.equal(entry.version, lock.packages[path].version, path);
+        assert.equal(entry.integrity, lock.packages[path].integrity, path);
+        assert.equal(entry.dev, undefined, path);
+      }
+      for (const [path, entry] of Object.entries(packageLock.packages as Record<string, Json>)) {
+        for (const dep of Object.keys(entry.dependencies ?? {})) {
+          let found = false;
+          for (let base = path; ; ) {
+            if (packageLock.packages[base ? `${base}/node_modules/${dep}` : `node_modules/${dep}`]) {
+              found = true;
+              break;
+            }
+            if (!base) break;
+            const up = base.lastIndexOf('/node_modules/');
+            base = up < 0 ? '' : base.slice(0, up);
+          }
+          assert.ok(found, `${path || '(root)'} → ${dep}`);
+        }
+      }
+      assert.ok(!(`node_modules/esbuild` in packageLock.packages), 'nothing beyond the framework’s tree');
     });
 
     it('direct VPC egress is not a cloudfunctions2 argument; the connector is', () => {
@@ -635,6 +1203,7 @@ describe('terraform/', () => {
       retryBudgetMs: 30000,
       logLevel: 'info',
       selfPrincipals: ['spokefleet-fn@spokefleet-demo.iam.gserviceaccount.com'],
+      reconcileTopic: 'projects/spokefleet-demo/topics/spokefleet-reconcile',
     };
 
     const keysOf = (value: unknown, into = new Set<string>()): Set<string> => {
@@ -652,13 +1221,25 @@ describe('terraform/', () => {
       parseConfig(everyField);
     });
 
-    it('the module writes exactly those keys (static check of main.tf)', () => {
+    it('reconcileTopic must be a full Pub/Sub topic name', () => {
+      for (const bad of [
+        'spokefleet-reconcile',
+        'projects/p/topics/x',
+        'projects/spokefleet-demo/topics/goog-x',
+        'projects/spokefleet-demo/topics/1x',
+      ]) {
+        assert.throws(() => parseConfig({ ...everyField, reconcileTopic: bad }), /reconcileTopic/, bad);
+      }
+    });
+
+    it('the module writes exactly those keys, plus each function’s invocationBudgetSeconds (static check)', () => {
       const text = hclCode(configModule.files['main.tf']);
       // `key =` at a line start or after `{` / `,` (not `==`, `=>`): object keys, inline ones included.
       const written = new Set(
         [...text.matchAll(/(?:^|[{,])\s*([A-Za-z]\w*)\s*=(?![=>])/gm)].map((m) => m[1]),
       );
-      written.delete('config'); // the local's own name
+      for (const local of ['config', 'config_by_function']) written.delete(local);
+      assert.ok(written.delete('invocationBudgetSeconds'));
       assert.deepStrictEqual([...written].sort(), [...keysOf(everyField)].sort());
     });
 
@@ -669,41 +1250,40 @@ describe('terraform/', () => {
       assert.deepStrictEqual(passed.sort(), Object.keys(configModule.variable).sort());
     });
 
-    /** Renders module.config.json with the real Terraform from a copy of variables.tf + config.tf and tfvars. */
-    function renderConfig(tfvars: string): unknown {
-      const dir = mkdtempSync(join(tmpdir(), 'spokefleet-config-'));
-      try {
+    /** Renders module.config with the real Terraform from a copy of variables.tf + config.tf and tfvars. */
+    function renderConfig(tfvars: string): { json: ConfigInput; byFunction: Record<string, ConfigInput> } {
+      return withScratch('spokefleet-config-', (dir) => {
         cpSync(join(TF, 'variables.tf'), join(dir, 'variables.tf'));
         cpSync(join(TF, 'config.tf'), join(dir, 'config.tf'));
         cpSync(MODULE, join(dir, 'modules', 'spokefleet-config'), { recursive: true });
-        // Locals config.tf needs: copied from locals.tf unless they need a provider (those are stubbed).
-        const stubs: Record<string, string> = {
+        const lines = neededLocals(root, [hclCode(read(join(TF, 'config.tf')))], {
           self_principals: '["spokefleet-fn@${var.project_id}.iam.gserviceaccount.com"]',
-        };
-        const needed = [
-          ...new Set([...hclCode(read(join(TF, 'config.tf'))).matchAll(/\blocal\.(\w+)/g)].map((m) => m[1])),
-        ];
-        const lines = needed.map((name) => {
-          if (name in stubs) return `  ${name} = ${stubs[name]}`;
-          const expression = unwrap(root.locals[name]);
-          assert.doesNotMatch(expression, /\b(google_\w+\.|data\.|module\.)/, `local.${name} needs a stub`);
-          return `  ${name} = ${expression}`;
         });
         writeFileSync(join(dir, 'locals.tf'), `locals {\n${lines.join('\n')}\n}\n`);
-        writeFileSync(join(dir, 'outputs.tf'), 'output "json" {\n  value = module.config.json\n}\n');
+        writeFileSync(
+          join(dir, 'outputs.tf'),
+          'output "json" {\n  value = module.config.json\n}\noutput "by_function" {\n  value = module.config.json_by_function\n}\n',
+        );
         writeFileSync(join(dir, 'terraform.tfvars'), tfvars);
         terraform(dir, ['init', '-input=false']);
         terraform(dir, ['apply', '-auto-approve', '-input=false']);
-        return JSON.parse(terraform(dir, ['output', '-raw', 'json']));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+        const outputs = JSON.parse(terraform(dir, ['output', '-json']));
+        return {
+          json: JSON.parse(outputs.json.value),
+          byFunction: Object.fromEntries(
+            Object.entries(outputs.by_function.value as Record<string, string>).map(([k, v]) => [
+              k,
+              JSON.parse(v),
+            ]),
+          ),
+        };
+      });
     }
 
-    it('terraform renders the tfvars example to a config parseConfig accepts', function () {
+    it('terraform renders the single-project example to a config parseConfig accepts', function () {
       needTerraform(this);
       this.timeout(60_000);
-      const rendered = renderConfig(read(join(TF, 'terraform.tfvars.example'))) as ConfigInput;
+      const { json: rendered } = renderConfig(read(join(EXAMPLES, 'single-project.tfvars')));
       const config = parseConfig(rendered);
       assert.equal(config.fleetProject, 'spokefleet-demo');
       assert.deepStrictEqual(config.spokes, [
@@ -713,6 +1293,7 @@ describe('terraform/', () => {
       assert.deepStrictEqual(config.selfPrincipals, [
         'spokefleet-fn@spokefleet-demo.iam.gserviceaccount.com',
       ]);
+      assert.equal(config.reconcileTopic, 'projects/spokefleet-demo/topics/spokefleet-reconcile');
       assert.equal(config.dryRun, true);
       assert.ok(!('aviatrix' in rendered), 'no aviatrix key when the look-up is off');
       assert.deepStrictEqual(
@@ -722,10 +1303,42 @@ describe('terraform/', () => {
       );
     });
 
+    it('terraform renders the Shared VPC example (every validation passes) to a config parseConfig accepts', function () {
+      needTerraform(this);
+      this.timeout(60_000);
+      const { json } = renderConfig(read(join(EXAMPLES, 'shared-vpc.tfvars')));
+      const config = parseConfig(json);
+      assert.equal(config.fleetProject, 'net-host-prod');
+      assert.deepStrictEqual(config.projects, ['net-host-prod', 'app-team-a-prod', 'app-team-b-prod']);
+      assert.ok(config.spokes.every((s) => 'project' in s && s.project === 'net-host-prod'));
+      assert.equal(config.reconcileTopic, 'projects/net-host-prod/topics/spokefleet-reconcile');
+    });
+
+    it('each function gets its own invocation budget, below its timeout', function () {
+      needTerraform(this);
+      this.timeout(60_000);
+      const { byFunction } = renderConfig(
+        `${read(join(EXAMPLES, 'single-project.tfvars'))}\nfunction_settings = { reconcile = { timeout_seconds = 120 } }\n`,
+      );
+      assert.deepStrictEqual(Object.keys(byFunction).sort(), ['audit', 'reconcile']);
+      assert.equal(parseConfig(byFunction.audit).invocationBudgetSeconds, 480, 'default 540 s timeout');
+      assert.equal(parseConfig(byFunction.reconcile).invocationBudgetSeconds, 106);
+      for (const config of Object.values(byFunction)) {
+        const { invocationBudgetSeconds, ...rest } = config;
+        assert.ok(invocationBudgetSeconds !== undefined);
+        assert.deepStrictEqual(
+          Object.keys(rest).sort(),
+          Object.keys(byFunction.audit)
+            .filter((k) => k !== 'invocationBudgetSeconds')
+            .sort(),
+        );
+      }
+    });
+
     it('terraform renders every optional field, and parseConfig accepts it', function () {
       needTerraform(this);
       this.timeout(60_000);
-      const tfvars = `${read(join(TF, 'terraform.tfvars.example'))}
+      const tfvars = `${read(join(EXAMPLES, 'single-project.tfvars'))}
 fleet_project = "spokefleet-fleet"
 spokes = [{ project = "spokefleet-demo", network = "gcp-spoke100-us-east4" }, { network_pattern = "^gcp-spoke" }]
 aviatrix = {
@@ -737,7 +1350,7 @@ peering = { export_custom_routes = true, import_custom_routes = false }
 membership = { location = "region", id_template = "{project}-{cluster}" }
 limits = { max_services_per_fleet = 40 }
 `.replace(/^spokes = \[[\s\S]*?^\]\n/m, '');
-      const rendered = renderConfig(tfvars) as ConfigInput;
+      const { json: rendered } = renderConfig(tfvars);
       const config = parseConfig(rendered);
       assert.deepStrictEqual([...keysOf(rendered)].sort(), [...keysOf(everyField)].sort());
       assert.equal(config.fleetProject, 'spokefleet-fleet');
@@ -769,16 +1382,11 @@ limits = { max_services_per_fleet = 40 }
     });
   });
 
-  describe('fleet', () => {
-    it('enables multiclusterservicediscovery in the fleet project, location global', () => {
-      const feature = root.resource.google_gke_hub_feature.mcs;
-      assert.equal(feature.name, 'multiclusterservicediscovery');
-      assert.equal(feature.location, 'global');
-      assert.equal(feature.project, '${local.fleet_project}');
-    });
-  });
+  describe('every argument and block exists in the provider schemas (hashicorp/google and google-beta 6.50.0)', () => {
+    /** The schema of a type as the configuration uses it: google-beta's where the block says so. */
+    const typeSchema = (kind: 'resource' | 'data', type: string, body: Json) =>
+      (isBetaProvider(body.provider) ? schema.beta : schema)[kind][type];
 
-  describe('every argument and block exists in the provider schema (hashicorp/google 6.50.0)', () => {
     const META = new Set([
       'count',
       'for_each',
@@ -812,9 +1420,11 @@ limits = { max_services_per_fleet = 40 }
 
     it('every google_* type used is in the schema file (else: npx tsx scripts/provider-schema.ts)', () => {
       for (const kind of ['resource', 'data'] as const) {
-        const used = Object.keys(root[kind]).filter((t) => t.startsWith('google_'));
+        const used = Object.entries(root[kind])
+          .filter(([t]) => t.startsWith('google_'))
+          .flatMap(([t, byName]) => Object.values(byName).map((body) => ({ t, body })));
         assert.deepStrictEqual(
-          used.filter((t) => !schema[kind][t]),
+          used.filter(({ t, body }) => !typeSchema(kind, t, body)).map(({ t }) => t),
           [],
           kind,
         );
@@ -831,7 +1441,7 @@ limits = { max_services_per_fleet = 40 }
         for (const [type, byName] of Object.entries(root[kind])) {
           if (!type.startsWith('google_')) continue;
           for (const [name, body] of Object.entries(byName))
-            check(body, schema[kind][type], `${type}.${name}`, errors);
+            check(body, typeSchema(kind, type, body), `${type}.${name}`, errors);
         }
       }
       assert.deepStrictEqual(errors, []);
@@ -890,16 +1500,14 @@ class Foo extends cdktf.TerraformResource {
         .join('\n');
       const reference = /(?<![\w.])(data\.)?(google_\w+)\.(\w+)(?:\[[^\]]*\])?((?:\.\w+(?:\[[^\]]*\])?)*)/g;
       for (const [whole, data, type, , rest] of text.matchAll(reference)) {
-        const typeSchema = (data ? schema.data : schema.resource)[type];
-        if (!typeSchema) {
+        const found =
+          (data ? schema.data : schema.resource)[type] ??
+          (data ? schema.beta.data : schema.beta.resource)[type];
+        if (!found) {
           errors.push(`${whole}: unknown type`);
           continue;
         }
-        const known = new Set([
-          ...typeSchema.readable,
-          ...typeSchema.arguments,
-          ...Object.keys(typeSchema.blocks),
-        ]);
+        const known = new Set([...found.readable, ...found.arguments, ...Object.keys(found.blocks)]);
         for (const attr of rest
           .replace(/\[[^\]]*\]/g, '')
           .split('.')

@@ -40,6 +40,7 @@ locals {
       retryBudgetMs      = var.retry_budget_ms
       logLevel           = var.log_level
       selfPrincipals     = var.self_principals
+      reconcileTopic     = var.reconcile_topic
     },
     {
       for k, v in {
@@ -52,4 +53,14 @@ locals {
       } : k => v if v != null
     },
   )
+}
+
+locals {
+  # Each function stops its own work (and answers, so Pub/Sub redelivers) before its timeout kills it: 8/9 of the
+  # timeout (480 s of the default 540 s), leaving time for the last call and the answer.
+  config_by_function = {
+    for name, timeout in var.function_timeouts : name => merge(local.config, {
+      invocationBudgetSeconds = floor(timeout * 8 / 9)
+    })
+  }
 }

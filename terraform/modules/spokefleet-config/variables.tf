@@ -108,3 +108,13 @@ variable "self_principals" {
   description = "The automation's own principals (config selfPrincipals)."
   type        = list(string)
 }
+
+variable "reconcile_topic" {
+  description = "Full name of the reconcile topic, projects/P/topics/T (config reconcileTopic): where fan-out publishes."
+  type        = string
+}
+
+variable "function_timeouts" {
+  description = "Timeout in seconds of each function, by name; each function's config gets an invocation budget below it."
+  type        = map(number)
+}

@@ -1,6 +1,7 @@
-# The seed topology (DESIGN §6): one project whose VPCs gcp-spoke100-us-east4 and gcp-spoke200-us-east4 are Aviatrix
-# spokes, Spokefleet running in the same project, which is also the fleet host. Copy to terraform.tfvars and
-# change the project id. Every other variable has a default; see variables.tf and docs/deploy.md.
+# Deployment shape 1, a single project: its VPCs gcp-spoke100-us-east4 and gcp-spoke200-us-east4 are Aviatrix
+# spokes, its clusters are onboarded, and Spokefleet runs in the same project, which is also the fleet host (the
+# local cloud's seed topology). Copy to terraform/deploy.tfvars, change the project id, commit it (the pipeline
+# plans with it). Every other variable has a default; see terraform/README.md.
 
 project_id = "spokefleet-demo"
 region     = "us-east4"
@@ -26,8 +27,16 @@ export_label = {
 workload_identity = "enable"
 kube_access       = "connectGateway"
 
-# rbac: apply `terraform output -raw kubernetes_rbac_manifest` in every cluster; iam: nothing to install per cluster.
-kubernetes_authorization = "iam"
+# rbac (the default): apply `terraform output -raw kubernetes_rbac_manifest` in every cluster; it grants exactly the
+# resources and verbs Spokefleet uses. iam is opt-in (project-wide, and unverified against a real cluster; see
+# docs/iam.md).
+kubernetes_authorization = "rbac"
+
+# Node pools without the GKE metadata server: only those created after onboarding are migrated.
+workload_identity_node_pools = "migrate-new"
+
+# The fleet's MCS feature: the functions turn it on with the first onboarded cluster; destroy leaves it on.
+mcs_feature = "unmanaged"
 
 # Start in dry run, read the logs, then set false.
 dry_run = true
