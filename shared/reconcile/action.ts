@@ -21,6 +21,7 @@ export const STEPS = [
   'membership',
   'mcs-feature',
   'peering',
+  'advertise',
   'namespaces',
   'exports',
   'offboard',

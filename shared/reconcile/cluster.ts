@@ -1,12 +1,13 @@
 /**
- * reconcileCluster composes rows 1–8 of DESIGN §1 for one cluster; offboardCluster is row 10. Each row is an
- * idempotent step; a row that refuses stops the rows that depend on it, which are recorded as skipped with why.
+ * reconcileCluster composes rows 1–8 (and the opt-in row 11) for one cluster; offboardCluster is row 10. Each row
+ * is an idempotent step; a row that refuses stops the rows that depend on it, which are recorded as skipped with why.
  */
 import type { ClusterInfo, KubePort } from '../cloud/ports';
 import { isNotFound } from '../errors';
 import type { ClusterRef } from '../events/types';
 import { decideSpoke } from '../policy/spokes';
 import type { ActionRecord } from './action';
+import { ensureAdvertised } from './advertise';
 import { failed, type ReconcileContext, runStep, skipped, wrote } from './context';
 import { reconcileExports } from './exports';
 import { ensureMcsFeature } from './feature';
@@ -38,8 +39,12 @@ export async function admitCluster(
     cluster = await ctx.cloud.clusters.get(ref);
     if (!cluster) return { outcome: 'skipped', reason: 'cluster not found (deleted, or not created yet)' };
     if (GOING_AWAY.has(cluster.status)) return { outcome: 'skipped', reason: `cluster is ${cluster.status}` };
-    const extra = ctx.extraSpokes ? await ctx.extraSpokes() : [];
-    const decision = decideSpoke(ctx.config, ref.project, cluster.network, extra);
+    // Configured spokes first: the Controller is asked only about clusters they do not cover, so its outage
+    // holds up (as a transient failure) only the clusters that need it.
+    let decision = decideSpoke(ctx.config, ref.project, cluster.network);
+    if (!decision.allowed && ctx.extraSpokes) {
+      decision = decideSpoke(ctx.config, ref.project, cluster.network, await ctx.extraSpokes());
+    }
     return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };
   });
   records.push(spoke);
@@ -85,6 +90,9 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
 
   records.push(await runStep(ctx, 'mcs-feature', ctx.config.fleetProject, () => ensureMcsFeature(ctx)));
   records.push(await runStep(ctx, 'peering', target, () => ensurePeeringExport(ctx, cluster)));
+  if (ctx.config.aviatrix?.advertise) {
+    records.push(await runStep(ctx, 'advertise', target, () => ensureAdvertised(ctx, cluster)));
+  }
 
   const kubeBlocked = !membership
     ? 'the cluster has no fleet membership'
