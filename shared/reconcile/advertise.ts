@@ -94,20 +94,22 @@ async function addRanges(
     const gateway = await advertiser.getGateway(name);
     if (!gateway) return { outcome: 'refused', reason: `gateway ${name} is not reported by the Controller` };
     const current = gateway.includeCidrs;
-    if (wanted.every((w) => isAdvertised(current, w.cidr))) {
+    let defaults: string[] = [];
+    if (current.length === 0) {
+      // An empty list advertises the VPC's subnets: what it advertises now, and what a first write must keep.
+      const subnets = await ctx.cloud.peering.listSubnetRanges(gateway.vpc.project, gateway.vpc.network);
+      const found = defaultAdvertisement(subnets ?? [], gateway);
+      if (!found.ok) return { outcome: 'refused', reason: found.reason };
+      defaults = found.cidrs;
+    }
+    const advertised = current.length > 0 ? current : defaults;
+    if (wanted.every((w) => isAdvertised(advertised, w.cidr))) {
       if (!firstWrite)
         return { outcome: 'unchanged', reason: `gateway ${name} advertises ${describeRanges(wanted)}` };
       const again = writes > 1 ? `; written ${writes} times (a concurrent writer dropped it)` : '';
       return { outcome: 'updated', reason: `${firstWrite}${again}` };
     }
     if (writes >= MAX_ROUNDS) break;
-    let defaults: string[] = [];
-    if (current.length === 0) {
-      const subnets = await ctx.cloud.peering.listSubnetRanges(gateway.vpc.project, gateway.vpc.network);
-      const found = defaultAdvertisement(subnets ?? [], gateway);
-      if (!found.ok) return { outcome: 'refused', reason: found.reason };
-      defaults = found.cidrs;
-    }
     const plan = planIncludeList(current, defaults, wanted);
     const kept = plan.defaults.length
       ? `; the list was empty, so the ${plan.defaults.length} subnet range(s) it advertised by default are written too (${plan.defaults.join(', ')})`

@@ -152,5 +152,18 @@ export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): P
     }
     return wrote(ctx, 'deleted', `membership ${membership.name}`);
   });
-  return [record];
+  const records = [record];
+  // Row 11 is add-only: a deleted cluster's ranges are reported, never withdrawn (another cluster may reuse them,
+  // and a wrong removal cuts a VPC off the transit).
+  if (ctx.config.aviatrix?.advertise && record.outcome !== 'skipped' && record.outcome !== 'refused') {
+    records.push(
+      skipped(
+        'advertise',
+        refString(ref),
+        ctx,
+        "cluster deleted: Spokefleet never removes a CIDR, so its ranges stay in its spoke gateway's include list until someone removes them",
+      ),
+    );
+  }
+  return records;
 }
