@@ -99,12 +99,17 @@ variable "spokes" {
 }
 
 variable "aviatrix" {
-  description = "Optional Aviatrix Controller look-up of spoke VPCs (config `aviatrix`). password_secret is a Secret Manager version, projects/P/secrets/S/versions/V; the functions' service account gets secretAccessor on that secret and secretmanager.googleapis.com is enabled."
+  description = "Optional Aviatrix Controller look-up of spoke VPCs (config `aviatrix`). password_secret is a Secret Manager version, projects/P/secrets/S/versions/V; the functions' service account gets secretAccessor on that secret and secretmanager.googleapis.com is enabled. advertise (off when null): the spoke gateway of each cluster's VPC adds the cluster's master range (control_plane), pod range (pods) and Service range (services) to its advertised-CIDR include list; add-only, see docs/deploy.md."
   type = object({
     controller_url  = string
     username        = string
     password_secret = string
     cache_seconds   = optional(number, 300)
+    advertise = optional(object({
+      control_plane = optional(bool, true)
+      pods          = optional(bool, true)
+      services      = optional(bool, false)
+    }))
   })
   default = null
   validation {

@@ -44,10 +44,17 @@ locals {
     {
       for k, v in {
         aviatrix = var.aviatrix == null ? null : {
-          controllerUrl  = var.aviatrix.controller_url
-          username       = var.aviatrix.username
-          passwordSecret = var.aviatrix.password_secret
-          cacheSeconds   = var.aviatrix.cache_seconds
+          for k, v in {
+            controllerUrl  = var.aviatrix.controller_url
+            username       = var.aviatrix.username
+            passwordSecret = var.aviatrix.password_secret
+            cacheSeconds   = var.aviatrix.cache_seconds
+            advertise = var.aviatrix.advertise == null ? null : {
+              controlPlane = var.aviatrix.advertise.control_plane
+              pods         = var.aviatrix.advertise.pods
+              services     = var.aviatrix.advertise.services
+            }
+          } : k => v if v != null
         }
       } : k => v if v != null
     },

@@ -26,6 +26,11 @@ variable "aviatrix" {
     username        = string
     password_secret = string
     cache_seconds   = number
+    advertise = object({
+      control_plane = bool
+      pods          = bool
+      services      = bool
+    })
   })
 }
 
