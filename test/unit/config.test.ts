@@ -163,7 +163,10 @@ describe('config: accepted values of each field', () => {
     ['aviatrix', aviatrix({ controllerUrl: 'http://localhost:8443' })],
     ['aviatrix', aviatrix({ cacheSeconds: 0 })],
     ['aviatrix', aviatrix({ cacheSeconds: 86_400 })],
-    ['aviatrix', aviatrix({ advertise: { controlPlane: false, pods: true, services: true, verifyDelayMs: 0 } })],
+    [
+      'aviatrix',
+      aviatrix({ advertise: { controlPlane: false, pods: true, services: true, verifyDelayMs: 0 } }),
+    ],
     ['membership.location', 'global'],
     ['membership.location', 'region'],
     ['membership.idTemplate', '{cluster}'],
@@ -293,7 +296,11 @@ describe('config: refusals', () => {
     ['aviatrix', null, 'aviatrix: Invalid input'],
     ['aviatrix', aviatrix({ advertise: { pods: 'yes' } }), 'aviatrix.advertise.pods: Invalid input'],
     ['aviatrix', aviatrix({ advertise: { master: true } }), 'aviatrix.advertise: Unrecognized key: "master"'],
-    ['aviatrix', aviatrix({ advertise: { verifyDelayMs: 60_001 } }), 'aviatrix.advertise.verifyDelayMs: Too big'],
+    [
+      'aviatrix',
+      aviatrix({ advertise: { verifyDelayMs: 60_001 } }),
+      'aviatrix.advertise.verifyDelayMs: Too big',
+    ],
     // membership
     ['membership.location', 'us-east4', 'membership.location: Invalid option'],
     ['membership.idTemplate', '{project}-fixed', 'membership.idTemplate: must contain {cluster}'],
