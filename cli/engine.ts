@@ -154,12 +154,17 @@ export function readOnlyCloud(cloud: Cloud): Cloud {
 }
 
 /**
- * The Aviatrix Controller spoke look-up when `aviatrix` is configured, as shared/app.ts composes it for the
- * functions, so plan and status decide "is this a spoke?" exactly as they do (a secret read and Controller reads).
+ * The Aviatrix Controller when `aviatrix` is configured, as shared/app.ts composes it for the functions, so plan
+ * and status decide "is this a spoke?" and "does its gateway advertise the cluster?" exactly as they do (a secret
+ * read and Controller reads; the gateway write is refused like every other write).
  */
-function spokeLookup(config: Config): ReconcileContext['extraSpokes'] {
-  const directory = aviatrixDirectory(config);
-  return directory ? () => directory.listSpokes() : undefined;
+function aviatrixPorts(config: Config): Pick<ReconcileContext, 'extraSpokes' | 'advertiser'> {
+  const controller = aviatrixDirectory(config);
+  if (!controller) return {};
+  return {
+    extraSpokes: () => controller.listSpokes(),
+    advertiser: config.aviatrix?.advertise ? readOnlyPort(controller, 'aviatrix') : undefined,
+  };
 }
 
 export interface DryRunOptions extends EngineOptions {
@@ -194,7 +199,7 @@ export async function dryRun(
     log,
     dryRun: true,
     memo: new Memo(),
-    extraSpokes: spokeLookup(config),
+    ...aviatrixPorts(config),
   };
   try {
     const result = await reconcileRequest(

@@ -17,6 +17,8 @@ export interface SandboxEndpoints {
   functions: { onAuditLogEvent?: string; onReconcileRequest?: string };
   pubsub?: { emulatorHost: string; auditTopic?: string; reconcileTopic?: string };
   state?: string;
+  /** The Aviatrix Controller stand-in and its login, when the sandbox runs with --aviatrix. */
+  aviatrix?: { url: string; username: string; password: string };
   /** SPOKEFLEET_CONFIG of the sandbox's functions (not yet validated). */
   config: Record<string, unknown>;
 }
@@ -50,6 +52,7 @@ export function loadSandbox(file: string, cwd: string): SandboxEndpoints {
     functions: value.functions ?? {},
     pubsub: value.pubsub?.emulatorHost ? value.pubsub : undefined,
     state: value.state,
+    aviatrix: value.aviatrix?.url ? value.aviatrix : undefined,
     config: value.config,
   };
 }

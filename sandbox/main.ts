@@ -3,7 +3,9 @@
  * Writes .sandbox/endpoints.json (every stand-in's address, the functions' URLs, the /state URL and a ready-made
  * SPOKEFLEET_CONFIG) and .sandbox/kubeconfig (one context per cluster, kept current as clusters come and go).
  * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters),
- * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them).
+ * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them),
+ * --aviatrix (the Aviatrix Controller stand-in with a spoke gateway per seed spoke, and `aviatrix.advertise` on; its
+ * URL and login are listed under `aviatrix` in endpoints.json).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +26,10 @@ async function main(): Promise<void> {
   const faultRules: Record<string, FaultRule> = args.has('--faults')
     ? JSON.parse(existsSync(faultsArg) ? readFileSync(faultsArg, 'utf8') : faultsArg)
     : {};
-  const sandbox = await startSandbox({ delivery: args.has('--pubsub') ? 'pubsub' : 'direct' });
+  const sandbox = await startSandbox({
+    delivery: args.has('--pubsub') ? 'pubsub' : 'direct',
+    aviatrix: args.has('--aviatrix'),
+  });
   for (const [pattern, rule] of Object.entries(faultRules)) sandbox.cloud.faults.setRule(pattern, rule);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -8,7 +8,7 @@ import { withDeadline } from './deadline';
 import type { ReconcileRequest } from './events/request';
 import type { DomainEvent } from './events/types';
 import { createLogger, type Logger } from './log';
-import { AviatrixController, type SpokeDirectory } from './policy/aviatrix';
+import { AviatrixController, type GatewayAdvertiser, type SpokeDirectory } from './policy/aviatrix';
 import type { ActionRecord } from './reconcile/action';
 import { Memo, type ReconcileContext } from './reconcile/context';
 import { handleDomainEvent, throwIfRetryable } from './reconcile/dispatch';
@@ -26,10 +26,12 @@ export interface AppOptions {
   cloud?: Cloud;
   /** Extra spokes; default: the Aviatrix Controller when `aviatrix` is configured. */
   spokeDirectory?: SpokeDirectory;
+  /** Spoke gateways (row 11); default: the Aviatrix Controller when `aviatrix.advertise` is configured. */
+  advertiser?: GatewayAdvertiser;
 }
 
-/** The Aviatrix Controller look-up, when configured (off by default). */
-export function aviatrixDirectory(config: Config): SpokeDirectory | undefined {
+/** The Aviatrix Controller (spoke look-up and spoke gateways), when configured (off by default). */
+export function aviatrixDirectory(config: Config): AviatrixController | undefined {
   const aviatrix = config.aviatrix;
   if (!aviatrix) return undefined;
   // Required here, not imported: Secret Manager's client library loads only when the look-up is configured.
@@ -66,7 +68,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       return getCloud().kube;
     },
   };
-  const spokes = options.spokeDirectory ?? aviatrixDirectory(config);
+  // One client for both uses: one session with the Controller per instance.
+  const controller = aviatrixDirectory(config);
+  const spokes = options.spokeDirectory ?? controller;
+  const advertiser = config.aviatrix?.advertise ? (options.advertiser ?? controller) : undefined;
   const budgetMs = config.invocationBudgetSeconds * 1000;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
@@ -75,6 +80,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     dryRun,
     memo: new Memo(),
     extraSpokes: spokes ? () => spokes.listSpokes() : undefined,
+    advertiser,
   });
   return {
     log,

@@ -88,6 +88,25 @@ const schema = z
         /** Secret Manager version holding the controller password. */
         passwordSecret: z.string().regex(SECRET_VERSION, 'must be projects/P/secrets/S/versions/V'),
         cacheSeconds: z.int().min(0).max(86_400).default(300),
+        /**
+         * Opt-in: the spoke gateway of a cluster's VPC advertises the cluster's ranges to the transit, by adding
+         * them to its "Customize Spoke Advertised VPC CIDRs" include list. Add-only: nothing is ever removed.
+         */
+        advertise: z
+          .strictObject({
+            /** The control plane's `privateClusterConfig.masterIpv4CidrBlock` (peering-based private clusters). */
+            controlPlane: z.boolean().default(true),
+            /** The pod range, `ipAllocationPolicy.clusterIpv4CidrBlock`. */
+            pods: z.boolean().default(true),
+            /** The Service range, `ipAllocationPolicy.servicesIpv4CidrBlock` (often shared by every cluster). */
+            services: z.boolean().default(false),
+            /**
+             * After a write, wait this long and read the list again: a concurrent writer that read before our
+             * write would have overwritten it by then, and the missing CIDRs are added again.
+             */
+            verifyDelayMs: z.int().min(0).max(60_000).default(2_000),
+          })
+          .optional(),
       })
       .optional(),
     membership: z

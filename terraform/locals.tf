@@ -43,6 +43,7 @@ locals {
       "compute.globalOperations.get",
       "compute.networks.get",
       "compute.networks.updatePeering",
+      "compute.subnetworks.get",
     ]
   }
 

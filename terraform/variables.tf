@@ -114,12 +114,17 @@ variable "spokes" {
 }
 
 variable "aviatrix" {
-  description = "Optional Aviatrix Controller look-up of spoke VPCs (config `aviatrix`). password_secret is a Secret Manager version, projects/P/secrets/S/versions/V; the functions' service account gets secretAccessor on that secret and secretmanager.googleapis.com is enabled."
+  description = "Optional Aviatrix Controller look-up of spoke VPCs (config `aviatrix`). password_secret is a Secret Manager version, projects/P/secrets/S/versions/V; the functions' service account gets secretAccessor on that secret and secretmanager.googleapis.com is enabled. advertise (off when null): the spoke gateway of each cluster's VPC adds the cluster's master range (control_plane), pod range (pods) and Service range (services) to its advertised-CIDR include list; add-only, see docs/deploy.md."
   type = object({
     controller_url  = string
     username        = string
     password_secret = string
     cache_seconds   = optional(number, 300)
+    advertise = optional(object({
+      control_plane = optional(bool, true)
+      pods          = optional(bool, true)
+      services      = optional(bool, false)
+    }))
   })
   default = null
   validation {
@@ -164,7 +169,7 @@ variable "workload_identity" {
 }
 
 variable "workload_identity_node_pools" {
-  description = "Node pools without the GKE metadata server (config `workloadIdentity.nodePools`): migrate updates every node pool to GKE_METADATA (its nodes are recreated), migrate-new only node pools created after Spokefleet onboarded the cluster, report only reports them. Anything but report needs container.clusters.update (UpdateNodePool)."
+  description = "Node pools without the GKE metadata server (config `workloadIdentity.nodePools`): migrate updates every such pool to GKE_METADATA (its nodes are recreated), migrate-new only while onboarding a cluster younger than max_event_age_seconds (older ones are reported), report only reports them with the gcloud command. Anything but report needs container.clusters.update (UpdateNodePool)."
   type        = string
   default     = "migrate-new"
   validation {

@@ -1,6 +1,6 @@
 /**
  * `spokefleet status`: one row per cluster — spoke?, VPC-native, workload identity, fleet membership, peering
- * export, seeded namespaces, exported Services, problems. Read-only: it is derived from a dry-run reconcile's
+ * export, ranges advertised by the spoke gateway, seeded namespaces, exported Services, problems. Read-only: it is derived from a dry-run reconcile's
  * action records (what is `unchanged` already holds; what is `planned` does not), so status and the functions
  * can never disagree about what "onboarded" means.
  */
@@ -24,6 +24,8 @@ export interface ClusterStatus {
   /** `projects/P/locations/L/memberships/ID`, `none`, `unknown`, or `-` when not checked. */
   membership: string;
   peering: 'yes' | 'no' | 'n/a' | 'unknown' | '-';
+  /** Does the spoke gateway advertise the cluster's ranges (`aviatrix.advertise`)? `-` when not configured. */
+  advertised: 'yes' | 'no' | 'n/a' | 'unknown' | '-';
   namespaces: { present: string[]; missing: string[]; unknown: string[] };
   /** Managed ServiceExports that exist for a labelled Service. */
   exports: number;
@@ -72,6 +74,7 @@ function clusterStatus(cluster: string, records: readonly ActionRecord[]): Clust
     workloadIdentity: '-',
     membership: '-',
     peering: '-',
+    advertised: '-',
     namespaces: { present: [], missing: [], unknown: [] },
     exports: 0,
     drift: records.filter((r) => r.outcome === 'planned').length,
@@ -129,6 +132,20 @@ function clusterStatus(cluster: string, records: readonly ActionRecord[]): Clust
             : 'unknown';
   }
 
+  const advertise = find('advertise');
+  if (advertise) {
+    status.advertised =
+      advertise.outcome === 'unchanged'
+        ? /^nothing to advertise/.test(advertise.reason ?? '')
+          ? 'n/a'
+          : 'yes'
+        : advertise.outcome === 'planned'
+          ? 'no'
+          : advertise.outcome === 'skipped'
+            ? '-'
+            : 'unknown';
+  }
+
   for (const record of records) {
     if (record.step === 'namespaces') {
       const namespace = rest(record.target);
@@ -172,6 +189,7 @@ export const STATUS_COLUMNS = [
   'workload-identity',
   'membership',
   'peering',
+  'advertised',
   'namespaces',
   'exports',
   'drift',
@@ -187,6 +205,7 @@ export function statusTable(rows: readonly ClusterStatus[]): string {
       'workload-identity': s.workloadIdentity,
       membership: shortMembership(s.membership),
       peering: s.peering,
+      advertised: s.advertised,
       namespaces: s.spoke === 'yes' ? namespacesCell(s.namespaces) : '-',
       exports: s.spoke === 'yes' ? s.exports : '-',
       drift: s.drift,

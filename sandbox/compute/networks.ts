@@ -146,6 +146,14 @@ export class NetworkStore {
     return network && structuredClone(network);
   }
 
+  /** Lists a subnetwork's URL in its network's `subnetworks`, as GCE does when one is created. */
+  linkSubnetwork(project: string, name: string, selfLink: string): void {
+    const network = this.networks.get(key(project, name));
+    if (!network) throw new Error(`network ${networkPath(project, name)} not found`);
+    const links = network.subnetworks ?? [];
+    if (!links.includes(selfLink)) network.subnetworks = [...links, selfLink];
+  }
+
   /**
    * Adds a peering the way GKE does for a private cluster's control plane: waits while a peering operation runs
    * on either end, applies the peering, then keeps both ends locked for `peeringOpMs`.

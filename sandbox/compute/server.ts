@@ -6,6 +6,7 @@ import { PassThroughClient } from 'google-auth-library';
 import type { FaultInjector, FaultKind } from '../faults';
 import { type FaultAnswer, faultAnswer, notFound, type RestRoute, startRestServer } from '../google-rest';
 import { NetworkStore, peeringInProgress } from './networks';
+import { SubnetworkStore } from './subnetworks';
 
 export interface ComputeServerOptions {
   faults: FaultInjector;
@@ -18,6 +19,8 @@ export interface ComputeServer {
   /** `http://127.0.0.1:PORT` */
   url: string;
   store: NetworkStore;
+  /** Subnetworks (read-only over REST); adding one lists it in its network. */
+  subnetworks: SubnetworkStore;
   close(): Promise<void>;
 }
 
@@ -42,8 +45,18 @@ export function computeClientOptions(url: string) {
 
 const BASE = '/compute/v1/projects/{project}/global';
 
-export function computeRoutes(store: NetworkStore): RestRoute[] {
+export function computeRoutes(
+  store: NetworkStore,
+  subnetworks: SubnetworkStore = new SubnetworkStore(store),
+): RestRoute[] {
   return [
+    {
+      method: 'GET',
+      path: '/compute/v1/projects/{project}/regions/{region}/subnetworks/{subnetwork}',
+      name: 'compute.subnetworks.get',
+      kind: 'read',
+      handle: ({ params }) => subnetworks.get(params.project, params.region, params.subnetwork),
+    },
     {
       method: 'GET',
       path: `${BASE}/networks`,
@@ -125,8 +138,9 @@ function computeFaultAnswer(kind: FaultKind): FaultAnswer {
 
 export async function startComputeServer(options: ComputeServerOptions): Promise<ComputeServer> {
   const store = new NetworkStore(options.peeringOpMs ?? 30);
+  const subnetworks = new SubnetworkStore(store);
   const server = await startRestServer({
-    routes: computeRoutes(store),
+    routes: computeRoutes(store, subnetworks),
     faults: options.faults,
     port: options.port,
     faultAnswer: computeFaultAnswer,
@@ -134,6 +148,7 @@ export async function startComputeServer(options: ComputeServerOptions): Promise
   return {
     url: server.url,
     store,
+    subnetworks,
     close: async () => {
       store.close();
       await server.close();

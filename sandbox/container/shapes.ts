@@ -197,8 +197,62 @@ function privateConfig(spec: PrivateClusterConfig | undefined, id: string): Priv
   return { ...given, privateEndpoint: `10.${parseInt(id.slice(6, 8), 16)}.0.2`, publicEndpoint };
 }
 
-/** A new cluster as GKE shows it while provisioning: everything but the endpoint and CA is known. */
-export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date()): Cluster {
+const ipv4ToInt = (address: string) => address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+const intToIpv4 = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+
+function cidrSpan(cidr: string): [number, number] | undefined {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
+  if (!match || Number(match[2]) > 32 || match[1].split('.').some((o) => Number(o) > 255)) return undefined;
+  const size = 2 ** (32 - Number(match[2]));
+  const start = Math.floor(ipv4ToInt(match[1]) / size) * size;
+  return [start, start + size];
+}
+
+/**
+ * `ipAllocationPolicy.clusterIpv4CidrBlock` as GKE fills it (the proto's comment on the field): a CIDR asks for
+ * that range; `/N` or blank asks GKE to choose one of that size (default /14). gcloud's `--cluster-ipv4-cidr`
+ * help: the chosen range comes from 10.0.0.0/8 and excludes ranges allocated to other clusters.
+ */
+function podRange(requested: unknown, taken: readonly string[]): string {
+  const asked = typeof requested === 'string' ? requested.trim() : '';
+  if (asked && !asked.startsWith('/')) {
+    if (!cidrSpan(asked)) throw invalidArgument(`Invalid cluster IPv4 CIDR block "${asked}".`);
+    return asked;
+  }
+  const prefix = asked ? Number(asked.slice(1)) : 14;
+  if (!Number.isInteger(prefix) || prefix < 9 || prefix > 28) {
+    throw invalidArgument(`Invalid cluster IPv4 CIDR block "${asked}".`);
+  }
+  const size = 2 ** (32 - prefix);
+  const spans = taken.map(cidrSpan).filter((span): span is [number, number] => span !== undefined);
+  const base = ipv4ToInt('10.0.0.0');
+  // Deterministic (GKE picks at random): first free block from 10.4.0.0 on, wrapping around 10.0.0.0/8.
+  const first = ipv4ToInt('10.4.0.0');
+  for (let i = 0; i < 2 ** 24 / size; i++) {
+    const start = base + ((first - base + i * size) % 2 ** 24);
+    if (spans.every(([s, e]) => start + size <= s || start >= e)) return `${intToIpv4(start)}/${prefix}`;
+  }
+  throw invalidArgument('No free IPv4 range for the cluster pods in 10.0.0.0/8.');
+}
+
+/** The Service range: the CIDR asked for, else GKE's default `34.118.224.0/20` (see docs/local-cloud.md). */
+function servicesRange(requested: unknown): string {
+  const asked = typeof requested === 'string' ? requested.trim() : '';
+  if (!asked || asked.startsWith('/')) return '34.118.224.0/20';
+  if (!cidrSpan(asked)) throw invalidArgument(`Invalid services IPv4 CIDR block "${asked}".`);
+  return asked;
+}
+
+/**
+ * A new cluster as GKE shows it while provisioning: everything but the endpoint and CA is known. `takenPodRanges`
+ * are the pod ranges of the other clusters, which an automatically chosen range avoids.
+ */
+export function buildCluster(
+  ref: ClusterRef,
+  spec: ClusterSpec,
+  now = new Date(),
+  takenPodRanges: readonly string[] = [],
+): Cluster {
   validateProject(ref.project);
   validateLocation(ref.location);
   validateClusterName(ref.name);
@@ -221,6 +275,11 @@ export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date(
       ? [ref.location]
       : ['a', 'b', 'c'].map((z) => `${region}-${z}`);
   const vpcNative = spec.ipAllocationPolicy ? spec.ipAllocationPolicy.useIpAliases === true : true;
+  const pods = podRange(
+    vpcNative ? spec.ipAllocationPolicy?.clusterIpv4CidrBlock : spec.clusterIpv4Cidr,
+    takenPodRanges,
+  );
+  const services = vpcNative ? servicesRange(spec.ipAllocationPolicy?.servicesIpv4CidrBlock) : '';
   const resourceLabels = { ...spec.resourceLabels };
   const cluster: Cluster = {
     ...spec,
@@ -246,14 +305,14 @@ export function buildCluster(ref: ClusterRef, spec: ClusterSpec, now = new Date(
       ? {
           ...spec.ipAllocationPolicy,
           useIpAliases: true,
-          clusterIpv4Cidr: '10.4.0.0/14',
-          clusterIpv4CidrBlock: '10.4.0.0/14',
-          servicesIpv4Cidr: '34.118.224.0/20',
-          servicesIpv4CidrBlock: '34.118.224.0/20',
+          clusterIpv4Cidr: pods,
+          clusterIpv4CidrBlock: pods,
+          servicesIpv4Cidr: services,
+          servicesIpv4CidrBlock: services,
           stackType: 'IPV4',
         }
       : { ...spec.ipAllocationPolicy, useIpAliases: false },
-    clusterIpv4Cidr: '10.4.0.0/14',
+    clusterIpv4Cidr: pods,
     privateClusterConfig: privateConfig(spec.privateClusterConfig, id),
     workloadIdentityConfig: pool ? { workloadPool: pool } : undefined,
     fleet: spec.fleet?.project ? { project: spec.fleet.project } : undefined,

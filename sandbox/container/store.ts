@@ -267,7 +267,8 @@ export class ContainerStore {
   }
 
   private admitNew(ref: ClusterRef, spec: ClusterSpec): Entry {
-    const cluster = buildCluster(ref, spec);
+    const taken = [...this.clusters.values()].map((e) => String(e.cluster.clusterIpv4Cidr ?? ''));
+    const cluster = buildCluster(ref, spec, new Date(), taken);
     const key = clusterKey(ref);
     if (this.clusters.has(key)) throw alreadyExists(clusterName(ref));
     const entry: Entry = { ref: { ...ref }, cluster, kube: false, poolBusy: new Map() };

@@ -20,7 +20,7 @@ export interface KubeServer {
 let keyPair: Promise<{ privateKey: string; publicKey: string }> | undefined;
 
 /** RSA key generation is the slow part, so one key per process signs every server's own certificate. */
-async function certificate(): Promise<{ key: string; cert: string }> {
+export async function certificate(): Promise<{ key: string; cert: string }> {
   const attributes = [{ name: 'commonName', value: 'localhost' }];
   const options = {
     algorithm: 'sha256',

@@ -43,7 +43,20 @@ export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
       metadataMode: String(pool.config?.workloadMetadataConfig?.mode || 'MODE_UNSPECIFIED'),
       nodeCount: pool.initialNodeCount ?? undefined,
     })),
+    ranges: clusterRanges(cluster),
   };
+}
+
+/** The ranges a spoke gateway may need to advertise; proto3 sends '' for an unset string, read as absent. */
+function clusterRanges(cluster: Cluster): ClusterInfo['ranges'] {
+  const ranges: NonNullable<ClusterInfo['ranges']> = {};
+  const master = cluster.privateClusterConfig?.masterIpv4CidrBlock;
+  const pods = cluster.ipAllocationPolicy?.clusterIpv4CidrBlock;
+  const services = cluster.ipAllocationPolicy?.servicesIpv4CidrBlock;
+  if (master) ranges.master = master;
+  if (pods) ranges.pods = pods;
+  if (services) ranges.services = services;
+  return Object.keys(ranges).length > 0 ? ranges : undefined;
 }
 
 /** GKE refuses a change while another operation runs on the cluster; that only means "later". */

@@ -9,7 +9,11 @@
  * every Compute client.
  */
 
-import type { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
+import type {
+  GlobalOperationsClient,
+  NetworksClient,
+  SubnetworksClient,
+} from '@google-cloud/compute/build/src/v1';
 import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
 import type { GoogleAuth } from 'google-auth-library';
 import type { Config } from '../config';
@@ -77,6 +81,11 @@ export function createCloud(config: Config, log: Logger): Cloud {
       require('@google-cloud/compute/build/src/v1/networks_client') as typeof import('@google-cloud/compute/build/src/v1/networks_client');
     return new NetworksClient(computeOptions());
   });
+  const subnetworks = lazy((): SubnetworksClient => {
+    const { SubnetworksClient } =
+      require('@google-cloud/compute/build/src/v1/subnetworks_client') as typeof import('@google-cloud/compute/build/src/v1/subnetworks_client');
+    return new SubnetworksClient(computeOptions());
+  });
   const operations = lazy((): GlobalOperationsClient => {
     const { GlobalOperationsClient } =
       require('@google-cloud/compute/build/src/v1/global_operations_client') as typeof import('@google-cloud/compute/build/src/v1/global_operations_client');
@@ -116,7 +125,7 @@ export function createCloud(config: Config, log: Logger): Cloud {
   });
   return {
     clusters,
-    peering: new PeeringAdapter(networks, operations, retry, wait),
+    peering: new PeeringAdapter(networks, operations, subnetworks, retry, wait),
     fleet: new FleetAdapter(hub, retry, wait),
     // client-node loads with the first Kubernetes connection.
     kube: { connect: (target) => kubeConnector().connect(target) },

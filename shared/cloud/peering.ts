@@ -4,10 +4,14 @@
  * Compute answers 400 "There is a peering operation in progress…" while any peering change runs on either side;
  * shared/errors classifies that 400 as transient, so withRetry simply tries again.
  */
-import type { GlobalOperationsClient, NetworksClient } from '@google-cloud/compute/build/src/v1';
+import type {
+  GlobalOperationsClient,
+  NetworksClient,
+  SubnetworksClient,
+} from '@google-cloud/compute/build/src/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
 import { type WaitOptions, waitFor } from './operations';
-import type { PeeringPort, PeeringState } from './ports';
+import type { PeeringPort, PeeringState, SubnetRanges } from './ports';
 
 const NO_LIBRARY_RETRY = { retry: null } as unknown as Record<string, never>;
 
@@ -15,9 +19,49 @@ export class PeeringAdapter implements PeeringPort {
   constructor(
     private readonly networks: () => NetworksClient,
     private readonly operations: () => GlobalOperationsClient,
+    private readonly subnetworks: () => SubnetworksClient,
     private readonly retry: RetryOptions = {},
     private readonly wait: WaitOptions = {},
   ) {}
+
+  async listSubnetRanges(project: string, network: string): Promise<SubnetRanges[] | undefined> {
+    let links: string[];
+    try {
+      const [net] = await withRetry(
+        () => this.networks().get({ project, network }, NO_LIBRARY_RETRY),
+        this.retry,
+      );
+      links = net.subnetworks ?? [];
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    const ranges: SubnetRanges[] = [];
+    // One at a time: a VPC has a handful of subnetworks, and this runs once per gateway (its first addition).
+    for (const link of links) {
+      const match = /projects\/([^/]+)\/regions\/([^/]+)\/subnetworks\/([^/]+)$/.exec(link);
+      if (!match) continue;
+      const [, subnetProject, region, name] = match;
+      try {
+        const [subnet] = await withRetry(
+          () =>
+            this.subnetworks().get({ project: subnetProject, region, subnetwork: name }, NO_LIBRARY_RETRY),
+          this.retry,
+        );
+        if (!subnet.ipCidrRange) continue;
+        ranges.push({
+          name,
+          region,
+          primary: subnet.ipCidrRange,
+          secondary: (subnet.secondaryIpRanges ?? []).flatMap((r) => (r.ipCidrRange ? [r.ipCidrRange] : [])),
+        });
+      } catch (error) {
+        // Deleted between the two reads: it no longer serves anything.
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return ranges;
+  }
 
   async get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined> {
     try {

@@ -26,6 +26,8 @@ export const CLIENTS = {
   container: { file: 'clusters.ts', accessor: 'client', service: 'container.googleapis.com' },
   /** @google-cloud/compute NetworksClient (REST), peering.ts */
   networks: { file: 'peering.ts', accessor: 'networks', service: 'compute.googleapis.com' },
+  /** @google-cloud/compute SubnetworksClient (REST), peering.ts */
+  subnetworks: { file: 'peering.ts', accessor: 'subnetworks', service: 'compute.googleapis.com' },
   /** @google-cloud/compute GlobalOperationsClient (REST), peering.ts */
   globalOperations: { file: 'peering.ts', accessor: 'operations', service: 'compute.googleapis.com' },
   /** googleapis gkehub v1 (REST), fleet.ts */
@@ -181,7 +183,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'networks.get',
     ['compute.networks.get'],
     'network',
-    "read the control-plane peering's exportCustomRoutes (row 6)",
+    "read the control-plane peering's exportCustomRoutes (row 6) and the VPC's subnetworks (row 11)",
   ),
   google(
     'networks',
@@ -190,6 +192,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     ['compute.networks.updatePeering'],
     'network',
     'export the VPC custom routes (the Aviatrix-programmed ones) to the control plane (row 6)',
+  ),
+  google(
+    'subnetworks',
+    'get',
+    'subnetworks.get',
+    ['compute.subnetworks.get'],
+    'network',
+    'the subnet ranges a spoke gateway advertises by default, kept when its include list is first customised (row 11, aviatrix.advertise only)',
   ),
   google(
     'globalOperations',

@@ -29,6 +29,11 @@ export interface ClusterInfo {
   httpLoadBalancing: boolean;
   /** Each node pool and the metadata server its nodes run (`config.workloadMetadataConfig.mode`). */
   nodePools: NodePoolInfo[];
+  /**
+   * The cluster's address ranges, as GKE reports them: `privateClusterConfig.masterIpv4CidrBlock` (peering-based
+   * private clusters only), `ipAllocationPolicy.clusterIpv4CidrBlock` and `.servicesIpv4CidrBlock`.
+   */
+  ranges?: { master?: string; pods?: string; services?: string };
 }
 
 export interface NodePoolInfo {
@@ -55,11 +60,23 @@ export interface PeeringState {
   importCustomRoutes: boolean;
 }
 
+/** One subnetwork of a VPC and its address ranges. */
+export interface SubnetRanges {
+  name: string;
+  region: string;
+  /** `ipCidrRange`. */
+  primary: string;
+  /** `secondaryIpRanges[].ipCidrRange`. */
+  secondary: string[];
+}
+
 export interface PeeringPort {
   /** The named peering on the network, or undefined when the network or the peering does not exist. */
   get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined>;
   /** networks.updatePeering with both flags, waiting for the global operation. */
   update(project: string, network: string, peering: PeeringState): Promise<void>;
+  /** The network's subnetworks (networks.get, then subnetworks.get of each); undefined when the network is gone. */
+  listSubnetRanges(project: string, network: string): Promise<SubnetRanges[] | undefined>;
 }
 
 export interface Membership {

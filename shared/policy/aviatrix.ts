@@ -1,14 +1,47 @@
 /**
- * Optional spoke discovery from the Aviatrix Controller (config `aviatrix`), in addition to the configured spokes.
- * The Controller's v2 API: `get_api_token` → `login` (with the token as `X-Access-Key`) → a session `CID` →
- * `list_vpcs_summary&spoke_only=true`. GCP VPCs appear with `vpc_id` = `<vpc>~-~<project>`. Results are cached per
- * instance for `cacheSeconds`, so a fleet reconcile asks once, not once per cluster.
+ * The Aviatrix Controller's v2 API, called the way the official Terraform provider's client does
+ * (AviatrixSystems/terraform-provider-aviatrix, goaviatrix/client.go and gateway.go): `get_api_token` →
+ * `login` (username, password, the token as header `X-Access-Key`) → a session `CID` sent with every call;
+ * a call answered "CID is invalid" or "Invalid session. Please login again." logs in again and is repeated once.
+ *
+ * Two uses: spoke discovery (`list_vpcs_summary&spoke_only=true`; a GCP `vpc_id` is `<vpc>~-~<project>`), cached
+ * per instance for `cacheSeconds` so a fleet reconcile asks once; and a spoke gateway's advertised-CIDR include
+ * list (`list_vpcs_summary&gateway_name=GW` → `include_cidr_list`; `edit_gateway_advertised_cidr`), never cached.
+ *
+ * Unlike the provider (which turns TLS verification off by default), certificates are verified, redirects are
+ * refused (a redirect would carry the password or the session elsewhere), only https is used (plain http only on
+ * loopback, for the local stand-in), and no password, API token or session id appears in an error message.
  */
+import { isLoopbackUrl } from '../config';
 import { PermanentError, TransientError } from '../errors';
 import type { KnownSpoke } from './spokes';
 
 export interface SpokeDirectory {
   listSpokes(): Promise<KnownSpoke[]>;
+}
+
+/** A spoke gateway as `list_vpcs_summary` reports it (the fields Spokefleet reads). */
+export interface SpokeGateway {
+  /** `vpc_name`: the gateway's name, which every gateway action takes as `gateway_name`. */
+  name: string;
+  /** `vpc_id` of a GCP gateway, parsed. */
+  vpc: KnownSpoke;
+  /** `vpc_region`, when reported. */
+  region?: string;
+  /** `global_vpc`: with GCP Global VPC on, a spoke advertises only its own region's subnets. */
+  globalVpc: boolean;
+  /** `include_cidr_list`: "Customize Spoke Advertised VPC CIDRs"; empty = the default advertisement. */
+  includeCidrs: string[];
+}
+
+/** The spoke-gateway half of the Controller, as the advertise step uses it. */
+export interface GatewayAdvertiser {
+  /** The GCP spoke gateways of a VPC (from the spoke list, cached like listSpokes). */
+  listGateways(vpc: KnownSpoke): Promise<SpokeGateway[]>;
+  /** A fresh read of one gateway; undefined when the Controller does not report it. */
+  getGateway(name: string): Promise<SpokeGateway | undefined>;
+  /** Replaces the gateway's include list (`edit_gateway_advertised_cidr`). */
+  setIncludedCidrs(name: string, cidrs: readonly string[]): Promise<void>;
 }
 
 export interface AviatrixOptions {
@@ -18,6 +51,8 @@ export interface AviatrixOptions {
   cacheSeconds: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Per HTTP call; default 15 s. */
+  timeoutMs?: number;
 }
 
 interface ApiAnswer {
@@ -27,6 +62,18 @@ interface ApiAnswer {
   results?: unknown;
 }
 
+/** The provider's re-login condition (client.go RequestContext): a substring of `reason`. */
+const SESSION_EXPIRED = /CID is invalid|Invalid session\. Please login again\./;
+
+/**
+ * Reasons the provider retries when it edits a spoke gateway's routes (resource_aviatrix_spoke_gateway.go: it
+ * sleeps and tries again while the error contains one of these): the gateway is not ready yet.
+ */
+const GATEWAY_NOT_READY = /when it is down|hagw is down|gateway is down/;
+
+/** Node/undici certificate failures: a misconfiguration, never fixed by trying again. */
+const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH|ERR_SSL/;
+
 /** `gcp-spoke100-us-east4~-~my-project` → `{network, project}`; other clouds' ids → undefined. */
 export function parseGcpVpcId(vpcId: unknown): KnownSpoke | undefined {
   if (typeof vpcId !== 'string') return undefined;
@@ -34,58 +81,200 @@ export function parseGcpVpcId(vpcId: unknown): KnownSpoke | undefined {
   return match ? { network: match[1], project: match[3] } : undefined;
 }
 
-export class AviatrixController implements SpokeDirectory {
-  private cached?: { at: number; spokes: Promise<KnownSpoke[]> };
+/** One `list_vpcs_summary` result → a GCP spoke gateway, or undefined for other clouds and odd shapes. */
+export function parseSpokeGateway(result: unknown): SpokeGateway | undefined {
+  if (!result || typeof result !== 'object') return undefined;
+  const r = result as Record<string, unknown>;
+  const vpc = parseGcpVpcId(r.vpc_id);
+  if (!vpc || typeof r.vpc_name !== 'string' || r.vpc_name === '') return undefined;
+  const list = Array.isArray(r.include_cidr_list) ? r.include_cidr_list : [];
+  return {
+    name: r.vpc_name,
+    vpc,
+    region: typeof r.vpc_region === 'string' && r.vpc_region ? r.vpc_region : undefined,
+    globalVpc: r.global_vpc === true,
+    includeCidrs: list
+      .filter((c): c is string => typeof c === 'string' && c.trim() !== '')
+      .map((c) => c.trim()),
+  };
+}
 
-  constructor(private readonly options: AviatrixOptions) {}
+/** https, or http on loopback only (the local stand-in). */
+function checkControllerUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new PermanentError('aviatrix.controllerUrl is not a URL', 'aviatrix-config');
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackUrl(value)) return url;
+  throw new PermanentError(
+    'aviatrix.controllerUrl must use https (plain http only on loopback)',
+    'aviatrix-config',
+  );
+}
 
-  listSpokes(): Promise<KnownSpoke[]> {
-    const now = (this.options.now ?? Date.now)();
-    if (this.cached && now - this.cached.at < this.options.cacheSeconds * 1000) return this.cached.spokes;
-    const spokes = this.fetchSpokes();
-    this.cached = { at: now, spokes };
-    spokes.catch(() => {
-      if (this.cached?.spokes === spokes) this.cached = undefined;
-    });
-    return spokes;
+export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
+  private cached?: { at: number; gateways: Promise<unknown[]> };
+  private session?: Promise<string>;
+  private readonly endpoint: URL;
+  /** Values never to show in an error: the password, API tokens and session ids seen so far. */
+  private readonly secrets = new Set<string>();
+
+  constructor(private readonly options: AviatrixOptions) {
+    this.endpoint = new URL('/v2/api', checkControllerUrl(options.controllerUrl));
   }
 
-  private async fetchSpokes(): Promise<KnownSpoke[]> {
-    const token = await this.call('GET', { action: 'get_api_token' });
-    const apiToken = (token.results as { api_token?: unknown } | undefined)?.api_token;
-    if (typeof apiToken !== 'string')
-      throw new PermanentError('Aviatrix get_api_token returned no token', 'aviatrix-api');
-    const login = await this.call(
-      'POST',
-      { action: 'login', username: this.options.username, password: await this.options.password() },
-      { 'X-Access-Key': apiToken },
-    );
-    if (typeof login.CID !== 'string')
-      throw new PermanentError('Aviatrix login returned no CID', 'aviatrix-login');
-    const list = await this.call('GET', { action: 'list_vpcs_summary', CID: login.CID, spoke_only: 'true' });
-    const results = Array.isArray(list.results) ? list.results : [];
-    return results.flatMap((vpc) => {
-      const parsed = parseGcpVpcId((vpc as { vpc_id?: unknown }).vpc_id);
+  async listSpokes(): Promise<KnownSpoke[]> {
+    return (await this.spokeList()).flatMap((vpc) => {
+      const parsed = parseGcpVpcId((vpc as { vpc_id?: unknown } | null)?.vpc_id);
       return parsed ? [parsed] : [];
     });
   }
 
-  private async call(
+  async listGateways(vpc: KnownSpoke): Promise<SpokeGateway[]> {
+    return (await this.spokeList()).flatMap((result) => {
+      const gateway = parseSpokeGateway(result);
+      return gateway && gateway.vpc.project === vpc.project && gateway.vpc.network === vpc.network
+        ? [gateway]
+        : [];
+    });
+  }
+
+  async getGateway(name: string): Promise<SpokeGateway | undefined> {
+    const answer = await this.api('GET', { action: 'list_vpcs_summary', gateway_name: name });
+    const results = Array.isArray(answer.results) ? answer.results : [];
+    // The provider's GetGateway picks the result whose vpc_name is the gateway.
+    return results.map(parseSpokeGateway).find((g) => g?.name === name);
+  }
+
+  async setIncludedCidrs(name: string, cidrs: readonly string[]): Promise<void> {
+    await this.api('POST', {
+      action: 'edit_gateway_advertised_cidr',
+      gateway_name: name,
+      cidr: cidrs.join(','),
+    });
+  }
+
+  /** `list_vpcs_summary&spoke_only=true`, cached for cacheSeconds; a failed read is not cached. */
+  private spokeList(): Promise<unknown[]> {
+    const now = (this.options.now ?? Date.now)();
+    if (this.cached && now - this.cached.at < this.options.cacheSeconds * 1000) return this.cached.gateways;
+    const gateways = this.api('GET', { action: 'list_vpcs_summary', spoke_only: 'true' }).then((answer) =>
+      Array.isArray(answer.results) ? answer.results : [],
+    );
+    this.cached = { at: now, gateways };
+    gateways.catch(() => {
+      if (this.cached?.gateways === gateways) this.cached = undefined;
+    });
+    return gateways;
+  }
+
+  /** A session id, logging in when there is none; concurrent callers share one login. */
+  private cid(): Promise<string> {
+    if (!this.session) {
+      const session = this.login();
+      this.session = session;
+      session.catch(() => {
+        if (this.session === session) this.session = undefined;
+      });
+    }
+    return this.session;
+  }
+
+  private async login(): Promise<string> {
+    const token = await this.request('GET', { action: 'get_api_token' });
+    this.fail(token, 'get_api_token');
+    const apiToken = (token.results as { api_token?: unknown } | undefined)?.api_token;
+    if (typeof apiToken !== 'string' || apiToken === '')
+      throw new PermanentError('Aviatrix get_api_token returned no token', 'aviatrix-api');
+    this.secrets.add(apiToken);
+    const password = await this.options.password();
+    this.secrets.add(password);
+    const login = await this.request(
+      'POST',
+      { action: 'login', username: this.options.username, password },
+      { 'X-Access-Key': apiToken },
+    );
+    this.fail(login, 'login');
+    if (typeof login.CID !== 'string' || login.CID === '')
+      throw new PermanentError('Aviatrix login returned no CID', 'aviatrix-login');
+    this.secrets.add(login.CID);
+    return login.CID;
+  }
+
+  /** A call with the session; an expired session logs in again and the call is repeated once. */
+  private async api(method: 'GET' | 'POST', params: Record<string, string>): Promise<ApiAnswer> {
+    for (let attempt = 1; ; attempt++) {
+      const cid = await this.cid();
+      const answer = await this.request(method, { ...params, CID: cid });
+      const reason = String(answer.reason ?? '');
+      if (answer.return !== true && SESSION_EXPIRED.test(reason)) {
+        if (this.session && (await this.session.catch(() => undefined)) === cid) this.session = undefined;
+        if (attempt < 2) continue;
+        throw new TransientError(
+          `Aviatrix ${params.action}: the session expired again right after logging in`,
+          'aviatrix-session',
+        );
+      }
+      this.fail(answer, params.action);
+      return answer;
+    }
+  }
+
+  /** Throws the classified error for `return: false`. */
+  private fail(answer: ApiAnswer, action: string): void {
+    if (answer.return === true) return;
+    const reason = this.scrub(String(answer.reason ?? 'no reason given')).slice(0, 300);
+    if (GATEWAY_NOT_READY.test(reason))
+      throw new TransientError(`Aviatrix ${action} failed: ${reason}`, 'aviatrix-gateway-down');
+    throw new PermanentError(`Aviatrix ${action} failed: ${reason}`, 'aviatrix-api');
+  }
+
+  /** One HTTP call: no redirects, TLS verified (fetch's default), classified failures with nothing secret. */
+  private async request(
     method: 'GET' | 'POST',
     params: Record<string, string>,
     headers: Record<string, string> = {},
   ): Promise<ApiAnswer> {
-    const url = new URL('/v2/api', this.options.controllerUrl);
-    const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(15_000) };
+    const action = params.action;
+    const url = new URL(this.endpoint);
+    const init: RequestInit = {
+      method,
+      headers: { ...headers },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+    };
     if (method === 'GET') {
       for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     } else {
       init.body = new URLSearchParams(params);
     }
-    const response = await (this.options.fetch ?? fetch)(url, init);
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(url, init);
+    } catch (error) {
+      // The cause is not attached: transport errors can carry the URL, and the URL can carry the session id.
+      const code = transportCode(error);
+      if (TLS_FAILURE.test(code))
+        throw new PermanentError(
+          `Aviatrix Controller ${action}: TLS verification failed (${code})`,
+          'aviatrix-tls',
+        );
+      throw new TransientError(`Aviatrix Controller ${action}: ${code}`, 'aviatrix-unavailable');
+    }
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      await response.body?.cancel();
+      throw new PermanentError(
+        `Aviatrix Controller answered ${action} with a redirect (${response.status}); redirects are refused`,
+        'aviatrix-redirect',
+      );
+    }
     if (response.status === 429 || response.status >= 500) {
+      await response.body?.cancel();
       throw new TransientError(
-        `Aviatrix Controller answered ${response.status} to ${params.action}`,
+        `Aviatrix Controller answered ${response.status} to ${action}`,
         'aviatrix-unavailable',
       );
     }
@@ -94,15 +283,33 @@ export class AviatrixController implements SpokeDirectory {
       answer = (await response.json()) as ApiAnswer;
     } catch {
       throw new PermanentError(
-        `Aviatrix Controller answered ${params.action} with non-JSON (${response.status})`,
+        `Aviatrix Controller answered ${action} with non-JSON (${response.status})`,
         'aviatrix-api',
       );
     }
-    if (!response.ok || answer.return !== true) {
-      // The reason never includes what we sent (no password echo), but keep it short anyway.
-      const reason = String(answer.reason ?? response.status).slice(0, 200);
-      throw new PermanentError(`Aviatrix ${params.action} failed: ${reason}`, 'aviatrix-api');
+    if (!response.ok) {
+      const reason = this.scrub(String(answer?.reason ?? '')).slice(0, 300);
+      throw new PermanentError(
+        `Aviatrix Controller answered ${response.status} to ${action}${reason ? `: ${reason}` : ''}`,
+        'aviatrix-api',
+      );
     }
-    return answer;
+    return answer ?? {};
   }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (secret) out = out.split(secret).join('***');
+    return out;
+  }
+}
+
+/** `ECONNREFUSED`, `UND_ERR_CONNECT_TIMEOUT`, `TimeoutError`, … from fetch's error or its cause. */
+function transportCode(error: unknown): string {
+  const e = error as { name?: unknown; code?: unknown; cause?: { code?: unknown; name?: unknown } };
+  for (const candidate of [e?.cause?.code, e?.code, e?.cause?.name, e?.name]) {
+    if (typeof candidate === 'string' && candidate && candidate !== 'Error' && candidate !== 'TypeError')
+      return candidate;
+  }
+  return 'connection failed';
 }

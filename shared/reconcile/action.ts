@@ -22,6 +22,7 @@ export const STEPS = [
   'membership',
   'mcs-feature',
   'peering',
+  'advertise',
   'namespaces',
   'exports',
   'offboard',

@@ -1,12 +1,14 @@
 /**
- * reconcileCluster composes the onboarding steps for one cluster; offboardCluster removes what it registered. Each row is an
- * idempotent step; a row that refuses stops the rows that depend on it, which are recorded as skipped with why.
+ * reconcileCluster composes the onboarding steps for one cluster (and the opt-in spoke advertisement);
+ * offboardCluster removes what it registered. Each step is idempotent; a step that refuses stops the steps that
+ * depend on it, which are recorded as skipped with why.
  */
 import type { ClusterInfo, KubePort } from '../cloud/ports';
 import { isNotFound } from '../errors';
 import type { ClusterRef } from '../events/types';
 import { decideSpoke } from '../policy/spokes';
 import type { ActionRecord } from './action';
+import { ensureAdvertised } from './advertise';
 import { failed, type ReconcileContext, runStep, skipped, wrote } from './context';
 import { reconcileExports } from './exports';
 import { ensureMcsFeature } from './feature';
@@ -38,8 +40,12 @@ export async function admitCluster(
     cluster = await ctx.cloud.clusters.get(ref);
     if (!cluster) return { outcome: 'skipped', reason: 'cluster not found (deleted, or not created yet)' };
     if (GOING_AWAY.has(cluster.status)) return { outcome: 'skipped', reason: `cluster is ${cluster.status}` };
-    const extra = ctx.extraSpokes ? await ctx.extraSpokes() : [];
-    const decision = decideSpoke(ctx.config, ref.project, cluster.network, extra);
+    // Configured spokes first: the Controller is asked only about clusters they do not cover, so its outage
+    // holds up (as a transient failure) only the clusters that need it.
+    let decision = decideSpoke(ctx.config, ref.project, cluster.network);
+    if (!decision.allowed && ctx.extraSpokes) {
+      decision = decideSpoke(ctx.config, ref.project, cluster.network, await ctx.extraSpokes());
+    }
     return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };
   });
   records.push(spoke);
@@ -99,6 +105,9 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
 
   records.push(await runStep(ctx, 'mcs-feature', ctx.config.fleetProject, () => ensureMcsFeature(ctx)));
   records.push(await runStep(ctx, 'peering', target, () => ensurePeeringExport(ctx, cluster)));
+  if (ctx.config.aviatrix?.advertise) {
+    records.push(await runStep(ctx, 'advertise', target, () => ensureAdvertised(ctx, cluster)));
+  }
 
   const kubeBlocked = !membership
     ? 'the cluster has no fleet membership'
@@ -158,5 +167,18 @@ export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): P
     }
     return wrote(ctx, 'deleted', `membership ${membership.name}`);
   });
-  return [record];
+  const records = [record];
+  // Row 11 is add-only: a deleted cluster's ranges are reported, never withdrawn (another cluster may reuse them,
+  // and a wrong removal cuts a VPC off the transit).
+  if (ctx.config.aviatrix?.advertise && record.outcome !== 'skipped' && record.outcome !== 'refused') {
+    records.push(
+      skipped(
+        'advertise',
+        refString(ref),
+        ctx,
+        "cluster deleted: Spokefleet never removes a CIDR, so its ranges stay in its spoke gateway's include list until someone removes them",
+      ),
+    );
+  }
+  return records;
 }

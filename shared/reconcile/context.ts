@@ -5,6 +5,7 @@ import type { Cloud } from '../cloud/ports';
 import type { Config } from '../config';
 import { classify, describeError, PermanentError } from '../errors';
 import type { Logger } from '../log';
+import type { GatewayAdvertiser } from '../policy/aviatrix';
 import type { KnownSpoke } from '../policy/spokes';
 import type { ActionRecord, Outcome, Step } from './action';
 
@@ -18,6 +19,8 @@ export interface ReconcileContext {
   memo: Memo;
   /** Spokes reported by the Aviatrix Controller, when that look-up is configured. */
   extraSpokes?: () => Promise<readonly KnownSpoke[]>;
+  /** The Aviatrix Controller's spoke gateways, when `aviatrix.advertise` is configured (row 11). */
+  advertiser?: GatewayAdvertiser;
 }
 
 /**

@@ -56,6 +56,9 @@ labels = {
 #   controller_url  = "https://controller.example.com"
 #   username        = "spokefleet"
 #   password_secret = "projects/spokefleet-demo/secrets/aviatrix-password/versions/latest"
+#   # Opt-in: each cluster's spoke gateway adds the cluster's master and pod ranges to its advertised CIDRs
+#   # (add-only; read "The Aviatrix side" in docs/deploy.md first):
+#   # advertise = { control_plane = true, pods = true, services = false }
 # }
 
 # Private control planes with kube_access = "endpoint" need a path into the VPC:

@@ -108,31 +108,33 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     const lines = result.stdout.trim().split('\n');
     assert.match(
       lines[0],
-      /^CLUSTER\s+SPOKE\s+VPC-NATIVE\s+WORKLOAD-IDENTITY\s+MEMBERSHIP\s+PEERING\s+NAMESPACES\s+EXPORTS\s+DRIFT\s+PROBLEMS$/,
+      /^CLUSTER\s+SPOKE\s+VPC-NATIVE\s+WORKLOAD-IDENTITY\s+MEMBERSHIP\s+PEERING\s+ADVERTISED\s+NAMESPACES\s+EXPORTS\s+DRIFT\s+PROBLEMS$/,
     );
     const row = (r: ClusterRef) => lines.find((l) => l.startsWith(`${refString(r)} `))?.split(/\s+/);
-    // Private Service Connect: no peering.
-    assert.deepEqual(row(CLUSTER_1)?.slice(1, 9), [
+    // Private Service Connect: no peering. aviatrix.advertise is off here: `-`.
+    assert.deepEqual(row(CLUSTER_1)?.slice(1, 10), [
       'yes',
       'yes',
       'on',
       `global/${CLUSTER_1.name}`,
       'n/a',
+      '-',
       'mcs-common',
       '0',
       '0',
     ]);
-    assert.deepEqual(row(CLUSTER_2)?.slice(1, 9), [
+    assert.deepEqual(row(CLUSTER_2)?.slice(1, 10), [
       'yes',
       'yes',
       'on',
       `global/${CLUSTER_2.name}`,
       'yes',
+      '-',
       'mcs-common',
       '0',
       '0',
     ]);
-    assert.deepEqual(row(NON_SPOKE_CLUSTER)?.slice(1, 9), ['no', '-', '-', '-', '-', '-', '-', '0']);
+    assert.deepEqual(row(NON_SPOKE_CLUSTER)?.slice(1, 10), ['no', '-', '-', '-', '-', '-', '-', '-', '0']);
     assert.match(
       lines.at(-1) ?? '',
       /^fleet: 3 cluster\(s\), 2 in spokes, 0 problem\(s\); fleet spokefleet-demo: MCS feature enabled/,

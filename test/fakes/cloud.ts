@@ -13,6 +13,7 @@ import type {
   Membership,
   NewMembership,
   PeeringState,
+  SubnetRanges,
 } from '../../shared/cloud/ports';
 import type { ClusterRef } from '../../shared/events/types';
 
@@ -153,6 +154,8 @@ export class FakeCloud implements Cloud {
   readonly log = new CallLog();
   readonly clusterStore = new Map<string, ClusterInfo>();
   readonly peerings = new Map<string, PeeringState>();
+  /** Subnetworks per `project/network`. */
+  readonly subnets = new Map<string, SubnetRanges[]>();
   readonly memberships = new Map<string, Membership>();
   readonly features = new Set<string>();
   readonly kubes = new Map<string, FakeKube>();
@@ -207,6 +210,10 @@ export class FakeCloud implements Cloud {
     update: async (project: string, network: string, peering: PeeringState) => {
       this.log.record('peering', 'update', [project, network, peering]);
       this.peerings.set(`${project}/${network}/${peering.name}`, { ...peering });
+    },
+    listSubnetRanges: async (project: string, network: string) => {
+      this.log.record('peering', 'listSubnetRanges', [project, network]);
+      return structuredClone(this.subnets.get(`${project}/${network}`));
     },
   };
 

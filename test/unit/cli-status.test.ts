@@ -38,6 +38,7 @@ const base: Omit<ClusterStatus, 'cluster'> = {
   workloadIdentity: 'on',
   membership: MEMBERSHIP,
   peering: 'yes',
+  advertised: '-',
   namespaces: { present: ['mcs-common'], missing: [], unknown: [] },
   exports: 1,
   drift: 0,
@@ -255,6 +256,41 @@ describe('cli status: deriveStatus', () => {
       expected: { peering: 'unknown', problems: ['peering: peering gke-abc-peer not found'] },
     },
     {
+      name: 'aviatrix.advertise on: the spoke gateway advertises the ranges',
+      records: [
+        ...onboarded(),
+        r('advertise', C, 'unchanged', 'gateway spoke100-gw advertises 10.4.0.0/14 (pods)'),
+      ],
+      expected: { advertised: 'yes' },
+    },
+    {
+      name: 'aviatrix.advertise on: ranges missing from the include list',
+      records: [
+        ...onboarded(),
+        r('advertise', C, 'planned', 'would be updated: gateway spoke100-gw: adds 10.4.0.0/14 (pods)'),
+      ],
+      expected: { advertised: 'no', drift: 1 },
+    },
+    {
+      name: 'aviatrix.advertise on: nothing to advertise',
+      records: [
+        ...onboarded(),
+        r('advertise', C, 'unchanged', 'nothing to advertise: the cluster reports no pods range'),
+      ],
+      expected: { advertised: 'n/a' },
+    },
+    {
+      name: 'aviatrix.advertise on: no gateway, a problem',
+      records: [
+        ...onboarded(),
+        r('advertise', C, 'refused', 'VPC p/n: the Aviatrix Controller lists no spoke gateway for it'),
+      ],
+      expected: {
+        advertised: 'unknown',
+        problems: ['advertise: VPC p/n: the Aviatrix Controller lists no spoke gateway for it'],
+      },
+    },
+    {
       name: 'membership list failed',
       records: replace(onboarded(), 'membership', r('membership', C, 'failed', '503 unavailable')),
       expected: { membership: 'unknown', problems: ['membership: 503 unavailable'] },
@@ -311,13 +347,14 @@ describe('cli status: deriveStatus', () => {
       'on',
       'global/gke-1',
       'yes',
+      '-',
       'mcs-common',
       '1',
       '0',
     ]);
     assert.match(
       lines[2],
-      /^acme-spokes\/us-east4\/shared\s+no\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+\(not a spoke\)$/,
+      /^acme-spokes\/us-east4\/shared\s+no\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+\(not a spoke\)$/,
     );
   });
 });

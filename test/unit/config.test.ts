@@ -130,6 +130,18 @@ describe('config: defaults', () => {
       pick: (c) => c.endpoints,
       expect: { container: '127.0.0.1:9000', token: 'sandbox-token' },
     },
+    {
+      name: 'aviatrix.advertise {} asks for the master and pod ranges, not the Service range',
+      input: { aviatrix: aviatrix({ advertise: {} }) },
+      pick: (c) => c.aviatrix?.advertise,
+      expect: { controlPlane: true, pods: true, services: false, verifyDelayMs: 2000 },
+    },
+    {
+      name: 'aviatrix.advertise stays off',
+      input: { aviatrix: aviatrix() },
+      pick: (c) => c.aviatrix?.advertise,
+      expect: undefined,
+    },
     { name: 'aviatrix stays absent', input: {}, pick: (c) => c.aviatrix, expect: undefined },
     { name: 'endpoints stay absent', input: {}, pick: (c) => c.endpoints, expect: undefined },
   ];
@@ -155,6 +167,10 @@ describe('config: accepted values of each field', () => {
     ['aviatrix', aviatrix({ controllerUrl: 'http://localhost:8443' })],
     ['aviatrix', aviatrix({ cacheSeconds: 0 })],
     ['aviatrix', aviatrix({ cacheSeconds: 86_400 })],
+    [
+      'aviatrix',
+      aviatrix({ advertise: { controlPlane: false, pods: true, services: true, verifyDelayMs: 0 } }),
+    ],
     ['membership.location', 'global'],
     ['membership.location', 'region'],
     ['membership.idTemplate', '{cluster}'],
@@ -292,6 +308,13 @@ describe('config: refusals', () => {
     ['aviatrix', aviatrix({ cacheSeconds: 1.5 }), 'aviatrix.cacheSeconds: Invalid input'],
     ['aviatrix', { username: 'u', passwordSecret: SECRET }, 'aviatrix.controllerUrl: Invalid input'],
     ['aviatrix', null, 'aviatrix: Invalid input'],
+    ['aviatrix', aviatrix({ advertise: { pods: 'yes' } }), 'aviatrix.advertise.pods: Invalid input'],
+    ['aviatrix', aviatrix({ advertise: { master: true } }), 'aviatrix.advertise: Unrecognized key: "master"'],
+    [
+      'aviatrix',
+      aviatrix({ advertise: { verifyDelayMs: 60_001 } }),
+      'aviatrix.advertise.verifyDelayMs: Too big',
+    ],
     // membership
     ['membership.location', 'us-east4', 'membership.location: Invalid option'],
     ['membership.idTemplate', '{project}-fixed', 'membership.idTemplate: must contain {cluster}'],

@@ -108,6 +108,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
       assert.deepStrictEqual(clientFields(code(join(CLOUD_DIR, 'peering.ts'))).sort(), [
         'networks',
         'operations',
+        'subnetworks',
       ]);
     });
 
@@ -157,6 +158,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
         'compute.globalOperations.get',
         'compute.networks.get',
         'compute.networks.updatePeering',
+        'compute.subnetworks.get',
       ]);
       assert.deepStrictEqual(customRolePermissions('fleet'), [
         'gkehub.features.create',

@@ -1183,9 +1183,10 @@ workload_identity_node_pools = "${nodePools}"
         username: 'spokefleet',
         passwordSecret: 'projects/spokefleet-demo/secrets/aviatrix/versions/1',
         cacheSeconds: 300,
+        advertise: { controlPlane: true, pods: true, services: false },
       },
       membership: { location: 'global', idTemplate: '{cluster}' },
-      workloadIdentity: 'enable',
+      workloadIdentity: { policy: 'enable', nodePools: 'migrate-new' },
       peering: { exportCustomRoutes: true, importCustomRoutes: false },
       namespaces: ['mcs-common'],
       export: { label: 'spokefleet.io/export', value: 'true' },
@@ -1345,6 +1346,7 @@ aviatrix = {
   controller_url  = "https://controller.example.com"
   username        = "spokefleet"
   password_secret = "projects/spokefleet-demo/secrets/aviatrix/versions/1"
+  advertise       = { services = true }
 }
 peering = { export_custom_routes = true, import_custom_routes = false }
 membership = { location = "region", id_template = "{project}-{cluster}" }
@@ -1360,6 +1362,7 @@ limits = { max_services_per_fleet = 40 }
         username: 'spokefleet',
         passwordSecret: 'projects/spokefleet-demo/secrets/aviatrix/versions/1',
         cacheSeconds: 300,
+        advertise: { controlPlane: true, pods: true, services: true, verifyDelayMs: 2000 },
       });
       assert.deepStrictEqual(config.peering, { exportCustomRoutes: true, importCustomRoutes: false });
       assert.deepStrictEqual(config.membership, { location: 'region', idTemplate: '{project}-{cluster}' });

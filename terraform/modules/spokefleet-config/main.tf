@@ -14,7 +14,7 @@ locals {
         location   = var.membership.location
         idTemplate = var.membership.id_template
       }
-      workloadIdentity = var.workload_identity
+      workloadIdentity = { policy = var.workload_identity, nodePools = var.workload_identity_node_pools }
       peering = {
         for k, v in {
           exportCustomRoutes = var.peering.export_custom_routes
@@ -45,10 +45,17 @@ locals {
     {
       for k, v in {
         aviatrix = var.aviatrix == null ? null : {
-          controllerUrl  = var.aviatrix.controller_url
-          username       = var.aviatrix.username
-          passwordSecret = var.aviatrix.password_secret
-          cacheSeconds   = var.aviatrix.cache_seconds
+          for k, v in {
+            controllerUrl  = var.aviatrix.controller_url
+            username       = var.aviatrix.username
+            passwordSecret = var.aviatrix.password_secret
+            cacheSeconds   = var.aviatrix.cache_seconds
+            advertise = var.aviatrix.advertise == null ? null : {
+              controlPlane = var.aviatrix.advertise.control_plane
+              pods         = var.aviatrix.advertise.pods
+              services     = var.aviatrix.advertise.services
+            }
+          } : k => v if v != null
         }
       } : k => v if v != null
     },

@@ -26,6 +26,11 @@ variable "aviatrix" {
     username        = string
     password_secret = string
     cache_seconds   = number
+    advertise = object({
+      control_plane = bool
+      pods          = bool
+      services      = bool
+    })
   })
 }
 
@@ -38,8 +43,14 @@ variable "membership" {
 }
 
 variable "workload_identity" {
-  description = "Workload identity policy (config workloadIdentity)."
+  description = "Workload identity policy (config workloadIdentity.policy)."
   type        = string
+}
+
+variable "workload_identity_node_pools" {
+  description = "Node pools without the GKE metadata server (config workloadIdentity.nodePools)."
+  type        = string
+  default     = "migrate-new"
 }
 
 variable "peering" {
