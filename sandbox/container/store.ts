@@ -267,7 +267,11 @@ export class ContainerStore {
   }
 
   private admitNew(ref: ClusterRef, spec: ClusterSpec): Entry {
-    const taken = [...this.clusters.values()].map((e) => String(e.cluster.clusterIpv4Cidr ?? ''));
+    // GKE's automatic pod range avoids the ranges of the other clusters in the same network.
+    const network = buildCluster(ref, spec).networkConfig.network;
+    const taken = [...this.clusters.values()]
+      .filter((e) => e.cluster.networkConfig.network === network)
+      .map((e) => String(e.cluster.clusterIpv4Cidr ?? ''));
     const cluster = buildCluster(ref, spec, new Date(), taken);
     const key = clusterKey(ref);
     if (this.clusters.has(key)) throw alreadyExists(clusterName(ref));
