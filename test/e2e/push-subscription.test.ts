@@ -133,7 +133,7 @@ describe('e2e: Pub/Sub push subscription → the deployed bundle under functions
       compute: 'http://127.0.0.1:9',
       gkehub: 'http://127.0.0.1:9',
       resourcemanager: 'http://127.0.0.1:9',
-      connectGateway: 'http://127.0.0.1:9',
+      connectGateway: 'http://127.0.0.1:9/{location}',
     },
   };
 
