@@ -26,6 +26,8 @@ export interface AppOptions {
   cloud?: Cloud;
   /** Extra spokes; default: the Aviatrix Controller when `aviatrix` is configured. */
   spokeDirectory?: SpokeDirectory;
+  /** The invocation budget in ms; default `invocationBudgetSeconds`. Tests use short ones. */
+  invocationBudgetMs?: number;
 }
 
 /** The Aviatrix Controller look-up, when configured (off by default). */
@@ -39,6 +41,7 @@ export function aviatrixDirectory(config: Config): SpokeDirectory | undefined {
     controllerUrl: aviatrix.controllerUrl,
     username: aviatrix.username,
     cacheSeconds: aviatrix.cacheSeconds,
+    callCapMs: config.callTimeoutSeconds * 1000,
     password: () => readSecret(aviatrix.passwordSecret),
   });
 }
@@ -67,7 +70,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const spokes = options.spokeDirectory ?? aviatrixDirectory(config);
-  const budgetMs = config.invocationBudgetSeconds * 1000;
+  const budgetMs = options.invocationBudgetMs ?? config.invocationBudgetSeconds * 1000;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
     cloud: lazyCloud,

@@ -4,6 +4,7 @@
  * `list_vpcs_summary&spoke_only=true`. GCP VPCs appear with `vpc_id` = `<vpc>~-~<project>`. Results are cached per
  * instance for `cacheSeconds`, so a fleet reconcile asks once, not once per cluster.
  */
+import { DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import { PermanentError, TransientError } from '../errors';
 import type { KnownSpoke } from './spokes';
 
@@ -16,6 +17,8 @@ export interface AviatrixOptions {
   username: string;
   password: () => Promise<string>;
   cacheSeconds: number;
+  /** Per-call cap (config `callTimeoutSeconds`); each call gets min(this, the time left in the invocation). */
+  callCapMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
@@ -76,13 +79,24 @@ export class AviatrixController implements SpokeDirectory {
     headers: Record<string, string> = {},
   ): Promise<ApiAnswer> {
     const url = new URL('/v2/api', this.options.controllerUrl);
-    const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(15_000) };
+    const init: RequestInit = { method, headers: { ...headers } };
     if (method === 'GET') {
       for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     } else {
       init.body = new URLSearchParams(params);
     }
-    const response = await (this.options.fetch ?? fetch)(url, init);
+    // The answer and its body within min(time left, cap): a Controller that stops answering cannot hold the event.
+    const { response, body } = await timedCall(
+      `aviatrix.${params.action}`,
+      this.options.callCapMs ?? DEFAULT_CALL_CAP_MS,
+      async (timeoutMs) => {
+        const answered = await (this.options.fetch ?? fetch)(url, {
+          ...init,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        return { response: answered, body: await answered.text() };
+      },
+    );
     if (response.status === 429 || response.status >= 500) {
       throw new TransientError(
         `Aviatrix Controller answered ${response.status} to ${params.action}`,
@@ -91,7 +105,7 @@ export class AviatrixController implements SpokeDirectory {
     }
     let answer: ApiAnswer;
     try {
-      answer = (await response.json()) as ApiAnswer;
+      answer = JSON.parse(body) as ApiAnswer;
     } catch {
       throw new PermanentError(
         `Aviatrix Controller answered ${params.action} with non-JSON (${response.status})`,
