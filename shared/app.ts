@@ -2,7 +2,8 @@
  * The composition root: config + logger + cloud adapters → the handlers the functions call. API clients are
  * built on first use (cold start stays small) and reused by every later event of the instance.
  */
-import type { Cloud } from './cloud/ports';
+import type { Cloud, RequestPublisher } from './cloud/ports';
+import { PubsubPublisher, pubsubClient } from './cloud/publisher';
 import type { Config } from './config';
 import { withDeadline } from './deadline';
 import type { ReconcileRequest } from './events/request';
@@ -28,6 +29,18 @@ export interface AppOptions {
   spokeDirectory?: SpokeDirectory;
   /** The invocation budget in ms; default `invocationBudgetSeconds`. Tests use short ones. */
   invocationBudgetMs?: number;
+  /** Where project and fleet requests fan out to; default: the `reconcileTopic` on @google-cloud/pubsub, if set. */
+  publisher?: RequestPublisher;
+}
+
+/** The reconcile topic's publisher when `reconcileTopic` is set (the client library loads on the first publish). */
+export function topicPublisher(config: Config): RequestPublisher | undefined {
+  if (!config.reconcileTopic) return undefined;
+  return new PubsubPublisher(
+    config.reconcileTopic,
+    pubsubClient(config.reconcileTopic, config.endpoints?.pubsub),
+    config.callTimeoutSeconds * 1000,
+  );
 }
 
 /** The Aviatrix Controller look-up, when configured (off by default). */
@@ -70,6 +83,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
   };
   const spokes = options.spokeDirectory ?? aviatrixDirectory(config);
+  const publisher = options.publisher ?? topicPublisher(config);
   const budgetMs = options.invocationBudgetMs ?? config.invocationBudgetSeconds * 1000;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
@@ -78,6 +92,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     dryRun,
     memo: new Memo(),
     extraSpokes: spokes ? () => spokes.listSpokes() : undefined,
+    publisher,
   });
   return {
     log,

@@ -2,7 +2,7 @@
  * What every step receives, and the runner that turns a step's decision into an action record.
  */
 import { DeadlineReachedError } from '../calls';
-import type { Cloud } from '../cloud/ports';
+import type { Cloud, RequestPublisher } from '../cloud/ports';
 import type { Config } from '../config';
 import { timeLeftMs } from '../deadline';
 import { classify, describeError, PermanentError } from '../errors';
@@ -20,6 +20,8 @@ export interface ReconcileContext {
   memo: Memo;
   /** Spokes reported by the Aviatrix Controller, when that look-up is configured. */
   extraSpokes?: () => Promise<readonly KnownSpoke[]>;
+  /** The reconcile topic, when project and fleet requests fan out (config `reconcileTopic`); else they run here. */
+  publisher?: RequestPublisher;
 }
 
 /**
