@@ -5,6 +5,8 @@
  * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters),
  * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them).
  */
+// First: on a Node.js too old for the project, stop with a message that names the version needed.
+import '../scripts/require-node.cjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultRule } from './faults';
