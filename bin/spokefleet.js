@@ -5,14 +5,8 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 // The bundled client libraries need Node.js 22 (undici's zstd decoder, client-node 2); under 20 they fail to
-// load with an unhelpful TypeError, so say it plainly instead.
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
-  process.stderr.write(
-    `spokefleet: needs Node.js 22 or newer; this is ${process.version} (${process.execPath})\n`,
-  );
-  process.exit(1);
-}
+// load with an unhelpful TypeError, so say it plainly instead (and exit 1).
+require('../scripts/require-node.cjs');
 const bundle = join(__dirname, '..', 'dist', 'cli.js');
 if (!existsSync(bundle)) {
   process.stderr.write(`spokefleet: ${bundle} is missing; run \`npm run build\` first\n`);

@@ -6,6 +6,8 @@
  *    labelled → refused with an Event; the nginx label is removed → the export goes.
  * Exits 0 when the final state is the expected one, 1 otherwise.
  */
+// First: on a Node.js too old for the project, stop with a message that names the version needed.
+import '../scripts/require-node.cjs';
 import type { FunctionProcess } from './functions';
 import { type Sandbox, startSandbox } from './harness';
 import {

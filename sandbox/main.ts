@@ -7,6 +7,8 @@
  * --aviatrix (the Aviatrix Controller stand-in with a spoke gateway per seed spoke, and `aviatrix.advertise` on; its
  * URL and login are listed under `aviatrix` in endpoints.json).
  */
+// First: on a Node.js too old for the project, stop with a message that names the version needed.
+import '../scripts/require-node.cjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultRule } from './faults';
