@@ -35,7 +35,10 @@ describe('Node.js version', () => {
   it('an older Node gets a message naming the version needed and how to get it; 22 and later pass', () => {
     const problem = nodeProblem('v20.20.2', 22, '/usr/bin/node');
     assert.ok(problem);
-    assert.match(problem, /^Spokefleet needs Node.js 22 or newer; this is Node.js v20.20.2 \(\/usr\/bin\/node\)\./);
+    assert.match(
+      problem,
+      /^Spokefleet needs Node.js 22 or newer; this is Node.js v20.20.2 \(\/usr\/bin\/node\)\./,
+    );
     assert.match(problem, /npm install --prefix \.tools .*@22/);
     assert.match(problem, /export PATH="\$PWD\/\.tools\/node_modules\/\.bin:\$PATH"/);
     for (const ok of ['v22.0.0', 'v22.23.5', 'v24.1.0']) assert.equal(nodeProblem(ok, 22), undefined, ok);
