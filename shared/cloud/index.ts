@@ -20,7 +20,6 @@ import type { Config } from '../config';
 import type { RetryOptions } from '../errors';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
-import { grpcCallName, restCallName, withGaxTimeouts, withGoogleapisTimeouts } from './call-timeouts';
 import { ClustersAdapter } from './clusters';
 import { FleetAdapter } from './fleet';
 import type { KubeConnectorAdapter } from './kube-connector';
@@ -51,8 +50,6 @@ export function createCloud(config: Config, log: Logger): Cloud {
     onRetry: (error, attempt, delayMs) =>
       log.debug('retrying a transient failure', { attempt, delayMs, error: describeError(error) }),
   };
-  // Every call of every client: min(time left in the invocation, this cap) (shared/calls).
-  const caps = { capMs: config.callTimeoutSeconds * 1000 };
   // Stand-ins finish operations in milliseconds; Google in seconds to minutes.
   const wait: WaitOptions = local ? { intervalMs: 20, maxIntervalMs: 200 } : {};
   const auth = lazy((): GoogleAuth => {
@@ -63,18 +60,15 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const container = lazy((): ClusterManagerClient => {
     const { ClusterManagerClient } =
       require('@google-cloud/container/build/src/v1') as typeof import('@google-cloud/container/build/src/v1');
-    const make = (): ClusterManagerClient => {
-      if (!local?.container) return new ClusterManagerClient();
-      const { grpc } = require('google-gax') as typeof import('google-gax');
-      const { host, port } = hostPort(local.container);
-      return new ClusterManagerClient({
-        apiEndpoint: host,
-        port,
-        sslCreds: grpc.credentials.createInsecure(),
-        universeDomain: 'googleapis.com',
-      });
-    };
-    return withGaxTimeouts(make(), grpcCallName('container'), caps);
+    if (!local?.container) return new ClusterManagerClient();
+    const { grpc } = require('google-gax') as typeof import('google-gax');
+    const { host, port } = hostPort(local.container);
+    return new ClusterManagerClient({
+      apiEndpoint: host,
+      port,
+      sslCreds: grpc.credentials.createInsecure(),
+      universeDomain: 'googleapis.com',
+    });
   });
   const computeOptions = () => {
     if (!local?.compute) return {};
@@ -85,7 +79,7 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const networks = lazy((): NetworksClient => {
     const { NetworksClient } =
       require('@google-cloud/compute/build/src/v1/networks_client') as typeof import('@google-cloud/compute/build/src/v1/networks_client');
-    return withGaxTimeouts(new NetworksClient(computeOptions()), restCallName('compute', 'networks'), caps);
+    return new NetworksClient(computeOptions());
   });
   const subnetworks = lazy((): SubnetworksClient => {
     const { SubnetworksClient } =
@@ -95,33 +89,27 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const operations = lazy((): GlobalOperationsClient => {
     const { GlobalOperationsClient } =
       require('@google-cloud/compute/build/src/v1/global_operations_client') as typeof import('@google-cloud/compute/build/src/v1/global_operations_client');
-    return withGaxTimeouts(
-      new GlobalOperationsClient(computeOptions()),
-      restCallName('compute', 'globalOperations'),
-      caps,
-    );
+    return new GlobalOperationsClient(computeOptions());
   });
   const hub = lazy(() => {
     const { gkehub } =
       require('googleapis/build/src/apis/gkehub') as typeof import('googleapis/build/src/apis/gkehub');
-    const api = gkehub({
+    return gkehub({
       version: 'v1',
       retry: false,
       ...(local?.gkehub ? { rootUrl: `${local.gkehub.replace(/\/$/, '')}/` } : { auth: auth() }),
     });
-    return withGoogleapisTimeouts(api, 'gkehub', caps);
   });
   const crm = lazy(() => {
     const { cloudresourcemanager } =
       require('googleapis/build/src/apis/cloudresourcemanager') as typeof import('googleapis/build/src/apis/cloudresourcemanager');
-    const api = cloudresourcemanager({
+    return cloudresourcemanager({
       version: 'v3',
       retry: false,
       ...(local?.resourcemanager
         ? { rootUrl: `${local.resourcemanager.replace(/\/$/, '')}/` }
         : { auth: auth() }),
     });
-    return withGoogleapisTimeouts(api, 'resourcemanager', caps);
   });
   const token = async (): Promise<string> => {
     if (local) return local.token;
