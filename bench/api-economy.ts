@@ -1,6 +1,6 @@
 /**
  * API economy: the reads and writes each kind of event costs, counted by the stand-ins (FaultInjector counters,
- * served calls only), next to the minimum DESIGN §1 implies. One app instance handles the events in order, as a
+ * served calls only), next to the minimum each step implies. One app instance handles the events in order, as a
  * warm function instance would; the benchmark's own setup goes straight into the stand-ins' stores, so nothing
  * needs subtracting: every counted call is Spokefleet's.
  *
@@ -184,7 +184,7 @@ export async function measureEconomy(): Promise<EconomyRow[]> {
 }
 
 export function economyFigures(rows: readonly EconomyRow[]): Figure[] {
-  const group = 'API economy (calls per event; baseline = minimum from DESIGN §1)';
+  const group = 'API economy (calls per event; baseline = the minimum each step needs)';
   const figures: Figure[] = [];
   for (const row of rows) {
     const minWrites = sum(row.minimum.writes);

@@ -10,7 +10,7 @@
  * - hello: any event (it acknowledges everything);
  * - bundle, ignored event: CreateCluster's `first` entry, which Spokefleet ignores (no client library loads);
  * - bundle, real event: CreateCluster's `last` entry → ClusterReady for a converged spoke cluster in a LocalCloud,
- *   so every client library loads and every row of DESIGN §1 is read (no writes: each run does the same work).
+ *   so every client library loads and every step reads (no writes: each run does the same work).
  *
  * The environment is the deployed one (terraform/functions.tf): NODE_ENV=production and
  * NODE_OPTIONS=--enable-source-maps. The bundle is copied to a temporary directory with node_modules linked, the

@@ -1,5 +1,5 @@
 /**
- * Turning command-line scope options into the reconcile request of DESIGN §2. Pure, so the parsing table is
+ * Turning command-line scope options into the reconcile request of the reconcile-request schema. Pure, so the parsing table is
  * unit-tested without a cloud. Every request is checked with the same parser the function uses
  * (parseReconcileRequest), so the CLI never publishes a message the function would refuse.
  */

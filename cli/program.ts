@@ -125,7 +125,7 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         .command('reconcile')
         .summary('ask onReconcileRequest to reconcile a cluster, a project or the fleet')
         .description(
-          'Publishes {"scope": …} to the reconcile topic (DESIGN §2) with @google-cloud/pubsub and prints the ' +
+          'Publishes {"scope": …} to the reconcile topic with @google-cloud/pubsub and prints the ' +
             'message id. With --sandbox: to the emulator when the sandbox runs one, else straight to the function ' +
             'as a binary CloudEvent, waiting for its answer.',
         ),

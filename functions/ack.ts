@@ -1,5 +1,5 @@
 /**
- * The one place that maps a handler's failure to Pub/Sub's delivery contract (DESIGN §3):
+ * The one place that maps a handler's failure to Pub/Sub's delivery contract:
  * - Permanent (bad input, 400/403/404, policy refusal): one structured line with the reason, return normally so
  *   the message is acknowledged and never retried.
  * - Transient (after the in-process retries are spent): one line, then rethrow; functions-framework answers 500

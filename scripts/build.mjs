@@ -1,4 +1,4 @@
-// Bundles both functions into CommonJS that functions-framework loads with --source (DESIGN §7).
+// Bundles both functions into CommonJS that functions-framework loads with --source.
 // functions-framework stays external: its function registry is module state, and the framework that serves the
 // bundle must be the one the bundle registers with. dist/package.json is what Cloud Functions installs.
 //

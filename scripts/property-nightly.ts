@@ -1,5 +1,5 @@
 /**
- * The nightly-size run of the delivery-semantics property (issue 8, item 1; the small seeded run is
+ * The nightly-size run of the delivery-semantics property (the small seeded run is
  * test/reliability/delivery.test.ts). Random sequences of cluster and Service changes and reconcile requests over a
  * small fleet, their audit entries delivered 1–5 times in random order with delays, through the production
  * handlers; after quiescence plus one fleet reconcile the local cloud must match the model.

@@ -1,5 +1,5 @@
 /**
- * The one configuration object (DESIGN §5): JSON in the SPOKEFLEET_CONFIG environment variable, validated once
+ * The one configuration object: JSON in the SPOKEFLEET_CONFIG environment variable, validated once
  * per instance at cold start. An invalid config fails fast with every problem listed, so a bad deploy shows up
  * as one clear error instead of a trickle of odd behaviour.
  */

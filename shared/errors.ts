@@ -1,7 +1,7 @@
 import { invocationDeadline } from './deadline';
 
 /**
- * Error classification (DESIGN §3). Every failure that leaves a step is either Transient — worth retrying in
+ * Error classification. Every failure that leaves a step is either Transient — worth retrying in
  * process and then by Pub/Sub redelivery — or Permanent — logged once and acknowledged. Client libraries
  * surface errors in different shapes; `classify` reads them all:
  * - gax GoogleError / grpc-js ServiceError: numeric gRPC `code`

@@ -1,6 +1,6 @@
 /**
  * `spokefleet reconcile`: asks the deployed onReconcileRequest function to reconcile a scope, by publishing the
- * request of DESIGN §2 to its topic. Against the sandbox: to the Pub/Sub emulator's reconcile topic when the
+ * request to its topic. Against the sandbox: to the Pub/Sub emulator's reconcile topic when the
  * sandbox runs one, else straight to the function as the binary CloudEvent Eventarc would POST, waiting for its
  * answer (2xx: done or refused for good; 5xx: a transient failure Pub/Sub would redeliver).
  */

@@ -1,5 +1,5 @@
 /**
- * The one table of what Spokefleet calls and what each call needs (DESIGN §8: "every entry point documents the IAM
+ * The one table of what Spokefleet calls and what each call needs ("every entry point documents the IAM
  * permissions it needs"). One row per client method the adapters in this folder call. Terraform's custom role
  * (terraform/locals.tf `custom_role_permissions`), the Connect gateway role binding, the Kubernetes ClusterRole
  * (terraform/rbac/) and docs/iam.md are all checked against it by test/unit/permissions.test.ts and

@@ -1,5 +1,5 @@
 /**
- * The narrow interfaces the reconcile steps use, one per Google API (DESIGN §4). Each holds the minimum the
+ * The narrow interfaces the reconcile steps use, one per Google API. Each holds the minimum the
  * steps need; adapters in this folder implement them on the real client libraries, and tests use in-memory fakes.
  * Reads return `undefined` for "not there" instead of throwing, because absence is a normal state to reconcile.
  * Writes wait for their long-running operation (bounded) so the next step sees the result.

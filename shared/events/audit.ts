@@ -1,5 +1,5 @@
 /**
- * Audit LogEntry → DomainEvent (DESIGN §2). The entry only says *that* something happened and *where*: the
+ * Audit LogEntry → DomainEvent. The entry only says *that* something happened and *where*: the
  * domain events carry the cluster, namespace and name, never state from the request or response bodies, because
  * handlers re-read the live object (level-based, safe under redelivery and reordering).
  *

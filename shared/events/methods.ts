@@ -1,5 +1,5 @@
 /**
- * The one list of audited methods Spokefleet acts on (DESIGN §2). The router looks methods up here and the
+ * The one list of audited methods Spokefleet acts on. The router looks methods up here and the
  * Cloud Logging sink filter is generated from it, so what the sink sends and what the parser accepts cannot
  * drift apart; a test compares the filter in terraform/ with `sinkFilter()`.
  */

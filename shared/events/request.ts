@@ -1,5 +1,5 @@
 /**
- * Reconcile requests (DESIGN §2, `onReconcileRequest`): published by the CLI, by Cloud Scheduler for periodic
+ * Reconcile requests (`onReconcileRequest`): published by the CLI, by Cloud Scheduler for periodic
  * drift repair, or by hand with `gcloud pubsub topics publish`. Strict: an unknown key is more likely a typo
  * ("dryrun") than something to ignore, and ignoring it could turn a dry run into a real one.
  */

@@ -1,5 +1,5 @@
 /**
- * Row 1 of DESIGN §1: may Spokefleet touch this cluster? Only clusters in allowed projects whose VPC is a
+ * The spoke check: may Spokefleet touch this cluster? Only clusters in allowed projects whose VPC is a
  * configured Aviatrix spoke. Pure: the optional Aviatrix Controller look-up adds spokes through `extraSpokes`.
  */
 import type { Config, SpokeMatcher } from '../config';

@@ -1,5 +1,5 @@
 /**
- * Action records: what one idempotent step found and did (DESIGN §1). A handler's result is the list of them;
+ * Action records: what one idempotent step found and did. A handler's result is the list of them;
  * they are logged one per line and printed by the demo and the CLI.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Turns a routed audit event into work (DESIGN §2, §3): ignores what is not ours, too old, or caused by the
+ * Turns a routed audit event into work: ignores what is not ours, too old, or caused by the
  * automation itself, and runs the matching handler. The result is the event's action records.
  */
 import { TransientError } from '../errors';

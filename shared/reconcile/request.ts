@@ -1,5 +1,5 @@
 /**
- * A manual or scheduled reconcile request (DESIGN §2): resolve its scope to clusters, reconcile each with bounded
+ * A manual or scheduled reconcile request: resolve its scope to clusters, reconcile each with bounded
  * concurrency. One cluster's failure never stops the others.
  */
 import { mapSettled } from '../concurrency';

@@ -1,5 +1,5 @@
 /**
- * Service export end to end (issue 5): Services written through the Kubernetes API (client-node with a
+ * Service export end to end: Services written through the Kubernetes API (client-node with a
  * developer's token, and kubectl) emit k8s.io audit entries, which reach onAuditLogEvent; it re-reads the Service
  * and converges its ServiceExport.
  */

@@ -1,5 +1,5 @@
 /**
- * Cluster onboarding end to end (issue 4): the real GKE client creates clusters in the local cloud, the stand-ins
+ * Cluster onboarding end to end: the real GKE client creates clusters in the local cloud, the stand-ins
  * emit audit entries, Eventarc-style delivery carries them to onAuditLogEvent served by functions-framework from
  * the built bundle, and the function's writes land on the stand-ins through the real client libraries.
  */

@@ -1,5 +1,5 @@
 /**
- * Delivery semantics (issue 8, item 1), the seeded run of `npm test`; scripts/property-nightly.ts is the large one.
+ * Delivery semantics, the seeded run of `npm test`; scripts/property-nightly.ts is the large one.
  *
  * Random sequences over two projects, four clusters (PSC, VPC-peered, zonal, not a spoke) and five Service slots:
  * clusters created and deleted with the real GKE client, Services created, labelled, unlabelled and deleted through

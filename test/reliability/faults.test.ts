@@ -1,5 +1,5 @@
 /**
- * Faults (issue 8, item 2), in process against the local cloud with the production handlers:
+ * Faults, in process against the local cloud with the production handlers:
  * - 20 % transient faults on every stand-in method: the model still holds after quiescence, by in-process retries
  *   and Pub/Sub-style redelivery of what the handler rethrew;
  * - 100 % transient faults on one API (or all) for a bounded time: the handler rethrows (no ack), claims nothing it

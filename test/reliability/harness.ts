@@ -327,7 +327,7 @@ export function callCounts(cloud: LocalCloud): Record<string, number> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Delivery semantics: random sequences over a small fleet, checked against a simple model (issue 8, item 1).
+// Delivery semantics: random sequences over a small fleet, checked against a simple model.
 // ---------------------------------------------------------------------------------------------------------------
 
 export const EXPORT_LABEL = 'spokefleet.io/export';
@@ -1042,7 +1042,7 @@ export function sequenceArbitrary(maxOps = 30): fc.Arbitrary<Sequence> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Resource behaviour (issue 8, item 6)
+// Resource behaviour
 // ---------------------------------------------------------------------------------------------------------------
 
 /** process.getActiveResourcesInfo(), counted by type. */

@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 8, item 4): hundreds of malformed or hostile messages against both functions, through
+ * Hostile input: hundreds of malformed or hostile messages against both functions, through
  * functions-framework's own HTTP server (getTestServer) in process, with the production handlers and the
  * adapters on the local cloud. Expected: 0 crashes, 0 writes on any stand-in, every message acknowledged (2xx)
  * with a reason in a log line carrying its event id, and the function still serving a valid event afterwards.

@@ -1,5 +1,5 @@
 /**
- * Redelivery end to end (issue 8, item 3): the stand-ins' audit entries go through the real Pub/Sub emulator, whose
+ * Redelivery end to end: the stand-ins' audit entries go through the real Pub/Sub emulator, whose
  * push subscription delivers them to onAuditLogEvent served by functions-framework's CLI from the built bundle.
  * With GKE Hub failing completely for about 2 s, the handler rethrows (HTTP 500), the emulator redelivers the same
  * message, and once Hub is back the redelivery succeeds. (That a poison message is acknowledged and blocks nothing

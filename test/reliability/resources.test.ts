@@ -1,5 +1,5 @@
 /**
- * Resource behaviour (issue 8, item 6):
+ * Resource behaviour:
  * - a fleet reconcile of 100 clusters, run in a child process that holds only the function (createApp on the real
  *   adapters; the 100 Kubernetes APIs and the other stand-ins stay in this process), peaks under 256 MiB RSS;
  * - 1,000 events through the production handler leave no socket or handle behind: the Kubernetes clients made per

@@ -1,5 +1,5 @@
 /**
- * Least privilege and safety (issue 8, item 5), the parts not covered elsewhere:
+ * Least privilege and safety, the parts not covered elsewhere:
  * - no credential ever reaches a log line: the local cloud's token, the developer's token, the word `Bearer`, and a
  *   planted Aviatrix Controller password (read from the Secret Manager stand-in), on success and on every error path
  *   (a refused login, permanent and transient faults on every API), at debug level;

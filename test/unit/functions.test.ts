@@ -1,5 +1,5 @@
 /**
- * The two entry points (issue 2 "Done when"): the built bundle registers both functions and fails fast on a bad
+ * The two entry points: the built bundle registers both functions and fails fast on a bad
  * config; served by functions-framework, ignorable and malformed input is acknowledged (204) with the right log
  * lines, and no cloud API is called for it.
  */
