@@ -143,9 +143,16 @@ export function classify(error: unknown): ErrorClass {
 
 /** A Kubernetes 409 whose Status reason is Conflict (optimistic concurrency), not AlreadyExists. */
 function isKubeConflict(error: unknown): boolean {
-  const body = (error as { body?: unknown }).body;
+  return kubeStatus(error)?.reason === 'Conflict';
+}
+
+/** The Kubernetes Status object a client-node ApiException carries in `body` (a JSON string), if any. */
+export function kubeStatus(
+  error: unknown,
+): { kind?: unknown; reason?: unknown; message?: unknown; details?: { name?: unknown } } | undefined {
+  const body = (error as { body?: unknown } | undefined)?.body;
   const parsed = typeof body === 'string' ? safeJson(body) : body;
-  return (parsed as { reason?: unknown } | undefined)?.reason === 'Conflict';
+  return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
 }
 
 function safeJson(text: string): unknown {

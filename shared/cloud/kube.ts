@@ -18,6 +18,7 @@ import {
   httpStatus,
   isAlreadyExists,
   isNotFound,
+  kubeStatus,
   type RetryOptions,
   TransientError,
   withRetry,
@@ -134,17 +135,8 @@ function toExport(raw: RawExport): KubeServiceExport {
  */
 function isTypeNotServed(error: unknown): boolean {
   if (httpStatus(error) !== 404) return false;
-  const body = (error as { body?: unknown }).body;
-  let status: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      return false;
-    }
-  }
-  const s = status as { kind?: unknown; reason?: unknown; details?: { name?: unknown } } | undefined;
-  return s?.kind === 'Status' && s.reason === 'NotFound' && !s.details?.name;
+  const status = kubeStatus(error);
+  return status?.kind === 'Status' && status.reason === 'NotFound' && !status.details?.name;
 }
 
 const MCS_NOT_SERVED =
