@@ -98,6 +98,14 @@ function scopeOf(flags: ScopeFlags): { cluster?: ClusterRef; project?: string; f
   return { cluster: flags.cluster, project: flags.project, fleet: flags.fleet };
 }
 
+/** A positive whole number of seconds, at most a day. */
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds < 1 || seconds > 86_400)
+    throw new UsageError(`must be a whole number of seconds from 1 to 86400, got "${value}"`);
+  return seconds;
+}
+
 export function defaultRequestId(): string {
   return `cli-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
@@ -125,9 +133,10 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         .command('reconcile')
         .summary('ask onReconcileRequest to reconcile a cluster, a project or the fleet')
         .description(
-          'Publishes {"scope": …} to the reconcile topic with @google-cloud/pubsub and prints the ' +
-            'message id. With --sandbox: to the emulator when the sandbox runs one, else straight to the function ' +
-            'as a binary CloudEvent, waiting for its answer.',
+          'Publishes {"scope": …} to the reconcile topic with @google-cloud/pubsub and prints the message id. ' +
+            'With --sandbox: to the emulator when the sandbox runs one, else straight to the function as a binary ' +
+            'CloudEvent, waiting for its answer. With --wait: then follows the request by its request id in Cloud ' +
+            'Logging until every cluster it fanned out to has answered for good.',
         ),
       'reconcile',
     ),
@@ -140,9 +149,34 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
     )
     .option('--dry-run', 'the function only plans: every write is recorded as planned, nothing is written')
     .option('--request-id <id>', 'correlates the request with its log lines (default: cli-<time>-<random>)')
+    .option(
+      '--wait',
+      'follow the request to its end by its request id (Cloud Logging): every fanned-out cluster request answered',
+    )
+    .addOption(
+      new Option('--wait-timeout <seconds>', 'with --wait: give up after this long (exit 1)')
+        .default(900)
+        .argParser(argument(parseSeconds)),
+    )
+    .addOption(
+      new Option(
+        '--log-project <P>',
+        "with --wait: the project of the functions' logs (default: the topic's)",
+      ),
+    )
     .option('--json', 'print JSON')
     .action(
-      async (flags: ScopeFlags & CommonFlags & { topic?: string; dryRun?: boolean; requestId?: string }) => {
+      async (
+        flags: ScopeFlags &
+          CommonFlags & {
+            topic?: string;
+            dryRun?: boolean;
+            requestId?: string;
+            wait?: boolean;
+            waitTimeout: number;
+            logProject?: string;
+          },
+      ) => {
         const request = buildRequest(scopeOf(flags), {
           dryRun: flags.dryRun,
           requestId: flags.requestId ?? defaultRequestId(),
@@ -152,8 +186,14 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         if (!topic && !flags.sandbox) {
           throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
         }
+        const wait = flags.wait
+          ? { timeoutSeconds: flags.waitTimeout, logProject: flags.logProject }
+          : undefined;
         done(
-          await handlers.reconcile({ request, topic, sandbox: flags.sandbox, json: flags.json === true }, io),
+          await handlers.reconcile(
+            { request, topic, sandbox: flags.sandbox, json: flags.json === true, wait },
+            io,
+          ),
         );
       },
     );

@@ -16,6 +16,8 @@ export interface SandboxEndpoints {
   projects: string[];
   functions: { onAuditLogEvent?: string; onReconcileRequest?: string };
   pubsub?: { emulatorHost: string; auditTopic?: string; reconcileTopic?: string };
+  /** Cloud Logging `entries.list` over the functions' log lines, and the project they log in. */
+  logging?: { url: string; project: string };
   state?: string;
   /** The Aviatrix Controller stand-in and its login, when the sandbox runs with --aviatrix. */
   aviatrix?: { url: string; username: string; password: string };
@@ -51,6 +53,10 @@ export function loadSandbox(file: string, cwd: string): SandboxEndpoints {
     projects: Array.isArray(value.projects) ? value.projects.map(String) : [],
     functions: value.functions ?? {},
     pubsub: value.pubsub?.emulatorHost ? value.pubsub : undefined,
+    logging:
+      typeof value.logging?.url === 'string' && typeof value.logging.project === 'string'
+        ? value.logging
+        : undefined,
     state: value.state,
     aviatrix: value.aviatrix?.url ? value.aviatrix : undefined,
     config: value.config,

@@ -2,15 +2,24 @@
  * The whole system on one machine: the local cloud, both functions under functions-framework serving the built
  * bundle, and the event path between them — direct Eventarc-style delivery (default) or the real Pub/Sub
  * emulator with push subscriptions. Used by `npm start`, `npm run sandbox` and the end-to-end tests.
+ *
+ * Project and fleet reconcile requests fan out as in production (`reconcileTopic`): the reconcile function
+ * publishes one cluster request per cluster with @google-cloud/pubsub — to the emulator in Pub/Sub mode, to the
+ * Publish stand-in (sandbox/pubsub/publisher.ts) in direct mode, whose messages the direct delivery POSTs back to
+ * the reconcile function. A Cloud Logging stand-in serves the functions' log lines through `entries.list`, for
+ * `spokefleet reconcile --wait`.
  */
 import { randomBytes } from 'node:crypto';
 import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
 import type { ConfigInput } from '../shared/config';
-import { CloudEventDelivery } from './audit/delivery';
+import { CloudEventDelivery, type PublishedMessage } from './audit/delivery';
 import { type AviatrixStandIn, type AviatrixVpc, startAviatrix } from './aviatrix';
 import { containerClientOptions } from './container/client-options';
 import { type FunctionProcess, startFunction } from './functions';
+import type { RestServer } from './google-rest';
 import { DEVELOPER_TOKEN, LocalCloud, type SandboxProject } from './local-cloud';
+import { startLoggingServer } from './logging/server';
+import { type PublishStandIn, startPublishStandIn } from './pubsub/publisher';
 import { type Emulator, PubsubSink, pushTopic, startEmulator } from './pubsub-emulator';
 
 export const DEMO_PROJECT: SandboxProject = { id: 'spokefleet-demo', number: '123456789012' };
@@ -19,6 +28,14 @@ export const SPOKES = ['gcp-spoke100-us-east4', 'gcp-spoke200-us-east4'];
 export const NON_SPOKE = 'shared-services-us-east4';
 export const AUDIT_TOPIC = 'spokefleet-audit';
 export const RECONCILE_TOPIC = 'spokefleet-reconcile';
+/** The reconcile topic's full name, as `reconcileTopic` holds it. */
+export const RECONCILE_TOPIC_NAME = `projects/${DEMO_PROJECT.id}/topics/${RECONCILE_TOPIC}`;
+const AUDIT_TOPIC_NAME = `projects/${DEMO_PROJECT.id}/topics/${AUDIT_TOPIC}`;
+/**
+ * Reconcile requests the direct delivery has POSTed and not yet seen answered, at most: a push subscription feeding a
+ * function that runs a bounded number of instances (the one sandbox process stands for all of them).
+ */
+export const RECONCILE_IN_FLIGHT = 32;
 
 export interface SandboxOptions {
   delivery?: 'direct' | 'pubsub';
@@ -41,8 +58,12 @@ export interface Sandbox {
   reconcile: FunctionProcess;
   /** Direct delivery of audit entries (direct mode). */
   auditDelivery?: CloudEventDelivery;
-  /** Direct delivery of reconcile requests (direct mode). */
+  /** Direct delivery of reconcile requests (direct mode), also of the cluster requests a fan-out publishes. */
   reconcileDelivery?: CloudEventDelivery;
+  /** The Publish stand-in the functions publish fanned-out requests to (direct mode). */
+  publisher?: PublishStandIn;
+  /** Cloud Logging `entries.list` over both functions' log lines. */
+  logging: RestServer;
   emulator?: Emulator;
   pubsubSink?: PubsubSink;
   /** A ClusterManagerClient on the local GKE, as a user would have. */
@@ -144,7 +165,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ...options.config?.endpoints,
       };
     }
-    const config = sandboxConfig(cloud, overrides);
+    const pubsubMode = (options.delivery ?? 'direct') === 'pubsub';
+    // Where the functions publish: the emulator, or the Publish stand-in routing to the direct deliveries below.
+    const routes = new Map<string, (message: PublishedMessage) => void>();
+    let emulator: Emulator | undefined;
+    let publisher: PublishStandIn | undefined;
+    if (pubsubMode) {
+      emulator = await startEmulator(DEMO_PROJECT.id);
+      const started = emulator;
+      stops.push(() => started.stop());
+    } else {
+      publisher = await startPublishStandIn({ topic: (name) => routes.get(name), faults: cloud.faults });
+      const started = publisher;
+      stops.push(() => started.close());
+    }
+    const pubsubHost = emulator?.host ?? publisher?.host ?? '';
+    const base = sandboxConfig(cloud, { reconcileTopic: RECONCILE_TOPIC_NAME });
+    const config = sandboxConfig(cloud, {
+      reconcileTopic: RECONCILE_TOPIC_NAME,
+      ...overrides,
+      endpoints: { ...base.endpoints, pubsub: pubsubHost, ...overrides.endpoints },
+    });
     const [audit, reconcile] = await Promise.all([
       startFunction('onAuditLogEvent', config),
       startFunction('onReconcileRequest', config),
@@ -153,41 +194,51 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       () => audit.stop(),
       () => reconcile.stop(),
     );
+    const logging = await startLoggingServer({
+      project: DEMO_PROJECT.id,
+      faults: cloud.faults,
+      sources: () => [
+        { service: 'onauditlogevent', lines: audit.logs },
+        { service: 'onreconcilerequest', lines: reconcile.logs },
+      ],
+    });
+    stops.push(() => logging.close());
     const gke = new ClusterManagerClient(containerClientOptions(cloud.container.address));
     stops.push(() => gke.close());
 
-    if ((options.delivery ?? 'direct') === 'pubsub') {
-      const emulator = await startEmulator(DEMO_PROJECT.id);
-      stops.push(() => emulator.stop());
-      await pushTopic(emulator, AUDIT_TOPIC, audit.url);
-      await pushTopic(emulator, RECONCILE_TOPIC, reconcile.url);
-      const pubsubSink = new PubsubSink(emulator, AUDIT_TOPIC);
+    if (emulator) {
+      const running = emulator;
+      await pushTopic(running, AUDIT_TOPIC, audit.url);
+      // A fanned-out cluster request can take longer than the default 10 s under load; not worth a redelivery.
+      await pushTopic(running, RECONCILE_TOPIC, reconcile.url, { ackDeadlineSeconds: 60 });
+      const pubsubSink = new PubsubSink(running, AUDIT_TOPIC);
       cloud.setAuditSinks(pubsubSink);
       return {
         cloud,
         config,
         audit,
         reconcile,
-        emulator,
+        emulator: running,
         pubsubSink,
+        logging,
         gke,
         aviatrix,
         async requestReconcile(request) {
-          await emulator.pubsub.topic(RECONCILE_TOPIC).publishMessage({ json: request });
+          await running.pubsub.topic(RECONCILE_TOPIC).publishMessage({ json: request });
         },
         settle: () => pubsubSink.flushed(),
         stop: () => stopAll(stops),
       };
     }
 
-    const auditDelivery = new CloudEventDelivery({
-      url: audit.url,
-      topic: `projects/${DEMO_PROJECT.id}/topics/${AUDIT_TOPIC}`,
-    });
+    const auditDelivery = new CloudEventDelivery({ url: audit.url, topic: AUDIT_TOPIC_NAME });
     const reconcileDelivery = new CloudEventDelivery({
       url: reconcile.url,
-      topic: `projects/${DEMO_PROJECT.id}/topics/${RECONCILE_TOPIC}`,
+      topic: RECONCILE_TOPIC_NAME,
+      maxInFlight: RECONCILE_IN_FLIGHT,
     });
+    routes.set(AUDIT_TOPIC_NAME, (message) => auditDelivery.accept(message));
+    routes.set(RECONCILE_TOPIC_NAME, (message) => reconcileDelivery.accept(message));
     cloud.setAuditSinks(auditDelivery);
     return {
       cloud,
@@ -196,6 +247,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       reconcile,
       auditDelivery,
       reconcileDelivery,
+      publisher,
+      logging,
       gke,
       aviatrix,
       async requestReconcile(request) {
@@ -229,6 +282,8 @@ export function sandboxEndpoints(sandbox: Sandbox) {
     pubsub: sandbox.emulator
       ? { emulatorHost: sandbox.emulator.host, auditTopic: AUDIT_TOPIC, reconcileTopic: RECONCILE_TOPIC }
       : undefined,
+    /** Cloud Logging `entries.list` over the functions' log lines, for `spokefleet reconcile --wait`. */
+    logging: { url: sandbox.logging.url, project: DEMO_PROJECT.id },
     developerToken: DEVELOPER_TOKEN,
     aviatrix: sandbox.aviatrix
       ? {

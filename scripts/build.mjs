@@ -20,7 +20,7 @@ const root = new URL('..', import.meta.url).pathname;
 
 /** Client libraries imported by our code; a library's own dependencies follow it into vendor.js. */
 const CLIENT_LIBRARIES =
-  /^(@google-cloud\/(compute|container)|@kubernetes\/client-node|google-auth-library|google-gax|googleapis)(\/.*)?$/;
+  /^(@google-cloud\/(compute|container|pubsub)|@kubernetes\/client-node|google-auth-library|google-gax|googleapis)(\/.*)?$/;
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 

@@ -2,7 +2,8 @@
  * The composition root: config + logger + cloud adapters → the handlers the functions call. API clients are
  * built on first use (cold start stays small) and reused by every later event of the instance.
  */
-import type { Cloud } from './cloud/ports';
+import type { Cloud, RequestPublisher } from './cloud/ports';
+import { PubsubPublisher, pubsubClient } from './cloud/publisher';
 import type { Config } from './config';
 import { withDeadline } from './deadline';
 import type { ReconcileRequest } from './events/request';
@@ -28,6 +29,20 @@ export interface AppOptions {
   spokeDirectory?: SpokeDirectory;
   /** Spoke gateways (row 11); default: the Aviatrix Controller when `aviatrix.advertise` is configured. */
   advertiser?: GatewayAdvertiser;
+  /** The invocation budget in ms; default `invocationBudgetSeconds`. Tests use short ones. */
+  invocationBudgetMs?: number;
+  /** Where project and fleet requests fan out to; default: the `reconcileTopic` on @google-cloud/pubsub, if set. */
+  publisher?: RequestPublisher;
+}
+
+/** The reconcile topic's publisher when `reconcileTopic` is set (the client library loads on the first publish). */
+export function topicPublisher(config: Config): RequestPublisher | undefined {
+  if (!config.reconcileTopic) return undefined;
+  return new PubsubPublisher(
+    config.reconcileTopic,
+    pubsubClient(config.reconcileTopic, config.endpoints?.pubsub),
+    config.callTimeoutSeconds * 1000,
+  );
 }
 
 /** The Aviatrix Controller (spoke look-up and spoke gateways), when configured (off by default). */
@@ -41,6 +56,7 @@ export function aviatrixDirectory(config: Config): AviatrixController | undefine
     controllerUrl: aviatrix.controllerUrl,
     username: aviatrix.username,
     cacheSeconds: aviatrix.cacheSeconds,
+    callCapMs: config.callTimeoutSeconds * 1000,
     password: () => readSecret(aviatrix.passwordSecret),
   });
 }
@@ -72,7 +88,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const controller = aviatrixDirectory(config);
   const spokes = options.spokeDirectory ?? controller;
   const advertiser = config.aviatrix?.advertise ? (options.advertiser ?? controller) : undefined;
-  const budgetMs = config.invocationBudgetSeconds * 1000;
+  const publisher = options.publisher ?? topicPublisher(config);
+  const budgetMs = options.invocationBudgetMs ?? config.invocationBudgetSeconds * 1000;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
     cloud: lazyCloud,
@@ -81,6 +98,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     memo: new Memo(),
     extraSpokes: spokes ? () => spokes.listSpokes() : undefined,
     advertiser,
+    publisher,
   });
   return {
     log,

@@ -168,24 +168,36 @@ const schema = z
     /** connectGateway (no network path to the control plane needed) or endpoint (cluster IP + CA, needs VPC egress). */
     kubeAccess: z.enum(['connectGateway', 'endpoint']).default('connectGateway'),
     dryRun: z.boolean().default(false),
-    /** Clusters reconciled at once by a project- or fleet-wide request. */
+    /** Clusters reconciled at once by a project- or fleet-wide request run in one invocation (no reconcileTopic). */
     concurrency: z.int().min(1).max(64).default(8),
+    /** The reconcile topic, `projects/P/topics/T`. When set, a project or fleet request publishes one cluster request
+     * per cluster to it (fan-out) instead of reconciling every cluster in its own invocation. */
+    reconcileTopic: z
+      .string()
+      .regex(
+        PUBSUB_TOPIC,
+        'must be projects/PROJECT/topics/TOPIC (a Pub/Sub topic id: a letter, then 2–254 of A-Za-z0-9-_.~+%)',
+      )
+      .optional(),
+    fanOut: z
+      .strictObject({
+        /** Cluster requests published per minute, spread evenly: paces the calls the fanned-out invocations make. */
+        clustersPerMinute: z.int().min(1).max(60_000).default(300),
+      })
+      .prefault({}),
     /** Older events are acknowledged without work; the periodic fleet reconcile covers them. */
     maxEventAgeSeconds: z.int().min(60).default(3600),
     /** Principals whose Service writes are the automation's own (loop safety). */
     selfPrincipals: z.array(z.email()).default([]),
     /** In-process retry budget per API call, before the error goes back to Pub/Sub. */
     retryBudgetMs: z.int().min(0).max(300_000).default(30_000),
+    /** Each API call (one attempt) ends after min(this, the time left in the invocation): a hung connection cannot
+     * hold an invocation. Long polls keep their own cap (Compute's operations wait: about two minutes). */
+    callTimeoutSeconds: z.int().min(1).max(600).default(30),
     /** Work stops (and the event goes back to Pub/Sub) this long after an invocation starts: keep it below the
      * function timeout (540 s by default) with a margin for the last call and the answer. */
     invocationBudgetSeconds: z.int().min(10).max(3_600).default(480),
     logLevel: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
-    /** Full name of the reconcile topic (`projects/P/topics/T`): where a project- or fleet-wide request is fanned
-     * out as one cluster request per cluster. Terraform sets it. */
-    reconcileTopic: z
-      .string()
-      .regex(PUBSUB_TOPIC, 'must be a Pub/Sub topic name, projects/P/topics/T')
-      .optional(),
     /** Local runs only: point each adapter at a stand-in on loopback. Never set in a deployment. */
     endpoints: z
       .strictObject({
@@ -199,6 +211,8 @@ const schema = z
           .refine((url) => url.includes('{location}'), { message: 'must contain {location}' })
           .optional(),
         secretmanager: loopback.optional(),
+        /** A Pub/Sub emulator (or the sandbox's publish stand-in), `host:port`, for publishing cluster requests. */
+        pubsub: loopback.optional(),
         /** Bearer token sent to the stand-ins instead of Application Default Credentials. */
         token: z.string().min(1).default('sandbox-token'),
       })

@@ -1,4 +1,4 @@
-import { invocationDeadline } from './deadline';
+import { workDeadline } from './deadline';
 
 /**
  * Error classification. Every failure that leaves a step is either Transient — worth retrying in
@@ -251,8 +251,8 @@ export async function withRetry<T>(
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  // The per-call budget, cut short by the invocation's own deadline when one is set.
-  const deadline = Math.min(now() + budget, invocationDeadline() ?? Number.POSITIVE_INFINITY);
+  // The per-call budget, cut short by the invocation's own deadline (less its answer reserve) when one is set.
+  const deadline = Math.min(now() + budget, workDeadline() ?? Number.POSITIVE_INFINITY);
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);

@@ -20,6 +20,11 @@ export interface DeliveryOptions {
   maxBackoffMs?: number;
   /** Called after every attempt, for logs and tests. */
   onAttempt?: (attempt: DeliveryAttempt) => void;
+  /**
+   * Most deliveries awaiting the function's answer at once (the rest wait their turn), like a push subscription
+   * whose endpoint runs a bounded number of instances; default unbounded.
+   */
+  maxInFlight?: number;
 }
 
 export interface DeliveryAttempt {
@@ -63,6 +68,8 @@ export class CloudEventDelivery implements AuditSink {
   private readonly pending = new Set<Promise<void>>();
   private paused = false;
   private readonly held: PublishedMessage[] = [];
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: DeliveryOptions) {}
 
@@ -72,7 +79,16 @@ export class CloudEventDelivery implements AuditSink {
 
   /** Publishes raw message data (a reconcile request, or hostile bytes in tests). */
   publish(data: Buffer, attributes: Record<string, string> = {}): PublishedMessage {
-    const message = { messageId: newMessageId(), data, attributes, publishTime: new Date().toISOString() };
+    return this.accept({
+      messageId: newMessageId(),
+      data,
+      attributes,
+      publishTime: new Date().toISOString(),
+    });
+  }
+
+  /** Delivers a message published elsewhere (the sandbox's Publish stand-in assigns its id). */
+  accept(message: PublishedMessage): PublishedMessage {
     if (this.paused) this.held.push(message);
     else this.track(this.deliver(message));
     return message;
@@ -122,6 +138,18 @@ export class CloudEventDelivery implements AuditSink {
   }
 
   private async post(message: PublishedMessage): Promise<number | 'network-error'> {
+    const limit = this.options.maxInFlight ?? Number.POSITIVE_INFINITY;
+    while (this.inFlight >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    try {
+      return await this.postNow(message);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async postNow(message: PublishedMessage): Promise<number | 'network-error'> {
     const [, project] = this.options.topic.split('/');
     const body = pushBody(
       message,

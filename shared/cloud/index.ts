@@ -20,6 +20,7 @@ import type { Config } from '../config';
 import type { RetryOptions } from '../errors';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
+import { grpcCallName, restCallName, withGaxTimeouts, withGoogleapisTimeouts } from './call-timeouts';
 import { ClustersAdapter } from './clusters';
 import { FleetAdapter } from './fleet';
 import type { KubeConnectorAdapter } from './kube-connector';
@@ -50,6 +51,8 @@ export function createCloud(config: Config, log: Logger): Cloud {
     onRetry: (error, attempt, delayMs) =>
       log.debug('retrying a transient failure', { attempt, delayMs, error: describeError(error) }),
   };
+  // Every call of every client: min(time left in the invocation, this cap) (shared/calls).
+  const caps = { capMs: config.callTimeoutSeconds * 1000 };
   // Stand-ins finish operations in milliseconds; Google in seconds to minutes.
   const wait: WaitOptions = local ? { intervalMs: 20, maxIntervalMs: 200 } : {};
   const auth = lazy((): GoogleAuth => {
@@ -60,15 +63,18 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const container = lazy((): ClusterManagerClient => {
     const { ClusterManagerClient } =
       require('@google-cloud/container/build/src/v1') as typeof import('@google-cloud/container/build/src/v1');
-    if (!local?.container) return new ClusterManagerClient();
-    const { grpc } = require('google-gax') as typeof import('google-gax');
-    const { host, port } = hostPort(local.container);
-    return new ClusterManagerClient({
-      apiEndpoint: host,
-      port,
-      sslCreds: grpc.credentials.createInsecure(),
-      universeDomain: 'googleapis.com',
-    });
+    const make = (): ClusterManagerClient => {
+      if (!local?.container) return new ClusterManagerClient();
+      const { grpc } = require('google-gax') as typeof import('google-gax');
+      const { host, port } = hostPort(local.container);
+      return new ClusterManagerClient({
+        apiEndpoint: host,
+        port,
+        sslCreds: grpc.credentials.createInsecure(),
+        universeDomain: 'googleapis.com',
+      });
+    };
+    return withGaxTimeouts(make(), grpcCallName('container'), caps);
   });
   const computeOptions = () => {
     if (!local?.compute) return {};
@@ -79,7 +85,7 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const networks = lazy((): NetworksClient => {
     const { NetworksClient } =
       require('@google-cloud/compute/build/src/v1/networks_client') as typeof import('@google-cloud/compute/build/src/v1/networks_client');
-    return new NetworksClient(computeOptions());
+    return withGaxTimeouts(new NetworksClient(computeOptions()), restCallName('compute', 'networks'), caps);
   });
   const subnetworks = lazy((): SubnetworksClient => {
     const { SubnetworksClient } =
@@ -89,27 +95,33 @@ export function createCloud(config: Config, log: Logger): Cloud {
   const operations = lazy((): GlobalOperationsClient => {
     const { GlobalOperationsClient } =
       require('@google-cloud/compute/build/src/v1/global_operations_client') as typeof import('@google-cloud/compute/build/src/v1/global_operations_client');
-    return new GlobalOperationsClient(computeOptions());
+    return withGaxTimeouts(
+      new GlobalOperationsClient(computeOptions()),
+      restCallName('compute', 'globalOperations'),
+      caps,
+    );
   });
   const hub = lazy(() => {
     const { gkehub } =
       require('googleapis/build/src/apis/gkehub') as typeof import('googleapis/build/src/apis/gkehub');
-    return gkehub({
+    const api = gkehub({
       version: 'v1',
       retry: false,
       ...(local?.gkehub ? { rootUrl: `${local.gkehub.replace(/\/$/, '')}/` } : { auth: auth() }),
     });
+    return withGoogleapisTimeouts(api, 'gkehub', caps);
   });
   const crm = lazy(() => {
     const { cloudresourcemanager } =
       require('googleapis/build/src/apis/cloudresourcemanager') as typeof import('googleapis/build/src/apis/cloudresourcemanager');
-    return cloudresourcemanager({
+    const api = cloudresourcemanager({
       version: 'v3',
       retry: false,
       ...(local?.resourcemanager
         ? { rootUrl: `${local.resourcemanager.replace(/\/$/, '')}/` }
         : { auth: auth() }),
     });
+    return withGoogleapisTimeouts(api, 'resourcemanager', caps);
   });
   const token = async (): Promise<string> => {
     if (local) return local.token;

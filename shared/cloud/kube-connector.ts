@@ -43,7 +43,7 @@ export class KubeConnectorAdapter implements KubeConnector {
       token: await this.token(),
       insecure: server.startsWith('http://'),
     });
-    return new KubeAdapter(kc, this.retry);
+    return new KubeAdapter(kc, this.retry, { capMs: this.config.callTimeoutSeconds * 1000 });
   }
 
   private async viaGateway(target: KubeTarget): Promise<{ server: string; caCertificate?: string }> {

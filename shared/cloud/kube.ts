@@ -4,6 +4,7 @@
  * its CA (needs VPC egress). Every call is retried in process for transient errors (shared/errors).
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import {
   CoreV1Api,
@@ -14,6 +15,7 @@ import {
   type RequestContext,
   type V1Namespace,
 } from '@kubernetes/client-node';
+import { type CallCaps, DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import {
   httpStatus,
   isAlreadyExists,
@@ -49,6 +51,9 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  */
 const pools = new Map<string, Dispatcher>();
 
+/** The abort signal of the call in progress (KubeAdapter.call), for the request it makes. */
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
 class PooledKubeConfig extends KubeConfig {
   constructor(private readonly poolKey: string) {
     super();
@@ -56,6 +61,9 @@ class PooledKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    // client-node hands this signal to fetch: the request, its connection and the body read end on time.
+    const signal = callSignal.getStore();
+    if (signal) context.setSignal(signal);
     // The Agent just made has opened nothing yet; the pooled one replaces it.
     const made = context.getDispatcher();
     if (!made) return;
@@ -160,40 +168,50 @@ export class KubeAdapter implements KubePort {
   constructor(
     kc: KubeConfig,
     private readonly retry: RetryOptions = {},
+    private readonly caps: CallCaps = { capMs: DEFAULT_CALL_CAP_MS },
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
   }
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, this.retry);
+  /** One call (`kube.<resource>.<verb>`, as the local cloud counts it): each attempt within its own timeout. */
+  private call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const cap = this.caps.byCall?.[name] ?? this.caps.capMs;
+    return withRetry(
+      () => timedCall(name, cap, (timeoutMs) => callSignal.run(AbortSignal.timeout(timeoutMs), fn)),
+      this.retry,
+    );
   }
 
   async getNamespace(name: string) {
-    const ns = await this.call(() => orUndefined(() => this.core.readNamespace({ name })));
+    const ns = await this.call('kube.namespaces.get', () =>
+      orUndefined(() => this.core.readNamespace({ name })),
+    );
     return ns ? { metadata: meta(ns.metadata) } : undefined;
   }
 
   async createNamespace(name: string, labels: Record<string, string>): Promise<void> {
     const body: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
-    await this.call(() => this.core.createNamespace({ body }));
+    await this.call('kube.namespaces.create', () => this.core.createNamespace({ body }));
   }
 
   async getService(namespace: string, name: string): Promise<KubeService | undefined> {
-    const svc = await this.call(() =>
+    const svc = await this.call('kube.services.get', () =>
       orUndefined(() => this.core.readNamespacedService({ namespace, name })),
     );
     return svc ? { metadata: meta(svc.metadata) } : undefined;
   }
 
   async listServices(labelSelector: string): Promise<KubeService[]> {
-    const list = await this.call(() => this.core.listServiceForAllNamespaces({ labelSelector }));
+    const list = await this.call('kube.services.list', () =>
+      this.core.listServiceForAllNamespaces({ labelSelector }),
+    );
     return list.items.map((s) => ({ metadata: meta(s.metadata) }));
   }
 
   async getServiceExport(namespace: string, name: string): Promise<KubeServiceExport | undefined> {
-    const raw = await this.call(() =>
+    const raw = await this.call('kube.serviceexports.get', () =>
       orUndefined(
         () => this.custom.getNamespacedCustomObject({ ...MCS, namespace, name }) as Promise<RawExport>,
       ),
@@ -202,7 +220,7 @@ export class KubeAdapter implements KubePort {
   }
 
   async listServiceExports(labelSelector?: string): Promise<KubeServiceExport[]> {
-    const list = (await this.call(async () => {
+    const list = (await this.call('kube.serviceexports.list', async () => {
       try {
         return await this.custom.listClusterCustomObject({ ...MCS, labelSelector });
       } catch (error) {
@@ -224,7 +242,7 @@ export class KubeAdapter implements KubePort {
       kind: 'ServiceExport',
       metadata: { name, namespace, labels },
     };
-    const created = (await this.call(async () => {
+    const created = (await this.call('kube.serviceexports.create', async () => {
       try {
         return await this.custom.createNamespacedCustomObject({ ...MCS, namespace, body });
       } catch (error) {
@@ -238,11 +256,13 @@ export class KubeAdapter implements KubePort {
   }
 
   async deleteServiceExport(namespace: string, name: string): Promise<void> {
-    await this.call(() => this.custom.deleteNamespacedCustomObject({ ...MCS, namespace, name }));
+    await this.call('kube.serviceexports.delete', () =>
+      this.custom.deleteNamespacedCustomObject({ ...MCS, namespace, name }),
+    );
   }
 
   async countReadyEndpoints(namespace: string, service: string): Promise<number> {
-    const slices = await this.call(() =>
+    const slices = await this.call('kube.endpointslices.list', () =>
       this.discovery.listNamespacedEndpointSlice({
         namespace,
         labelSelector: `kubernetes.io/service-name=${service}`,
@@ -265,7 +285,7 @@ export class KubeAdapter implements KubePort {
       .update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`)
       .digest('hex');
     const name = `${spec.involved.name.slice(0, 200)}.${digest.slice(0, 16)}`;
-    const existing = await this.call(() =>
+    const existing = await this.call('kube.events.get', () =>
       orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
     );
     if (existing) return 'unchanged';
@@ -285,7 +305,9 @@ export class KubeAdapter implements KubePort {
       reportingComponent: 'spokefleet',
     };
     try {
-      await this.call(() => this.core.createNamespacedEvent({ namespace: spec.namespace, body }));
+      await this.call('kube.events.create', () =>
+        this.core.createNamespacedEvent({ namespace: spec.namespace, body }),
+      );
     } catch (error) {
       if (isAlreadyExists(error)) return 'unchanged';
       throw error;

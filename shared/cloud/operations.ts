@@ -3,7 +3,7 @@
  * forever, so a wait that runs out throws a TransientError and the redelivered event finds the work done (or the
  * operation still running, which the adapters also treat as transient).
  */
-import { invocationDeadline } from '../deadline';
+import { workDeadline } from '../deadline';
 import { TransientError } from '../errors';
 
 export interface WaitOptions {
@@ -25,7 +25,7 @@ export async function waitFor<T>(
 ): Promise<T> {
   const deadline = Math.min(
     Date.now() + (options.timeoutMs ?? 300_000),
-    invocationDeadline() ?? Number.POSITIVE_INFINITY,
+    workDeadline() ?? Number.POSITIVE_INFINITY,
   );
   const sleep = options.sleep ?? realSleep;
   let interval = options.intervalMs ?? 1_000;

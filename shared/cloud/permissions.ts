@@ -40,6 +40,8 @@ export const CLIENTS = {
   custom: { file: 'kube.ts', accessor: 'custom', service: 'kubernetes' },
   /** @kubernetes/client-node DiscoveryV1Api, kube.ts */
   discovery: { file: 'kube.ts', accessor: 'discovery', service: 'kubernetes' },
+  /** @google-cloud/pubsub PubSub (gRPC), publisher.ts: the fan-out's cluster requests */
+  pubsub: { file: 'publisher.ts', accessor: 'pubsub', service: 'pubsub.googleapis.com' },
 } as const;
 
 export type ClientName = keyof typeof CLIENTS;
@@ -66,7 +68,11 @@ export interface GoogleApiCall {
   api: string;
   permissions: string[];
   project: ProjectScope;
-  grant: 'custom-role';
+  /**
+   * `custom-role`: in Spokefleet's custom role, bound in the projects of `project`. `topic`: granted on the one
+   * resource it addresses, never project-wide (TOPIC_GRANTS).
+   */
+  grant: 'custom-role' | 'topic';
   /** Only a step that writes the cluster or its node pools makes this call (see Capacity `cluster_write`). */
   writes?: true;
   /**
@@ -102,7 +108,7 @@ const google = (
   permissions: string[],
   project: ProjectScope,
   why: string,
-  extra: Pick<GoogleApiCall, 'writes' | 'pending'> = {},
+  extra: Partial<Pick<GoogleApiCall, 'writes' | 'pending' | 'grant'>> = {},
 ): GoogleApiCall => ({ client, method, api, permissions, project, grant: 'custom-role', ...extra, why });
 
 /** The node-pool step (workload metadata → GKE_METADATA) is being added to clusters.ts alongside this table. */
@@ -283,6 +289,16 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'fleet',
     'the Connect gateway URL addresses the fleet project by number',
   ),
+  // --- Pub/Sub (gRPC): the fan-out publishes cluster requests to the reconcile topic ---
+  google(
+    'pubsub',
+    'topic',
+    'Publisher.Publish',
+    ['pubsub.topics.publish'],
+    'fleet',
+    'publish one cluster request per cluster of a project- or fleet-wide request (the Topic object batches them)',
+    { grant: 'topic' },
+  ),
   // --- Kubernetes, through the Connect gateway or at the cluster endpoint ---
   kube(
     'core',
@@ -462,7 +478,8 @@ export function servicesByScope(): Record<ProjectScope, string[]> {
     cluster: new Set(),
     network: new Set(),
   };
-  for (const call of API_CALLS.filter(isGoogleApiCall))
+  // Topic grants address the reconcile topic, which lives in the host project with the functions (and its API).
+  for (const call of API_CALLS.filter(isGoogleApiCall).filter((c) => c.grant === 'custom-role'))
     result[call.project].add(CLIENTS[call.client].service);
   return {
     fleet: [...result.fleet].sort(),

@@ -185,3 +185,17 @@ export interface Cloud {
   fleet: FleetPort;
   kube: KubeConnector;
 }
+
+/** What became of one published message: its id, or why it was not published. */
+export type PublishOutcome = { messageId: string } | { error: unknown };
+
+/**
+ * The reconcile topic, for the fan-out: a project or fleet request publishes one cluster request per cluster so
+ * the work spreads over Pub/Sub deliveries and function instances.
+ */
+export interface RequestPublisher {
+  /** The topic, `projects/P/topics/T`. */
+  readonly topic: string;
+  /** Publishes each request as a JSON message (batched); one outcome per request, in order. Never rejects. */
+  publish(requests: readonly object[]): Promise<PublishOutcome[]>;
+}

@@ -12,6 +12,7 @@
  * refused (a redirect would carry the password or the session elsewhere), only https is used (plain http only on
  * loopback, for the local stand-in), and no password, API token or session id appears in an error message.
  */
+import { CallTimeoutError, DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import { isLoopbackUrl } from '../config';
 import { PermanentError, TransientError } from '../errors';
 import type { KnownSpoke } from './spokes';
@@ -49,6 +50,8 @@ export interface AviatrixOptions {
   username: string;
   password: () => Promise<string>;
   cacheSeconds: number;
+  /** Per-call cap (config `callTimeoutSeconds`); each call gets min(this, the time left in the invocation). */
+  callCapMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
   /** Per HTTP call; default 15 s. */
@@ -240,21 +243,33 @@ export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
   ): Promise<ApiAnswer> {
     const action = params.action;
     const url = new URL(this.endpoint);
-    const init: RequestInit = {
-      method,
-      headers: { ...headers },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
-    };
+    const init: RequestInit = { method, headers: { ...headers }, redirect: 'manual' };
     if (method === 'GET') {
       for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     } else {
       init.body = new URLSearchParams(params);
     }
     let response: Response;
+    let body: string;
     try {
-      response = await (this.options.fetch ?? fetch)(url, init);
+      // The answer and its body within min(time left, cap): a Controller that stops answering cannot hold the event.
+      ({ response, body } = await timedCall(
+        `aviatrix.${action}`,
+        this.options.callCapMs ?? this.options.timeoutMs ?? DEFAULT_CALL_CAP_MS,
+        async (timeoutMs) => {
+          const answered = await (this.options.fetch ?? fetch)(url, {
+            ...init,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          if (isRedirect(answered)) {
+            await answered.body?.cancel();
+            return { response: answered, body: '' };
+          }
+          return { response: answered, body: await answered.text() };
+        },
+      ));
     } catch (error) {
+      if (error instanceof CallTimeoutError) throw error;
       // The cause is not attached: transport errors can carry the URL, and the URL can carry the session id.
       const code = transportCode(error);
       if (TLS_FAILURE.test(code))
@@ -264,8 +279,7 @@ export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
         );
       throw new TransientError(`Aviatrix Controller ${action}: ${code}`, 'aviatrix-unavailable');
     }
-    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-      await response.body?.cancel();
+    if (isRedirect(response)) {
       throw new PermanentError(
         `Aviatrix Controller answered ${action} with a redirect (${response.status}); redirects are refused`,
         'aviatrix-redirect',
@@ -280,7 +294,7 @@ export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
     }
     let answer: ApiAnswer;
     try {
-      answer = (await response.json()) as ApiAnswer;
+      answer = JSON.parse(body) as ApiAnswer;
     } catch {
       throw new PermanentError(
         `Aviatrix Controller answered ${action} with non-JSON (${response.status})`,
@@ -312,4 +326,9 @@ function transportCode(error: unknown): string {
       return candidate;
   }
   return 'connection failed';
+}
+
+/** `redirect: 'manual'` gives an opaque redirect in browsers and the 3xx itself in Node's fetch. */
+function isRedirect(response: Response): boolean {
+  return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
 }

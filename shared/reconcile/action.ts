@@ -26,6 +26,8 @@ export const STEPS = [
   'namespaces',
   'exports',
   'offboard',
+  // A project or fleet request publishing one cluster request per cluster (not a row of its own).
+  'fan-out',
 ] as const;
 
 export type Step = (typeof STEPS)[number];

@@ -1,8 +1,10 @@
 /**
  * What every step receives, and the runner that turns a step's decision into an action record.
  */
-import type { Cloud } from '../cloud/ports';
+import { DeadlineReachedError } from '../calls';
+import type { Cloud, RequestPublisher } from '../cloud/ports';
 import type { Config } from '../config';
+import { timeLeftMs } from '../deadline';
 import { classify, describeError, PermanentError } from '../errors';
 import type { Logger } from '../log';
 import type { GatewayAdvertiser } from '../policy/aviatrix';
@@ -21,6 +23,8 @@ export interface ReconcileContext {
   extraSpokes?: () => Promise<readonly KnownSpoke[]>;
   /** The Aviatrix Controller's spoke gateways, when `aviatrix.advertise` is configured (row 11). */
   advertiser?: GatewayAdvertiser;
+  /** The reconcile topic, when project and fleet requests fan out (config `reconcileTopic`); else they run here. */
+  publisher?: RequestPublisher;
 }
 
 /**
@@ -62,7 +66,21 @@ export interface Decision {
  * of escaping, so later rows can be skipped with a reason and other clusters still run; the handler decides at the
  * end whether the whole event must be redelivered.
  */
-export async function runStep(
+export function runStep(
+  ctx: ReconcileContext,
+  step: Step,
+  target: string,
+  body: () => Promise<Decision>,
+): Promise<ActionRecord> {
+  return recordStep(ctx, step, target, () => {
+    // A step is not started once the invocation has no time left: it fails transiently and the redelivery runs it.
+    const left = timeLeftMs();
+    if (left !== undefined && left <= 0) throw new DeadlineReachedError(`step ${step}`);
+    return body();
+  });
+}
+
+async function recordStep(
   ctx: ReconcileContext,
   step: Step,
   target: string,
@@ -108,7 +126,8 @@ export function failed(
   target: string,
   error: unknown,
 ): Promise<ActionRecord> {
-  return runStep(ctx, step, target, () => Promise.reject(error));
+  // Not through runStep: past the deadline, the deadline check would hide the error that actually happened.
+  return recordStep(ctx, step, target, () => Promise.reject(error));
 }
 
 export function skipped(step: Step, target: string, ctx: ReconcileContext, reason: string): ActionRecord {

@@ -1,6 +1,12 @@
 /**
- * A manual or scheduled reconcile request: resolve its scope to clusters, reconcile each with bounded
- * concurrency. One cluster's failure never stops the others.
+ * A manual or scheduled reconcile request: resolve its scope to clusters, then either publish one
+ * cluster request per cluster (fan-out, when the context has the reconcile topic) or reconcile each here with
+ * bounded concurrency (the CLI's plan and status; functions without `reconcileTopic`). One cluster's failure never
+ * stops the others.
+ *
+ * Every request ends with one summary line (`summary: "reconcile-request"`): `stage: "fanned-out"` with the
+ * clusters it published, or `stage: "done"` with its outcomes and whether it will come back (`willRetry`).
+ * `spokefleet reconcile --wait` follows a request to its end by these lines (docs/operate.md).
  */
 import { mapSettled } from '../concurrency';
 import type { ReconcileRequest } from '../events/request';
@@ -8,13 +14,29 @@ import type { ClusterRef } from '../events/types';
 import { type ActionRecord, countOutcomes } from './action';
 import { reconcileCluster } from './cluster';
 import { failed, type ReconcileContext, runStep } from './context';
+import { fanOut } from './fanout';
 import { refString } from './names';
 
 export interface RequestResult {
   clusters: number;
   records: ActionRecord[];
   durationMs: number;
+  /** Fan-out only: the cluster requests published (`P/L/C`). */
+  published?: string[];
 }
+
+/** Marks the one summary line of a request, for `spokefleet reconcile --wait` and log queries. */
+export const SUMMARY = 'reconcile-request';
+
+/** What a request's summary line names as its target: `P/L/C`, the project, or `fleet`. */
+export function requestTarget(request: ReconcileRequest): string {
+  if (request.scope === 'cluster')
+    return refString({ project: request.project, location: request.location, name: request.cluster });
+  return request.scope === 'project' ? request.project : 'fleet';
+}
+
+const willRetry = (records: readonly ActionRecord[]) =>
+  records.some((r) => r.outcome === 'failed' && r.retryable === true);
 
 /**
  * Clusters the request covers; only allowed projects are ever listed. A project whose listing fails is recorded
@@ -64,6 +86,27 @@ export async function reconcileRequest(
 ): Promise<RequestResult> {
   const started = performance.now();
   const { refs, records } = await resolveScope(ctx, request);
+  if (request.scope !== 'cluster' && ctx.publisher) {
+    const result = await fanOut(ctx, ctx.publisher, request, refs);
+    records.push(...result.records);
+    const durationMs = Math.round(performance.now() - started);
+    const published = result.published.map(refString);
+    ctx.log.notice('reconcile request fanned out', {
+      summary: SUMMARY,
+      stage: 'fanned-out',
+      scope: request.scope,
+      target: requestTarget(request),
+      requestId: request.requestId,
+      dryRun: ctx.dryRun,
+      clusters: refs.length,
+      published,
+      perMinute: result.perMinute,
+      outcomes: countOutcomes(records),
+      willRetry: willRetry(records),
+      durationMs,
+    });
+    return { clusters: refs.length, records, durationMs, published };
+  }
   let done = 0;
   const results = await mapSettled(refs, ctx.config.concurrency, async (ref) => {
     try {
@@ -78,10 +121,16 @@ export async function reconcileRequest(
   }
   const durationMs = Math.round(performance.now() - started);
   ctx.log.notice('reconcile request done', {
+    summary: SUMMARY,
+    stage: 'done',
     scope: request.scope,
+    target: requestTarget(request),
+    requestId: request.requestId,
     dryRun: ctx.dryRun,
     clusters: refs.length,
     outcomes: countOutcomes(records),
+    problems: records.filter((r) => r.outcome === 'failed' || r.outcome === 'refused').length,
+    willRetry: willRetry(records),
     durationMs,
   });
   return { clusters: refs.length, records, durationMs };

@@ -200,7 +200,7 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     assert.deepEqual(writesSince(sandbox, before), {});
   });
 
-  it('reconcile --fleet through direct delivery repairs the namespace (HTTP 2xx, exit 0)', async () => {
+  it('reconcile --fleet --wait: fans out over direct delivery, follows every cluster to its end, repairs the namespace', async () => {
     const before = counters();
     const result = await cli(
       'reconcile',
@@ -209,21 +209,36 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
       'endpoints.json',
       '--request-id',
       'e2e-cli-1',
+      '--wait',
     );
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const [delivered, followed] = result.stdout.trim().split('\n');
     assert.match(
-      result.stdout,
-      /^delivered fleet request e2e-cli-1 to onReconcileRequest: HTTP 204 in .*; message id \d+ \(synthetic, direct delivery\)\n$/,
+      delivered,
+      /^delivered fleet request e2e-cli-1 to onReconcileRequest: HTTP 204 in .*; message id \d+ \(synthetic, direct delivery\)$/,
     );
+    assert.match(
+      followed,
+      /^request e2e-cli-1 \(fleet\): fanned out to 3 cluster\(s\), 3 done; finished in .* — .*created 2.*; 0 with problems$/,
+    );
+    // --wait returned only once the repair was done.
     const ns = kube(CLUSTER_2).get('namespaces', undefined, 'mcs-common');
     assert.equal(ns?.metadata.labels?.['app.kubernetes.io/managed-by'], 'spokefleet');
-    // The write counters do see writes: the repair is the only one.
-    assert.deepEqual(writesSince(sandbox, before), { 'kube.namespaces.create': 1 });
+    // The write counters do see writes: the repair, and the one Publish call that fanned the request out.
+    assert.deepEqual(writesSince(sandbox, before), {
+      'kube.namespaces.create': 1,
+      'pubsub.topics.publish': 1,
+    });
     const summary = sandbox.reconcile.logs.find(
-      (l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-1',
+      (l) => l.stage === 'fanned-out' && l.requestId === 'e2e-cli-1',
     );
     assert.equal(summary?.clusters, 3);
     assert.equal(summary?.dryRun, false);
+    const perCluster = sandbox.reconcile.logs.filter(
+      (l) => l.stage === 'done' && l.requestId === 'e2e-cli-1',
+    );
+    assert.equal(perCluster.length, 3);
+    assert.ok(perCluster.every((l) => l.scope === 'cluster'));
   });
 
   it('reconcile --dry-run --json: the function plans only', async () => {
@@ -373,7 +388,7 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     }
   });
 
-  it('partial failure: one cluster cannot converge, the others still do, and the request answers 500 (exit 1)', async () => {
+  it('partial failure: one cluster cannot converge, the others still do; --wait names it and exits 1', async () => {
     // Behind Spokefleet's back: cluster-1 loses its membership, and the Hub cannot create one right now; the
     // other clusters drift too (their seeded namespace is deleted).
     const link = `//container.googleapis.com/projects/${P}/locations/us-east4/clusters/${CLUSTER_1.name}`;
@@ -393,20 +408,35 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
         'endpoints.json',
         '--request-id',
         'e2e-cli-partial',
+        '--wait',
+        '--wait-timeout',
+        '5',
       );
       assert.equal(result.code, 1, result.stdout + result.stderr);
+      // The fleet request itself fanned out fine; cluster-1's own request keeps failing and being redelivered.
+      assert.match(result.stdout, /HTTP 204/);
+      assert.match(result.stdout, /fanned out to 9 cluster\(s\), 8 done; NOT finished after/);
       assert.match(
         result.stdout,
-        /HTTP 500 \(a step failed transiently; Pub\/Sub would redeliver this request\)/,
+        new RegExp(`still pending \\(not answered, or to be redelivered\\): ${refString(CLUSTER_1)}\n`),
+      );
+      assert.match(
+        result.stdout,
+        new RegExp(
+          `membership\\s+${refString(CLUSTER_1)}\\s+failed\\s+503 The service is currently unavailable`,
+        ),
       );
       for (const r of others)
         assert.ok(kube(r).get('namespaces', undefined, 'mcs-common'), `${r.name} repaired`);
-      // Every cluster was attempted before the request asked to be retried.
       const summary = sandbox.reconcile.logs.find(
-        (l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-partial',
+        (l) => l.stage === 'fanned-out' && l.requestId === 'e2e-cli-partial',
       );
       assert.equal(summary?.clusters, 9);
-      assert.equal((summary?.outcomes as Record<string, number> | undefined)?.failed, 1);
+      const failing = sandbox.reconcile.logs.filter(
+        (l) => l.stage === 'done' && l.requestId === 'e2e-cli-partial' && l.target === refString(CLUSTER_1),
+      );
+      assert.ok(failing.length >= 2, 'redelivered at least once');
+      assert.ok(failing.every((l) => l.willRetry === true));
 
       const plan = await cli(
         'status',
@@ -485,29 +515,32 @@ describe('e2e: spokefleet reconcile --sandbox through the Pub/Sub emulator', fun
     store.delete('namespaces', undefined, 'mcs-common');
     const result = await run(
       process.execPath,
-      [BIN, 'reconcile', '--fleet', '--sandbox', 'endpoints.json', '--request-id', 'e2e-cli-emulator'],
+      [
+        BIN,
+        'reconcile',
+        '--fleet',
+        '--sandbox',
+        'endpoints.json',
+        '--request-id',
+        'e2e-cli-emulator',
+        '--wait',
+      ],
       dir,
       cliEnv(),
     );
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const [published, followed] = result.stdout.trim().split('\n');
     assert.match(
-      result.stdout,
+      published,
       new RegExp(
-        `^published fleet request e2e-cli-emulator to projects/${P}/topics/${RECONCILE_TOPIC} \\(emulator\\): message id \\d+\n$`,
+        `^published fleet request e2e-cli-emulator to projects/${P}/topics/${RECONCILE_TOPIC} \\(emulator\\): message id \\d+$`,
       ),
     );
-    await until(
-      () => store.get('namespaces', undefined, 'mcs-common') !== undefined,
-      'namespace repaired',
-      30_000,
+    assert.match(
+      followed,
+      /^request e2e-cli-emulator \(fleet\): fanned out to 2 cluster\(s\), 2 done; finished in/,
     );
-    await until(
-      () =>
-        sandbox.reconcile.logs.some(
-          (l) => l.message === 'reconcile request done' && l.requestId === 'e2e-cli-emulator',
-        ),
-      'the request summary',
-      30_000,
-    );
+    // --wait came back after the repair, not before.
+    assert.ok(store.get('namespaces', undefined, 'mcs-common'));
   });
 });

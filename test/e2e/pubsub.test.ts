@@ -92,15 +92,20 @@ describe('e2e: Pub/Sub emulator push → functions-framework → local cloud', f
       'drift repaired',
       30_000,
     );
-    // The summary line is written after the last write, so it may trail the state by a moment.
-    await until(
-      () => sandbox.reconcile.logs.some((l) => l.message === 'reconcile request done'),
-      'summary line',
-      30_000,
+    // The fleet request fanned out: one summary for the fan-out, one per cluster request (published to the
+    // emulator by the function, pushed back to it), each carrying the request id. Summary lines are written after
+    // the last write, so they may trail the state by a moment.
+    const lines = () => sandbox.reconcile.logs.filter((l) => l.requestId === 'drift-1' && l.summary);
+    await until(() => lines().length === 3, 'three summary lines', 30_000);
+    const fanOut = lines().find((l) => l.stage === 'fanned-out');
+    assert.equal(fanOut?.clusters, 2);
+    assert.equal(fanOut?.scope, 'fleet');
+    assert.deepEqual(
+      lines()
+        .filter((l) => l.stage === 'done')
+        .map((l) => [l.scope, l.target])
+        .sort(),
+      [CLUSTER_1, CLUSTER_2].map((r) => ['cluster', `${r.project}/${r.location}/${r.name}`]).sort(),
     );
-    const summary = sandbox.reconcile.logs.find((l) => l.message === 'reconcile request done');
-    assert.equal(summary?.clusters, 2);
-    assert.equal(summary?.requestId, 'drift-1');
-    assert.equal(summary?.scope, 'fleet');
   });
 });

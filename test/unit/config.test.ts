@@ -72,9 +72,11 @@ describe('config: defaults', () => {
       kubeAccess: 'connectGateway',
       dryRun: false,
       concurrency: 8,
+      fanOut: { clustersPerMinute: 300 },
       maxEventAgeSeconds: 3600,
       selfPrincipals: [],
       retryBudgetMs: 30_000,
+      callTimeoutSeconds: 30,
       invocationBudgetSeconds: 480,
       logLevel: 'info',
     });
@@ -204,6 +206,14 @@ describe('config: accepted values of each field', () => {
     ['selfPrincipals', ['spokefleet@fleet-host-prj.iam.gserviceaccount.com']],
     ['retryBudgetMs', 0],
     ['retryBudgetMs', 300_000],
+    ['callTimeoutSeconds', 1],
+    ['callTimeoutSeconds', 600],
+    ['reconcileTopic', 'projects/fleet-host-prj/topics/spokefleet-reconcile'],
+    ['reconcileTopic', `projects/fleet-host-prj/topics/T${'a'.repeat(254)}`],
+    ['reconcileTopic', 'projects/fleet-host-prj/topics/a-_.~+%9'],
+    ['fanOut.clustersPerMinute', 1],
+    ['fanOut.clustersPerMinute', 60_000],
+    ['endpoints.pubsub', '127.0.0.1:8085'],
     ['logLevel', 'debug'],
     ['logLevel', 'info'],
     ['logLevel', 'warning'],
@@ -361,6 +371,44 @@ describe('config: refusals', () => {
     ['maxEventAgeSeconds', 600.5, 'maxEventAgeSeconds: Invalid input'],
     ['retryBudgetMs', -1, 'retryBudgetMs: Too small'],
     ['retryBudgetMs', 300_001, 'retryBudgetMs: Too big'],
+    ['callTimeoutSeconds', 0, 'callTimeoutSeconds: Too small'],
+    ['callTimeoutSeconds', 601, 'callTimeoutSeconds: Too big'],
+    ['callTimeoutSeconds', 1.5, 'callTimeoutSeconds: Invalid input'],
+    ['fanOut.clustersPerMinute', 0, 'fanOut.clustersPerMinute: Too small'],
+    ['fanOut.clustersPerMinute', 60_001, 'fanOut.clustersPerMinute: Too big'],
+    ['fanOut', { perMinute: 10 }, 'fanOut: Unrecognized key: "perMinute"'],
+    // the reconcile topic: a full Pub/Sub topic name
+    ['reconcileTopic', 'spokefleet-reconcile', 'reconcileTopic: must be projects/PROJECT/topics/TOPIC'],
+    [
+      'reconcileTopic',
+      'projects/fleet-host-prj/topics/goog-x',
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
+    [
+      'reconcileTopic',
+      'projects/fleet-host-prj/topics/1abc',
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
+    [
+      'reconcileTopic',
+      'projects/fleet-host-prj/topics/ab',
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
+    [
+      'reconcileTopic',
+      `projects/fleet-host-prj/topics/T${'a'.repeat(255)}`,
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
+    [
+      'reconcileTopic',
+      'projects/Bad_Prj/topics/abc',
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
+    [
+      'reconcileTopic',
+      'projects/fleet-host-prj/topics/a b c',
+      'reconcileTopic: must be projects/PROJECT/topics/TOPIC',
+    ],
     // selfPrincipals
     ['selfPrincipals', ['not-an-email'], 'selfPrincipals.0: Invalid email address'],
     ['selfPrincipals', ['ok@acme.example', 'user@'], 'selfPrincipals.1: Invalid email address'],
@@ -378,6 +426,7 @@ describe('config: refusals', () => {
     ['endpoints.container', 'https://[::2]:443', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.container', 'http://', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.token', '', 'endpoints.token: Too small'],
+    ['endpoints.pubsub', 'pubsub.googleapis.com:443', `endpoints.pubsub: ${loopbackMessage}`],
   ];
   for (const [path, value, problem] of refused) {
     it(`${path} = ${JSON.stringify(value)?.slice(0, 80)} → ${problem.slice(0, 70)}`, () => {
@@ -406,8 +455,8 @@ describe('config: refusals', () => {
     ['limits', { ...base(), limits: { maxClusters: 3 } }, 'limits: Unrecognized key: "maxClusters"'],
     [
       'endpoints',
-      { ...base(), endpoints: { pubsub: '127.0.0.1:1' } },
-      'endpoints: Unrecognized key: "pubsub"',
+      { ...base(), endpoints: { logging: '127.0.0.1:1' } },
+      'endpoints: Unrecognized key: "logging"',
     ],
     [
       'spokes[]',

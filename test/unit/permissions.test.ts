@@ -130,7 +130,18 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
       'compute.googleapis.com': 'compute.',
       'gkehub.googleapis.com': 'gkehub.',
       'cloudresourcemanager.googleapis.com': 'resourcemanager.',
+      'pubsub.googleapis.com': 'pubsub.',
     };
+
+    it('grant topic rows on the topic alone, exactly as TOPIC_GRANTS says, and keep them out of the custom role', () => {
+      const topicRows = API_CALLS.filter(isGoogleApiCall).filter((c) => c.grant === 'topic');
+      assert.deepStrictEqual(
+        topicRows.flatMap((c) => c.permissions).sort(),
+        TOPIC_GRANTS.flatMap((g) => [...g.permissions]).sort(),
+      );
+      for (const permission of topicRows.flatMap((c) => c.permissions))
+        assert.ok(!customRolePermissions().includes(permission), `${permission} is project-wide`);
+    });
 
     it('name well-formed permissions of the API they call', () => {
       for (const call of API_CALLS.filter(isGoogleApiCall)) {

@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import type { PublishOutcome, RequestPublisher } from '../../shared/cloud/ports';
+import { withDeadline } from '../../shared/deadline';
+import { parseReconcileRequest } from '../../shared/events/request';
+import type { ClusterRef } from '../../shared/events/types';
+import { clusterRequest, type FanOutClock, fanOut, paceFor } from '../../shared/reconcile/fanout';
+import { reconcileRequest, SUMMARY } from '../../shared/reconcile/request';
+import { clusterInfo, FakeCloud } from '../fakes/cloud';
+import { PROJECT, testContext } from '../fakes/context';
+
+const TOPIC = 'projects/fleet-host-prj/topics/spokefleet-reconcile';
+const OTHER = 'spoke-prj-two';
+
+/** Records what it publishes and when (on the fake clock); `fail` decides per request which ones fail. */
+class RecordingPublisher implements RequestPublisher {
+  readonly topic = TOPIC;
+  readonly calls: Array<{ at: number; requests: Array<Record<string, unknown>> }> = [];
+  constructor(
+    private readonly clock: { now(): number } = { now: () => 0 },
+    public fail: (request: Record<string, unknown>, attempt: number) => unknown = () => undefined,
+  ) {}
+  private readonly attempts = new Map<string, number>();
+
+  async publish(requests: readonly object[]): Promise<PublishOutcome[]> {
+    const list = requests as Array<Record<string, unknown>>;
+    this.calls.push({ at: this.clock.now(), requests: list });
+    return list.map((request) => {
+      const key = JSON.stringify(request);
+      const attempt = (this.attempts.get(key) ?? 0) + 1;
+      this.attempts.set(key, attempt);
+      const error = this.fail(request, attempt);
+      return error ? { error } : { messageId: `m-${this.calls.length}-${String(request.cluster)}` };
+    });
+  }
+
+  get published(): Array<Record<string, unknown>> {
+    return this.calls.flatMap((c) => c.requests);
+  }
+}
+
+class FakeClock implements FanOutClock {
+  t = 0;
+  readonly sleeps: number[] = [];
+  now() {
+    return this.t;
+  }
+  async sleep(ms: number) {
+    this.sleeps.push(ms);
+    this.t += ms;
+  }
+}
+
+const refs = (n: number, project = PROJECT): ClusterRef[] =>
+  Array.from({ length: n }, (_, i) => ({ project, location: 'us-east4', name: `c-${i}` }));
+
+function fleetOf(perProject: number) {
+  const cloud = new FakeCloud();
+  for (const project of [PROJECT, OTHER])
+    for (const ref of refs(perProject, project)) cloud.addCluster(clusterInfo(ref));
+  return cloud;
+}
+
+describe('fan-out: project and fleet requests publish one cluster request per cluster', () => {
+  it('a fleet request publishes every cluster of every allowed project and reconciles none itself', async () => {
+    const cloud = fleetOf(3);
+    const publisher = new RecordingPublisher();
+    const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet', requestId: 'r-1' });
+    assert.deepEqual(
+      publisher.published.map((r) => `${r.project}/${r.cluster}`).sort(),
+      [...refs(3), ...refs(3, OTHER)].map((r) => `${r.project}/${r.name}`).sort(),
+    );
+    // Listing is all it read: no cluster was read or written here.
+    assert.deepEqual([...new Set(cloud.log.calls.map((c) => c.method))], ['list']);
+    assert.deepEqual(
+      result.records.map((r) => [r.step, r.outcome]),
+      [['fan-out', 'created']],
+    );
+    assert.equal(result.published?.length, 6);
+    const summary = transport.records().find((l) => l.summary === SUMMARY);
+    assert.equal(summary?.stage, 'fanned-out');
+    assert.equal(summary?.requestId, 'r-1');
+    assert.equal((summary?.published as string[] | undefined)?.length, 6);
+    assert.equal(summary?.willRetry, false);
+  });
+
+  it('each published request is a valid cluster request carrying dryRun and requestId', async () => {
+    const cloud = fleetOf(1);
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, {}, true);
+    await reconcileRequest(
+      { ...ctx, publisher },
+      { scope: 'project', project: PROJECT, requestId: 'plan-7' },
+    );
+    assert.equal(publisher.published.length, 1);
+    const parsed = parseReconcileRequest(Buffer.from(JSON.stringify(publisher.published[0])));
+    assert.deepEqual(parsed, {
+      scope: 'cluster',
+      project: PROJECT,
+      location: 'us-east4',
+      cluster: 'c-0',
+      dryRun: true,
+      requestId: 'plan-7',
+    });
+    assert.deepEqual(clusterRequest(refs(1)[0], { dryRun: false }), {
+      scope: 'cluster',
+      project: PROJECT,
+      location: 'us-east4',
+      cluster: 'c-0',
+    });
+  });
+
+  it('a cluster request never fans out: it is reconciled in its own invocation', async () => {
+    const cloud = fleetOf(1);
+    const publisher = new RecordingPublisher();
+    const { ctx, transport } = testContext(cloud);
+    const [ref] = refs(1);
+    const result = await reconcileRequest(
+      { ...ctx, publisher },
+      { scope: 'cluster', project: ref.project, location: ref.location, cluster: ref.name, requestId: 'r-2' },
+    );
+    assert.equal(publisher.calls.length, 0);
+    assert.ok(result.records.some((r) => r.step === 'membership' && r.outcome === 'created'));
+    const summary = transport.records().find((l) => l.summary === SUMMARY);
+    assert.equal(summary?.stage, 'done');
+    assert.equal(summary?.target, `${PROJECT}/us-east4/c-0`);
+  });
+
+  it('without a publisher (the CLI plan, or no reconcileTopic) a fleet request runs in process', async () => {
+    const cloud = fleetOf(2);
+    const { ctx } = testContext(cloud);
+    const result = await reconcileRequest(ctx, { scope: 'fleet' });
+    assert.equal(result.published, undefined);
+    assert.equal(result.clusters, 4);
+    assert.equal(cloud.memberships.size, 4);
+  });
+});
+
+describe('fan-out pacing', () => {
+  it('spreads the requests evenly, one slice per second, at fanOut.clustersPerMinute', async () => {
+    const clock = new FakeClock();
+    const publisher = new RecordingPublisher(clock);
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 300 } });
+    const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(23), clock);
+    assert.equal(result.perMinute, 300);
+    // 300/min = 5 per second: slices of 5 at t = 0, 1, 2, 3 s and the last 3 at 4 s.
+    assert.deepEqual(
+      publisher.calls.map((c) => [c.at, c.requests.length]),
+      [
+        [0, 5],
+        [1000, 5],
+        [2000, 5],
+        [3000, 5],
+        [4000, 3],
+      ],
+    );
+    // No minute-long window ever holds more than a minute's pace plus one slice.
+    assert.equal(publisher.published.length, 23);
+  });
+
+  it('a slow pace publishes each request in its own slice, at most a second before its slot', async () => {
+    const clock = new FakeClock();
+    const publisher = new RecordingPublisher(clock);
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 20 } });
+    await fanOut(ctx, publisher, { scope: 'fleet' }, refs(4), clock);
+    const times = publisher.calls.map((c) => c.at);
+    assert.deepEqual(
+      publisher.calls.map((c) => c.requests.length),
+      [1, 1, 1, 1],
+    );
+    // 20/min = one every 3 s; each slice publishes what falls due within the next second.
+    assert.deepEqual(times, [0, 2000, 5000, 8000]);
+  });
+
+  it('a pace that cannot finish before the deadline is raised to fit, with a warning', async () => {
+    const clock = new FakeClock();
+    clock.t = Date.now();
+    const publisher = new RecordingPublisher(clock);
+    const { ctx, transport } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 60 } });
+    // 120 requests at 60/min need two minutes; the invocation has ten seconds.
+    const result = await withDeadline(10_000, () =>
+      fanOut(ctx, publisher, { scope: 'fleet' }, refs(120), clock),
+    );
+    assert.ok(result.perMinute > 60);
+    const last = publisher.calls.at(-1)?.at ?? 0;
+    assert.ok(
+      last - clock.sleeps.length * 0 - (publisher.calls[0]?.at ?? 0) < 10_000,
+      `last slice at +${last}`,
+    );
+    assert.equal(publisher.published.length, 120);
+    assert.ok(transport.records().some((l) => l.severity === 'WARNING' && l.perMinute === result.perMinute));
+    assert.match(result.records[0].reason ?? '', /raised from 60\/min/);
+  });
+
+  it('paceFor keeps the configured pace when it fits and raises it when it does not', () => {
+    assert.equal(paceFor(250, 300, undefined), 300);
+    assert.equal(paceFor(250, 300, 384_000), 300);
+    assert.equal(paceFor(250, 100, 60_000), 250);
+    assert.equal(paceFor(0, 100, 1), 100);
+  });
+});
+
+describe('fan-out failures', () => {
+  it('a request that failed to publish is tried once more; then the fan-out succeeds', async () => {
+    const clock = new FakeClock();
+    const unavailable = Object.assign(new Error('unavailable'), { code: 14 });
+    const publisher = new RecordingPublisher(clock, (r, attempt) =>
+      r.cluster === 'c-1' && attempt === 1 ? unavailable : undefined,
+    );
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
+    const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(3), clock);
+    assert.equal(result.records[0].outcome, 'created');
+    assert.equal(result.published.length, 3);
+    assert.deepEqual(
+      publisher.calls.at(-1)?.requests.map((r) => r.cluster),
+      ['c-1'],
+    );
+  });
+
+  it('a transient failure that persists: one failed, retryable record naming how many were published', async () => {
+    const clock = new FakeClock();
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: no connection'), { code: 14 });
+    const publisher = new RecordingPublisher(clock, (r) => (r.cluster === 'c-2' ? unavailable : undefined));
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
+    const result = await fanOut(ctx, publisher, { scope: 'project', project: PROJECT }, refs(4), clock);
+    assert.equal(result.records.length, 1);
+    const [record] = result.records;
+    assert.equal(record.outcome, 'failed');
+    assert.equal(record.retryable, true);
+    assert.equal(record.target, PROJECT);
+    assert.match(record.reason ?? '', /published 3 of 4 cluster request\(s\).*1 failed/);
+  });
+
+  it('a permanent failure (no permission to publish) is not retried by redelivery', async () => {
+    const clock = new FakeClock();
+    const denied = Object.assign(new Error('7 PERMISSION_DENIED: User not authorized'), { code: 7 });
+    const publisher = new RecordingPublisher(clock, () => denied);
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
+    const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(2), clock);
+    assert.equal(result.records[0].outcome, 'failed');
+    assert.equal(result.records[0].retryable, false);
+    assert.match(result.records[0].reason ?? '', /published 0 of 2/);
+  });
+});
