@@ -44,16 +44,16 @@ interface Minimum {
 const MEMBERS = 2;
 
 const CLUSTER_READS = {
-  'container.GetCluster': 1, // rows 1–3: project, network, VPC-native, workload pool, peering name
-  'gkehub.memberships.list': 1, // row 4: the fleet's memberships (once per invocation)
-  'gkehub.features.get': 1, // row 5
-  'compute.networks.get': 1, // row 6 (peering-based control plane)
-  'kube.namespaces.get': 1, // row 7, one per seed namespace
-  'kube.services.list': 1, // row 8: labelled Services (label selector)
-  'kube.serviceexports.list': 1, // row 8: exports to keep or delete
+  'container.GetCluster': 1, // project, network, VPC-native, workload pool, peering name
+  'gkehub.memberships.list': 1, // the fleet's memberships (once per invocation)
+  'gkehub.features.get': 1, // the MCS feature
+  'compute.networks.get': 1, // (peering-based control plane)
+  'kube.namespaces.get': 1, // one per seed namespace
+  'kube.services.list': 1, // labelled Services (label selector)
+  'kube.serviceexports.list': 1, // exports to keep or delete
 };
 const SERVICE_READS = {
-  'container.GetCluster': 1, // rows 1–2 for the Service's cluster
+  'container.GetCluster': 1, // the Service's cluster: spoke and membership
   'gkehub.memberships.list': 1, // the membership the Connect gateway addresses
   'kube.services.get': 1, // level-based: the Service as it is now
   'kube.serviceexports.get': 1, // and its export
@@ -77,19 +77,19 @@ export const MINIMUMS: Record<string, Minimum> = {
     reads: CLUSTER_READS,
     writes: {},
     lros: 0,
-    why: 'rows 1–8 read once each, nothing written',
+    why: 'every step reads once, nothing written',
   },
   'non-spoke cluster created': {
     reads: { 'container.GetCluster': 1 },
     writes: {},
     lros: 0,
-    why: 'row 1 needs the cluster network; not a spoke → nothing else',
+    why: 'the spoke check needs the cluster network; not a spoke → nothing else',
   },
   'Service labelled': {
     reads: {
       ...SERVICE_READS,
-      'kube.endpointslices.list': 1, // row 9: ready endpoints
-      'kube.serviceexports.list': MEMBERS, // row 9: the fleet-wide view, one list per member cluster
+      'kube.endpointslices.list': 1, // ready endpoints
+      'kube.serviceexports.list': MEMBERS, // the fleet-wide view, one list per member cluster
       'kube.serviceexports.get': 2, // + the read-back for a Conflict condition (docs/decisions.md)
     },
     writes: { 'kube.serviceexports.create': 1 },
@@ -148,7 +148,7 @@ export async function measureEconomy(): Promise<EconomyRow[]> {
   try {
     const spoke = clusterRef('econ-spoke');
     const other = clusterRef('econ-shared');
-    // A brand-new spoke cluster: nothing of rows 3–7 done yet, in a fleet without the MCS feature.
+    // A brand-new spoke cluster: no workload identity, membership, feature, route export or namespace yet, in a fleet without the MCS feature.
     await seedCluster(cloud, spoke, { peering: true });
     await seedCluster(cloud, other, { network: NON_SPOKE });
     const config = configOf(benchConfig(cloud));

@@ -27,7 +27,7 @@ export interface AppOptions {
   cloud?: Cloud;
   /** Extra spokes; default: the Aviatrix Controller when `aviatrix` is configured. */
   spokeDirectory?: SpokeDirectory;
-  /** Spoke gateways (row 11); default: the Aviatrix Controller when `aviatrix.advertise` is configured. */
+  /** Spoke gateways; default: the Aviatrix Controller when `aviatrix.advertise` is configured. */
   advertiser?: GatewayAdvertiser;
   /** The invocation budget in ms; default `invocationBudgetSeconds`. Tests use short ones. */
   invocationBudgetMs?: number;

@@ -1,4 +1,4 @@
-# The fleet's multi-cluster Services feature (row 5). One feature serves the whole fleet, and it often exists before
+# The fleet's multi-cluster Services feature. One feature serves the whole fleet, and it often exists before
 # Spokefleet does (turned on with gcloud, by another stack, or by Spokefleet's own functions, which create it with
 # gkehub.features.create when they onboard a cluster and it is missing). var.mcs_feature decides who owns it:
 #

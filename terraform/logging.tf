@@ -7,7 +7,7 @@
 # Services in every cluster; nothing needs turning on.
 #
 # log_sink.scope = project: one sink per allowed project. folder/organization: one aggregated sink with
-# include_children; the functions still refuse clusters outside `projects` (policy row 1).
+# include_children; the functions still refuse clusters outside `projects`.
 
 resource "google_logging_project_sink" "audit" {
   for_each = var.log_sink.scope == "project" ? toset(var.projects) : toset([])

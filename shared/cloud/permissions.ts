@@ -135,7 +135,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'ClusterManager.GetCluster',
     ['container.clusters.get'],
     'cluster',
-    'read network, VPC-native flag, workload pool, peering name, fleet membership and endpoint of a cluster (rows 1–6)',
+    'read network, VPC-native flag, workload pool, peering name, fleet membership and endpoint of a cluster',
   ),
   google(
     'container',
@@ -189,7 +189,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'networks.get',
     ['compute.networks.get'],
     'network',
-    "read the control-plane peering's exportCustomRoutes (row 6) and the VPC's subnetworks (row 11)",
+    "read the control-plane peering's exportCustomRoutes and the VPC's subnetworks",
   ),
   google(
     'networks',
@@ -197,7 +197,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'networks.updatePeering',
     ['compute.networks.updatePeering'],
     'network',
-    'export the VPC custom routes (the Aviatrix-programmed ones) to the control plane (row 6)',
+    'export the VPC custom routes (the Aviatrix-programmed ones) to the control plane',
   ),
   google(
     'subnetworks',
@@ -205,7 +205,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'subnetworks.get',
     ['compute.subnetworks.get'],
     'network',
-    'the subnet ranges a spoke gateway advertises by default, kept when its include list is first customised (row 11, aviatrix.advertise only)',
+    'the subnet ranges a spoke gateway advertises by default, kept when its include list is first customised (aviatrix.advertise only)',
   ),
   google(
     'globalOperations',
@@ -222,7 +222,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.memberships.list',
     ['gkehub.memberships.list'],
     'fleet',
-    'find the membership of a cluster and count exporting clusters (rows 4, 9)',
+    'find the membership of a cluster and count exporting clusters',
   ),
   google(
     'gkehub',
@@ -230,7 +230,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.memberships.get',
     ['gkehub.memberships.get'],
     'fleet',
-    'read a membership named by cluster.fleet.membership (row 4)',
+    'read a membership named by cluster.fleet.membership',
   ),
   google(
     'gkehub',
@@ -238,7 +238,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.memberships.create',
     ['gkehub.memberships.create'],
     'fleet',
-    'register a cluster to the fleet with workload identity (row 4)',
+    'register a cluster to the fleet with workload identity',
   ),
   google(
     'gkehub',
@@ -246,7 +246,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.memberships.delete',
     ['gkehub.memberships.delete'],
     'fleet',
-    'remove the managed membership of a deleted cluster (row 10)',
+    'remove the managed membership of a deleted cluster',
   ),
   google(
     'gkehub',
@@ -254,7 +254,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.memberships.patch',
     ['gkehub.memberships.update'],
     'fleet',
-    "set the workload identity issuer on an existing membership that lacks it (row 4, updateMask 'authority')",
+    "set the workload identity issuer on an existing membership that lacks it (updateMask 'authority')",
   ),
   google(
     'gkehub',
@@ -262,7 +262,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.features.get',
     ['gkehub.features.get'],
     'fleet',
-    'check that the multiclusterservicediscovery feature exists (row 5)',
+    'check that the multiclusterservicediscovery feature exists',
   ),
   google(
     'gkehub',
@@ -270,7 +270,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'projects.locations.features.create',
     ['gkehub.features.create'],
     'fleet',
-    'enable multiclusterservicediscovery when it is missing (row 5)',
+    'enable multiclusterservicediscovery when it is missing',
   ),
   google(
     'gkehub',
@@ -306,7 +306,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: CORE, resource: 'namespaces', verb: 'get' },
     'container.namespaces.get',
-    'does a seed namespace exist (row 7)',
+    'does a seed namespace exist',
   ),
   kube(
     'core',
@@ -314,7 +314,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'POST',
     { apiGroup: CORE, resource: 'namespaces', verb: 'create' },
     'container.namespaces.create',
-    'create a missing seed namespace (row 7)',
+    'create a missing seed namespace',
   ),
   kube(
     'core',
@@ -322,7 +322,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: CORE, resource: 'services', verb: 'get' },
     'container.services.get',
-    're-read the Service an audit event names (level-based, row 8)',
+    're-read the Service an audit event names (level-based)',
   ),
   kube(
     'core',
@@ -330,7 +330,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: CORE, resource: 'services', verb: 'list' },
     'container.services.list',
-    'find every Service labelled for export (row 8)',
+    'find every Service labelled for export',
   ),
   kube(
     'custom',
@@ -338,7 +338,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: MCS, resource: 'serviceexports', verb: 'get' },
     'container.thirdPartyObjects.get',
-    'read the ServiceExport of a Service (row 8)',
+    'read the ServiceExport of a Service',
   ),
   kube(
     'custom',
@@ -346,7 +346,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: MCS, resource: 'serviceexports', verb: 'list' },
     'container.thirdPartyObjects.list',
-    'find managed ServiceExports that outlived their label or Service (row 8)',
+    'find managed ServiceExports that outlived their label or Service',
   ),
   kube(
     'custom',
@@ -354,7 +354,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'POST',
     { apiGroup: MCS, resource: 'serviceexports', verb: 'create' },
     'container.thirdPartyObjects.create',
-    'export a labelled Service (row 8)',
+    'export a labelled Service',
   ),
   kube(
     'custom',
@@ -362,7 +362,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'DELETE',
     { apiGroup: MCS, resource: 'serviceexports', verb: 'delete' },
     'container.thirdPartyObjects.delete',
-    'remove a managed ServiceExport (row 8; only managed ones)',
+    'remove a managed ServiceExport (only managed ones)',
   ),
   kube(
     'discovery',
@@ -370,7 +370,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'GET',
     { apiGroup: DISCOVERY, resource: 'endpointslices', verb: 'list' },
     'container.endpointSlices.list',
-    'count ready endpoints behind a Service for the 250-pod limit (row 9)',
+    'count ready endpoints behind a Service for the 250-pod limit',
   ),
   kube(
     'core',

@@ -21,7 +21,7 @@ export interface ReconcileContext {
   memo: Memo;
   /** Spokes reported by the Aviatrix Controller, when that look-up is configured. */
   extraSpokes?: () => Promise<readonly KnownSpoke[]>;
-  /** The Aviatrix Controller's spoke gateways, when `aviatrix.advertise` is configured (row 11). */
+  /** The Aviatrix Controller's spoke gateways, when `aviatrix.advertise` is configured. */
   advertiser?: GatewayAdvertiser;
   /** The reconcile topic, when project and fleet requests fan out (config `reconcileTopic`); else they run here. */
   publisher?: RequestPublisher;

@@ -4,7 +4,7 @@
  * Pub/Sub's retries of its own; the work spreads over function instances. A `cluster` request never fans out.
  *
  * The requests are paced: `fanOut.clustersPerMinute`, spread evenly in one-second slices, so that the invocations
- * they start do not spend an API's per-minute quota at once (docs/decisions.md has the arithmetic). If the pace
+ * they start do not spend an API's per-minute quota at once (docs/decisions.md, "Real time"). If the pace
  * would not fit in the time the invocation has left, it is raised to fit, with a warning: publishing everything
  * late is better than being killed at the timeout with half of it unpublished.
  */

@@ -66,7 +66,7 @@ export async function ensureMembership(
     };
   }
   if (existing) {
-    // Registered without workload identity (no authority): give it the cluster's issuer, as row 4 requires.
+    // Registered without workload identity (no authority): give it the cluster's issuer, as fleet workload identity requires.
     if (!ctx.dryRun) await ctx.cloud.fleet.setAuthority(existing.name, clusterIssuer(cluster.ref));
     return {
       ...wrote(ctx, 'updated', `membership ${existing.name}: workload identity enabled`),

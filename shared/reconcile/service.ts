@@ -1,4 +1,4 @@
-/** A Service audit event: rows 1–2 for its cluster, then rows 8–9 for that one Service. */
+/** A Service audit event: the spoke and membership checks for its cluster, then the export of that one Service. */
 import type { ClusterRef } from '../events/types';
 import { membershipResourceName } from '../membership-name';
 import type { ActionRecord } from './action';

@@ -152,7 +152,7 @@ describe('handleDomainEvent: events that do no work', () => {
 describe('handleDomainEvent: routing', () => {
   const outcomes = (records: ActionRecord[]) => records.map((r) => `${r.step}:${r.outcome}`);
 
-  it('ClusterReady → reconcileCluster (rows 1–8)', async () => {
+  it('ClusterReady → reconcileCluster', async () => {
     const cloud = new FakeCloud();
     const kube = cloud.addCluster(clusterInfo(ref));
     const { ctx } = testContext(cloud);
@@ -188,7 +188,7 @@ describe('handleDomainEvent: routing', () => {
     assert.deepEqual(cloud.log.calls, [{ api: 'clusters', method: 'get', args: [ref] }]);
   });
 
-  it('ClusterDeleted → offboardCluster (row 10): deletes the managed membership', async () => {
+  it('ClusterDeleted → offboardCluster: deletes the managed membership', async () => {
     const { cloud } = onboarded({ cluster: false });
     const { ctx } = testContext(cloud);
     const records = await handleDomainEvent(ctx, events.deleted, NOW);
@@ -200,7 +200,7 @@ describe('handleDomainEvent: routing', () => {
     assert.equal(cloud.memberships.size, 0);
   });
 
-  it('ServiceChanged → reconcileService (rows 8–9): exports the labelled Service', async () => {
+  it('ServiceChanged → reconcileService: exports the labelled Service', async () => {
     const { cloud, kube } = onboarded();
     cloud.features.add(`${FLEET}/multiclusterservicediscovery`);
     kube.addService('mcs-common', 'nginx', { 'spokefleet.io/export': 'true' });

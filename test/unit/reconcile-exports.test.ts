@@ -24,7 +24,7 @@ function fleet(cloud: FakeCloud, n: number, project = PROJECT): FakeKube[] {
   });
 }
 
-describe('ServiceExport decisions (rows 8–9)', () => {
+describe('ServiceExport decisions', () => {
   const table: Array<{
     name: string;
     labels?: Record<string, string> | null;
@@ -128,7 +128,7 @@ describe('ServiceExport decisions (rows 8–9)', () => {
   });
 });
 
-describe('MCS limits (row 9)', () => {
+describe('MCS limits', () => {
   for (const namespace of ['default', 'kube-system']) {
     it(`refuses ${namespace} with an Event on the Service, and only once`, async () => {
       const cloud = new FakeCloud();
