@@ -8,6 +8,8 @@ import { matchesNetworkPattern } from './network-pattern';
 export interface SpokeDecision {
   allowed: boolean;
   reason: string;
+  /** A refusal no spoke from the Aviatrix Controller can change (a project outside `projects`): do not ask it. */
+  final?: true;
 }
 
 /** Parses `projects/P/global/networks/N` (or a full https selfLink) into its project and name. */
@@ -45,13 +47,18 @@ export function decideSpoke(
   extraSpokes: readonly KnownSpoke[] = [],
 ): SpokeDecision {
   if (!config.projects.includes(clusterProject)) {
-    return { allowed: false, reason: `project ${clusterProject} is not in the allowed projects` };
+    return {
+      allowed: false,
+      final: true,
+      reason: `project ${clusterProject} is not in the allowed projects`,
+    };
   }
   // The network is read and its peering written in the network's own project (a Shared VPC host project, say):
   // that project must be allowed too, whichever spoke (a pattern, a name without a project, the Controller) matched.
   if (!config.projects.includes(network.project)) {
     return {
       allowed: false,
+      final: true,
       reason: `network ${network.project}/${network.name} is in project ${network.project}, which is not in the allowed projects (list a Shared VPC host project too)`,
     };
   }

@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseConfig } from '../../shared/config';
+import { TransientError } from '../../shared/errors';
 import { matchesNetworkPattern, networkPatternProblem } from '../../shared/policy/network-pattern';
 import { decideSpoke, isSpokeNetwork } from '../../shared/policy/spokes';
+import { reconcileCluster } from '../../shared/reconcile/cluster';
+import { clusterInfo, FakeCloud } from '../fakes/cloud';
+import { PROJECT, testContext } from '../fakes/context';
 
 const ALLOWED = 'spoke-prj-one';
 const HOST = 'vpc-host-prj';
@@ -46,6 +50,24 @@ describe('spoke check: the network must be in an allowed project', () => {
       const decision = decideSpoke(config([spoke], [ALLOWED, HOST]), ALLOWED, hostNetwork);
       assert.equal(decision.allowed, true, JSON.stringify(spoke));
     }
+  });
+
+  it('the Aviatrix Controller is not asked about a network in a project outside projects (its outage cannot hold the cluster)', async () => {
+    const ref = { project: PROJECT, location: 'us-east4', name: 'gke-1' };
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { network: { project: FOREIGN, name: 'gcp-spoke100-us-east4' } }));
+    const { ctx } = testContext(cloud);
+    let asked = 0;
+    ctx.extraSpokes = () => {
+      asked++;
+      return Promise.reject(new TransientError('Aviatrix Controller answered 503', 'aviatrix-unavailable'));
+    };
+    const records = await reconcileCluster(ctx, ref);
+    assert.deepEqual(
+      records.map((r) => [r.step, r.outcome]),
+      [['spoke', 'skipped']],
+    );
+    assert.equal(asked, 0);
   });
 
   it('property: whatever the spokes, an allowed cluster and its network are both in projects', () => {
