@@ -223,6 +223,7 @@ describe('reliability: found by trying to break it', function () {
     );
     let served = 0;
     let runs = 0;
+    const seen = new Set<string>();
     await fc.assert(
       fc.asyncProperty(
         fc.uniqueArray(fc.constantFrom(P1, P2), { minLength: 1 }),
@@ -248,6 +249,7 @@ describe('reliability: found by trying to break it', function () {
             calls.recording = false;
           }
           served += calls.calls.length;
+          for (const c of calls.calls) seen.add(`${c.api} ${c.project}`);
           const outside = calls.calls.filter((c) =>
             c.api === 'gkehub' || c.api === 'gateway' ? c.project !== P1 : !projects.includes(c.project),
           );
@@ -263,6 +265,9 @@ describe('reliability: found by trying to break it', function () {
     );
     // The property saw real work: clusters onboarded in both projects, peerings of both kinds.
     assert.ok(runs >= 20 && served > 100, `${runs} runs, ${served} calls`);
+    for (const api of ['container', 'compute', 'kube'])
+      for (const project of [P1, P2])
+        assert.ok(seen.has(`${api} ${project}`), `no ${api} call in ${project}`);
     console.log(`      ${runs} random configs × requests, ${served} stand-in calls, none outside projects`);
   });
 });
