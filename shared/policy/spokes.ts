@@ -1,6 +1,7 @@
 /**
  * The spoke check: may Spokefleet touch this cluster? Only clusters in allowed projects whose VPC is a
- * configured Aviatrix spoke and is itself in an allowed project. Pure: the optional Aviatrix Controller look-up adds spokes through `extraSpokes`.
+ * configured Aviatrix spoke and is itself in an allowed project. Pure: the optional Aviatrix Controller look-up
+ * adds spokes through `extraSpokes`.
  */
 import type { Config, SpokeMatcher } from '../config';
 import { matchesNetworkPattern } from './network-pattern';
