@@ -4,6 +4,7 @@
  * as one clear error instead of a trickle of odd behaviour.
  */
 import { z } from 'zod';
+import { networkPatternProblem } from './policy/network-pattern';
 
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -20,17 +21,15 @@ const projectId = z
   .string()
   .regex(PROJECT_ID, 'must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)');
 
-const regex = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a valid regular expression' },
-);
+/** A spoke's `networkPattern`: RE2 syntax, matched in linear time (see policy/network-pattern). */
+const networkPattern = z.string().superRefine((source, ctx) => {
+  const problem = networkPatternProblem(source);
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a valid regular expression in RE2 syntax (no lookaround, no backreferences): ${problem}`,
+    });
+});
 
 /** Loopback only: credentials and cluster traffic never go to a non-Google host other than this machine. */
 export function isLoopbackUrl(value: string): boolean {
@@ -62,7 +61,7 @@ const spoke = z.union(
       project: projectId.optional(),
       network: z.string().regex(NETWORK_NAME, 'must be a VPC network name'),
     }),
-    z.strictObject({ networkPattern: regex }),
+    z.strictObject({ networkPattern }),
   ],
   // Without this, a spoke matching neither shape (unknown key, both keys, not an object) reads "Invalid input".
   {
@@ -79,7 +78,7 @@ const schema = z
     fleetProject: projectId,
     /** Projects whose clusters Spokefleet may touch. Nothing outside them is ever read or written. */
     projects: z.array(projectId).min(1, 'list at least one project'),
-    /** Which VPCs are Aviatrix spokes: exact `{project?, network}` or `{networkPattern}` (a regex on the name). */
+    /** Which VPCs are Aviatrix spokes: exact `{project?, network}` or `{networkPattern}` (an RE2 regular expression on the name, matched in linear time). */
     spokes: z.array(spoke).min(1, 'list at least one spoke'),
     aviatrix: z
       .strictObject({

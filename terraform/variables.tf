@@ -105,7 +105,7 @@ variable "spokes" {
   }
   validation {
     condition     = alltrue([for s in var.spokes : s.network_pattern == null ? true : can(regexall(s.network_pattern, ""))])
-    error_message = "spoke network_pattern must be a valid regular expression (Terraform checks RE2 syntax; the functions use JavaScript RegExp, so keep to the common subset)."
+    error_message = "spoke network_pattern must be a valid RE2 regular expression (the syntax Terraform checks here and the functions match with: no lookaround, no backreferences)."
   }
   validation {
     condition     = alltrue([for s in var.spokes : s.project == null ? true : contains(var.projects, s.project)])

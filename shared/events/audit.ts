@@ -179,7 +179,7 @@ export function routeAuditEntry(entry: LogEntry, meta: RouteMeta): DomainEvent {
 
 /** The whole audit path of `onAuditLogEvent`: CloudEvent → Pub/Sub message → LogEntry → DomainEvent. */
 export function auditEventFromCloudEvent(event: CloudEvent<unknown>): DomainEvent {
-  const message = decodePubsubCloudEvent(event);
+  const message = decodePubsubCloudEvent(event, MAX_LOG_ENTRY_BYTES);
   const entry = parseLogEntry(message.data);
   return routeAuditEntry(entry, { eventId: message.messageId, publishTime: message.publishTime });
 }

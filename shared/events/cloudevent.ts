@@ -21,11 +21,11 @@ export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePub
 const PUBSUB_SOURCE_PREFIX = '//pubsub.googleapis.com/';
 const TOPIC = /^projects\/[^/]+\/topics\/[^/]+$/;
 const SUBSCRIPTION = /^projects\/[^/]+\/subscriptions\/[^/]+$/;
-/** Standard base64 with padding, as proto3 JSON writes `bytes`. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Pub/Sub's own limit on a message; anything bigger did not come from Pub/Sub. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 const MAX_ID_LENGTH = 256;
+/** Longer than any Pub/Sub subscription or topic name (a 255-character id in a 30-character project). */
+const MAX_NAME_LENGTH = 512;
 
 export interface PubsubMessage {
   /** Pub/Sub message id (= the CloudEvent id); the event id in every log line. */
@@ -39,7 +39,15 @@ export interface PubsubMessage {
   topic?: string;
 }
 
-export function decodePubsubCloudEvent(event: CloudEvent<unknown>): PubsubMessage {
+/**
+ * `maxDataBytes` is the consumer's own limit on the decoded data (a LogEntry, a reconcile request): the encoded
+ * length is checked against it before anything else looks at the data, so an oversized message costs one
+ * comparison, never a scan.
+ */
+export function decodePubsubCloudEvent(
+  event: CloudEvent<unknown>,
+  maxDataBytes: number = MAX_MESSAGE_BYTES,
+): PubsubMessage {
   const ce: unknown = event;
   if (!isPlainObject(ce))
     throw new PermanentError('the event is not a CloudEvent object', 'not-a-cloudevent');
@@ -53,7 +61,7 @@ export function decodePubsubCloudEvent(event: CloudEvent<unknown>): PubsubMessag
     throw new PermanentError(`CloudEvent source ${describe(ce.source)} is not Pub/Sub`, 'wrong-event-source');
   }
   const topicName = ce.source.slice(PUBSUB_SOURCE_PREFIX.length);
-  const topic = TOPIC.test(topicName) ? topicName : undefined;
+  const topic = topicName.length <= MAX_NAME_LENGTH && TOPIC.test(topicName) ? topicName : undefined;
 
   const body = ce.data;
   if (!isPlainObject(body)) {
@@ -89,16 +97,23 @@ export function decodePubsubCloudEvent(event: CloudEvent<unknown>): PubsubMessag
   if (typeof encoded !== 'string' || encoded.length === 0) {
     throw new PermanentError('the Pub/Sub message has no data', 'missing-data');
   }
-  if (encoded.length > Math.ceil(MAX_MESSAGE_BYTES / 3) * 4) {
-    throw new PermanentError('the Pub/Sub message data is larger than Pub/Sub allows', 'message-too-large');
+  const limit = Math.min(maxDataBytes, MAX_MESSAGE_BYTES);
+  if (encoded.length > Math.ceil(limit / 3) * 4) {
+    throw new PermanentError(
+      `the Pub/Sub message data is ${encoded.length} characters of base64, more than the ${limit} bytes accepted`,
+      // The consumer's limit gives the reason its own parser would: one reason per cause in the logs.
+      limit < MAX_MESSAGE_BYTES ? 'payload-too-large' : 'message-too-large',
+    );
   }
   // Buffer.from(…, 'base64') silently skips junk, so check the alphabet first.
-  if (!BASE64.test(encoded)) {
+  if (!isBase64(encoded)) {
     throw new PermanentError('the Pub/Sub message data is not base64', 'data-not-base64');
   }
 
   const subscription =
-    typeof body.subscription === 'string' && SUBSCRIPTION.test(body.subscription)
+    typeof body.subscription === 'string' &&
+    body.subscription.length <= MAX_NAME_LENGTH &&
+    SUBSCRIPTION.test(body.subscription)
       ? body.subscription
       : undefined;
   return {
@@ -109,6 +124,28 @@ export function decodePubsubCloudEvent(event: CloudEvent<unknown>): PubsubMessag
     ...(subscription ? { subscription } : {}),
     ...(topic ? { topic } : {}),
   };
+}
+
+/**
+ * Standard base64 with padding, as proto3 JSON writes `bytes`: a flat scan by character code. A regular
+ * expression with a repeated group over megabytes of input overflows V8's stack ("Maximum call stack size
+ * exceeded") before it answers.
+ */
+export function isBase64(text: string): boolean {
+  if (text.length % 4 !== 0) return false;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const end = text.length - padding;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const ok =
+      (c >= 0x41 && c <= 0x5a) || // A-Z
+      (c >= 0x61 && c <= 0x7a) || // a-z
+      (c >= 0x30 && c <= 0x39) || // 0-9
+      c === 0x2b || // +
+      c === 0x2f; // /
+    if (!ok) return false;
+  }
+  return true;
 }
 
 function firstString(...values: unknown[]): string | undefined {

@@ -54,6 +54,6 @@ export function parseReconcileRequest(data: Buffer): ReconcileRequest {
 export function reconcileRequestFromCloudEvent(
   event: CloudEvent<unknown>,
 ): ReconcileRequest & { eventId: string } {
-  const message = decodePubsubCloudEvent(event);
+  const message = decodePubsubCloudEvent(event, MAX_REQUEST_BYTES);
   return { ...parseReconcileRequest(message.data), eventId: message.messageId };
 }

@@ -43,7 +43,7 @@ export async function admitCluster(
     // Configured spokes first: the Controller is asked only about clusters they do not cover, so its outage
     // holds up (as a transient failure) only the clusters that need it.
     let decision = decideSpoke(ctx.config, ref.project, cluster.network);
-    if (!decision.allowed && ctx.extraSpokes) {
+    if (!decision.allowed && !decision.final && ctx.extraSpokes) {
       decision = decideSpoke(ctx.config, ref.project, cluster.network, await ctx.extraSpokes());
     }
     return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };

@@ -543,7 +543,7 @@ describe('config: refusals', () => {
     assert.ok(caught instanceof ConfigError);
     const expected = [
       'fleetProject: must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)',
-      'spokes.1.networkPattern: must be a valid regular expression',
+      'spokes.1.networkPattern: must be a valid regular expression in RE2 syntax (no lookaround, no backreferences): missing closing ): `(`',
       'membership.idTemplate: must contain {cluster}',
       'workloadIdentity.policy: Invalid option: expected one of "enable"|"require"|"ignore"',
       'namespaces.0: must be a DNS-1123 label',

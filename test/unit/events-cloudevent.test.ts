@@ -5,9 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import fc from 'fast-check';
 import sinon from 'sinon';
 import { PermanentError } from '../../shared/errors';
-import { decodePubsubCloudEvent, type PubsubMessage } from '../../shared/events/cloudevent';
+import { MAX_LOG_ENTRY_BYTES } from '../../shared/events/audit';
+import { decodePubsubCloudEvent, isBase64, type PubsubMessage } from '../../shared/events/cloudevent';
+import { MAX_REQUEST_BYTES } from '../../shared/events/request';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../fixtures/cloudevents', name), 'utf8'));
@@ -268,6 +271,54 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
       assert.throws(() => decodePubsubCloudEvent(c.event as functions.CloudEvent<unknown>), reason(c.reason));
     });
   }
+});
+
+describe('events/cloudevent: size before parsing', () => {
+  const eventarc = fixture('eventarc-binary.received.json');
+  const withData = (data: string) =>
+    withMessage(eventarc, (m) => {
+      m.data = data;
+    }) as functions.CloudEvent<unknown>;
+  /** 8 MiB of valid base64: within Pub/Sub's limit, far over any consumer's. */
+  const eightMiB = Buffer.alloc(6 * 1024 * 1024, 7).toString('base64');
+
+  it("8 MiB of base64 decodes without overflowing the stack (a regular expression's repeated group did)", () => {
+    assert.equal(eightMiB.length, 8 * 1024 * 1024);
+    const message = decodePubsubCloudEvent(withData(eightMiB));
+    assert.equal(message.data.length, 6 * 1024 * 1024);
+  });
+
+  it("the consumer's limit is checked on the encoded length first: payload-too-large, at once", () => {
+    for (const limit of [MAX_LOG_ENTRY_BYTES, MAX_REQUEST_BYTES]) {
+      const started = performance.now();
+      assert.throws(() => decodePubsubCloudEvent(withData(eightMiB), limit), reason('payload-too-large'));
+      // Not even the alphabet scan runs: junk of the same length gets the same answer.
+      assert.throws(
+        () => decodePubsubCloudEvent(withData('*'.repeat(eightMiB.length)), limit),
+        reason('payload-too-large'),
+      );
+      assert.ok(performance.now() - started < 100, `${Math.round(performance.now() - started)} ms`);
+    }
+    // Exactly at the limit is still accepted.
+    const atLimit = Buffer.alloc(MAX_REQUEST_BYTES, 1).toString('base64');
+    assert.equal(decodePubsubCloudEvent(withData(atLimit), MAX_REQUEST_BYTES).data.length, MAX_REQUEST_BYTES);
+  });
+
+  it('the base64 scan accepts exactly what padded standard base64 is', () => {
+    const PADDED = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    const alphabet = fc.constantFrom(...'ABCxyz019+/=-_ *\n'.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit: alphabet, maxLength: 24 }), (text) => {
+        assert.equal(isBase64(text), PADDED.test(text), JSON.stringify(text));
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        assert.equal(isBase64(Buffer.from(bytes).toString('base64')), true);
+      }),
+    );
+  });
 });
 
 function withMessage(event: Record<string, unknown>, mutate: (message: Record<string, unknown>) => void) {

@@ -126,7 +126,7 @@ describe('functions: the built bundle (dist/index.js)', function () {
       'invalid SPOKEFLEET_CONFIG (6 problems):',
       '- fleetProject: must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)',
       '- projects: list at least one project',
-      '- spokes.0.networkPattern: must be a valid regular expression',
+      '- spokes.0.networkPattern: must be a valid regular expression in RE2 syntax (no lookaround, no backreferences): missing closing ): `(`',
       '- concurrency: Too small: expected number to be >=1',
       '- endpoints.gkehub: endpoint overrides must point at loopback (127.0.0.0/8, localhost, [::1])',
       '- (root): Unrecognized key: "typo"',

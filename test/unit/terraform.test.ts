@@ -976,6 +976,9 @@ workload_identity_node_pools = "${nodePools}"
           audience: '${google_cloudfunctions2_function.this[each.key].service_config[0].uri}',
         },
       ]);
+      // Wrapped deliveries only: with payload unwrapping the raw data arrives as the body, which functions-framework
+      // cannot turn into a CloudEvent (500 before the function runs, every message to the dead-letter topic).
+      assert.equal(config.no_wrapper, undefined);
       // The topic id Terraform appends is projects/P/topics/T: the path functions-framework reads the topic from.
       assert.ok(
         Object.values(root.locals.functions as Record<string, { topic: string }>).every((f) =>
