@@ -73,3 +73,25 @@ export function sandboxProject(sandbox: SandboxEndpoints): string {
 export function sandboxReconcileTopic(sandbox: SandboxEndpoints): string {
   return `projects/${sandboxProject(sandbox)}/topics/${sandbox.pubsub?.reconcileTopic ?? DEFAULT_RECONCILE_TOPIC}`;
 }
+
+/** The sandbox's file is there but nothing answers at its addresses (stopped, or killed before it cleaned up). */
+export class SandboxNotRunning extends Error {
+  override readonly name = 'SandboxNotRunning';
+}
+
+/**
+ * Asks the sandbox's /state URL once: anything that answers means it is up. A refused or silent address becomes
+ * one plain sentence instead of an UNAVAILABLE per call.
+ */
+export async function assertSandboxRunning(sandbox: SandboxEndpoints, timeoutMs = 3_000): Promise<void> {
+  const probe = sandbox.state ?? sandbox.functions.onReconcileRequest;
+  if (!probe) return;
+  try {
+    const response = await fetch(probe, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer();
+  } catch {
+    throw new SandboxNotRunning(
+      `the sandbox of ${sandbox.file} is not running — start it with \`npm run sandbox\` (nothing answers at ${probe})`,
+    );
+  }
+}
