@@ -69,12 +69,21 @@ export function resolveConfig(options: EngineOptions, io: Io): ResolvedConfig {
   return { config: validated(source, () => parseConfig(input)), source };
 }
 
+/** The config file named is not there: said in those words, not as an ENOENT dump. */
+export class MissingFileError extends Error {
+  override readonly name = 'MissingFileError';
+  constructor(readonly path: string) {
+    super(`no such file: ${path}`);
+  }
+}
+
 /** JSON of a config file; unreadable or malformed files are problems, not crashes. */
 export function readJsonFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingFileError(path);
     throw new ProblemsError(`cannot read ${path}`, [(error as Error).message]);
   }
   try {

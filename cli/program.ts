@@ -326,6 +326,15 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
       .description('validate a config as the functions do at cold start, listing every problem'),
   )
     .option('--json', 'print JSON')
+    .addOption(
+      new Option(
+        '--function-timeout <seconds>',
+        'the timeout the functions are deployed with (Terraform function_settings.*.timeout_seconds); ' +
+          'invocationBudgetSeconds must stay below it',
+      )
+        .default(540)
+        .argParser(argument(parseSeconds)),
+    )
     .addHelpText(
       'after',
       exampleText([
@@ -337,11 +346,21 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         ],
       ]),
     )
-    .action(async (file: string | undefined, flags: CommonFlags) => {
+    .action(async (file: string | undefined, flags: CommonFlags & { functionTimeout: number }) => {
       if (!file && !flags.sandbox && io.env.SPOKEFLEET_CONFIG === undefined) {
         throw new UsageError('nothing to validate: give FILE, use --sandbox, or set SPOKEFLEET_CONFIG');
       }
-      done(await handlers.configValidate({ file, sandbox: flags.sandbox, json: flags.json === true }, io));
+      done(
+        await handlers.configValidate(
+          {
+            file,
+            sandbox: flags.sandbox,
+            json: flags.json === true,
+            functionTimeoutSeconds: flags.functionTimeout,
+          },
+          io,
+        ),
+      );
     });
 
   return program;

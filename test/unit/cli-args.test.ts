@@ -254,7 +254,7 @@ describe('cli: argument parsing', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.calls[0], {
       command: 'configValidate',
-      args: { file: undefined, sandbox: undefined, json: false },
+      args: { file: undefined, sandbox: undefined, json: false, functionTimeoutSeconds: 540 },
     });
   });
 
