@@ -26,6 +26,9 @@ export interface SandboxEndpoints {
 }
 
 export function loadSandbox(file: string, cwd: string): SandboxEndpoints {
+  // Everything in the sandbox is on loopback with its own token: google-auth-library must not look for the GCP
+  // metadata server (a DNS lookup off the machine, and a warning on the terminal).
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const path = resolve(cwd, file);
   let text: string;
   try {

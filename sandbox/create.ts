@@ -5,6 +5,8 @@
  * records) and the sandbox adds its context to .sandbox/kubeconfig.
  */
 import '../scripts/require-node.cjs';
+// Then: any connection or DNS lookup off loopback fails the run (the local cloud never needs one).
+import './loopback-guard.cjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';

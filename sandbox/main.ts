@@ -6,6 +6,8 @@
  */
 // First: on a Node.js too old for the project, stop with a message that names the version needed.
 import '../scripts/require-node.cjs';
+// Then: any connection or DNS lookup off loopback fails the run (the local cloud never needs one).
+import './loopback-guard.cjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';

@@ -65,7 +65,8 @@ function writeEndpoints(sandbox: Sandbox, file: string): void {
 const cliEnv = (): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
-  METADATA_SERVER_DETECTION: 'none',
+  // The loopback guard (test/setup.ts): the CLI exits 1 on any call off this machine.
+  NODE_OPTIONS: process.env.NODE_OPTIONS,
 });
 
 async function ensureBuilt(): Promise<void> {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { ROOT } from '../../sandbox/functions';
+import { emulatorAvailable } from '../../sandbox/pubsub-emulator';
 import { until } from '../../sandbox/scenario';
 
 const TSX = ['--import', 'tsx'];
@@ -30,7 +31,8 @@ describe('e2e: npm run sandbox, from another terminal', function () {
   let dir: string;
   let child: ChildProcess | undefined;
   let output = '';
-  const env = () => ({ ...process.env, SPOKEFLEET_SANDBOX_DIR: dir });
+  // Exit mode: the sandbox process dies on the first call off loopback, as it does for a user.
+  const env = () => ({ ...process.env, SPOKEFLEET_SANDBOX_DIR: dir, SPOKEFLEET_LOOPBACK_GUARD: 'exit' });
   const file = (name: string) => join(dir, name);
 
   before(() => {
@@ -141,5 +143,31 @@ describe('e2e: npm run sandbox, from another terminal', function () {
     );
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no sandbox is running/);
+  });
+
+  it('--pubsub: ready under the loopback guard (no metadata-server lookup), then stopped cleanly', async function () {
+    if (!emulatorAvailable()) this.skip();
+    let log = '';
+    const pubsub = spawn(process.execPath, [...TSX, 'sandbox/main.ts', '--pubsub'], {
+      cwd: ROOT,
+      env: env(),
+    });
+    pubsub.stdout?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    pubsub.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => pubsub.once('exit', resolve));
+    await until(
+      () => /sandbox ready in/.test(log) || pubsub.exitCode !== null,
+      'the --pubsub sandbox',
+      90_000,
+    );
+    assert.equal(pubsub.exitCode, null, log);
+    assert.doesNotMatch(log, /MetadataLookupWarning|loopback guard/);
+    pubsub.kill('SIGINT');
+    assert.equal(await exited, 0, log);
+    assert.equal(existsSync(file('endpoints.json')), false);
   });
 });
