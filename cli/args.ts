@@ -31,11 +31,29 @@ export function parseClusterArg(value: string): ClusterRef {
 }
 
 const TOPIC = /^projects\/[^/\s]+\/topics\/[^/\s]+$/;
+/** A topic id as Pub/Sub allows it: starts with a letter, 3–255 of letters, digits and `-_.~+%`, not `goog…`. */
+const TOPIC_ID = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
 
+/** `--topic`: a full name `projects/P/topics/T`, or a topic id that `resolveTopic` completes with a project. */
 export function parseTopicArg(value: string): string {
-  if (!TOPIC.test(value))
-    throw new UsageError(`--topic must be projects/PROJECT/topics/TOPIC, got "${value}"`);
-  return value;
+  if (TOPIC.test(value) || TOPIC_ID.test(value)) return value;
+  throw new UsageError(
+    `--topic must be a topic id (with a project) or projects/PROJECT/topics/TOPIC, got "${value}"`,
+  );
+}
+
+/**
+ * The full topic name. A short id takes its project as gcloud does: the `--project` given, else the
+ * CLOUDSDK_CORE_PROJECT gcloud reads for `--project`.
+ */
+export function resolveTopic(topic: string, project: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (TOPIC.test(topic)) return topic;
+  const owner = project ?? env.CLOUDSDK_CORE_PROJECT;
+  if (!owner)
+    throw new UsageError(
+      `--topic ${topic} needs a project: add --project PROJECT, set CLOUDSDK_CORE_PROJECT, or give projects/PROJECT/topics/${topic}`,
+    );
+  return `projects/${owner}/topics/${topic}`;
 }
 
 /**

@@ -16,7 +16,7 @@ import { Memo, type ReconcileContext } from '../shared/reconcile/context';
 import type { RequestResult } from '../shared/reconcile/request';
 import { UsageError } from './args';
 import { type Io, Progress } from './io';
-import { loadSandbox } from './sandbox';
+import { assertSandboxRunning, loadSandbox } from './sandbox';
 
 /** A failure the command reports as a list of problems (exit 1), e.g. an invalid config. */
 export class ProblemsError extends Error {
@@ -69,12 +69,21 @@ export function resolveConfig(options: EngineOptions, io: Io): ResolvedConfig {
   return { config: validated(source, () => parseConfig(input)), source };
 }
 
+/** The config file named is not there: said in those words, not as an ENOENT dump. */
+export class MissingFileError extends Error {
+  override readonly name = 'MissingFileError';
+  constructor(readonly path: string) {
+    super(`no such file: ${path}`);
+  }
+}
+
 /** JSON of a config file; unreadable or malformed files are problems, not crashes. */
 export function readJsonFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingFileError(path);
     throw new ProblemsError(`cannot read ${path}`, [(error as Error).message]);
   }
   try {
@@ -181,6 +190,8 @@ export async function dryRun(
   io: Io,
 ): Promise<RequestResult & { config: Config }> {
   const { config } = resolveConfig(options, io);
+  // A stopped sandbox is one sentence, not an UNAVAILABLE per project.
+  if (options.sandbox && !options.cloud) await assertSandboxRunning(loadSandbox(options.sandbox, io.cwd));
   const log = engineLogger(config, io, options.verbose === true);
   // Stand-ins on loopback: no Google metadata server to probe (google-auth-library would warn on stderr).
   if (config.endpoints) process.env.METADATA_SERVER_DETECTION ??= 'none';

@@ -1,8 +1,8 @@
 /** Rendering results: plain tables for people, JSON for machines, and the exit code a result deserves. */
 
-import { formatTable } from '../sandbox/table';
 import { type ActionRecord, countOutcomes, PROBLEM_OUTCOMES } from '../shared/reconcile/action';
 import { type Io, println } from './io';
+import { formatTable } from './table';
 
 export { formatTable };
 

@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { version } from '../package.json';
 import { describeError } from '../shared/errors';
 import type { ClusterRef } from '../shared/events/types';
-import { buildRequest, parseClusterArg, parseTopicArg, UsageError } from './args';
+import { buildRequest, parseClusterArg, parseTopicArg, resolveTopic, UsageError } from './args';
 import type { ConfigValidateArgs } from './commands/config';
 import type { PlanArgs } from './commands/plan';
 import type { ReconcileArgs } from './commands/reconcile';
@@ -126,6 +126,21 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
     })
     .showHelpAfterError(USAGE_HINT)
     .showSuggestionAfterError(true);
+  examples(program, [
+    ['where every cluster stands, against the local sandbox', 'spokefleet status --sandbox'],
+    [
+      'what a reconcile of one project would change',
+      'spokefleet plan --project my-spokes --config config.json',
+    ],
+    [
+      'ask the deployed function to reconcile the fleet and wait for it',
+      'spokefleet reconcile --fleet --topic projects/my-hub/topics/spokefleet-reconcile --wait',
+    ],
+    [
+      'JSON for scripts (npx or npm run -s keep npm banners off stdout)',
+      'npx spokefleet status --sandbox --json | jq .fleet',
+    ],
+  ]);
 
   withSandbox(
     withScope(
@@ -143,8 +158,9 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
   )
     .addOption(
       new Option(
-        '--topic <projects/P/topics/T>',
-        'the reconcile topic (default: $SPOKEFLEET_RECONCILE_TOPIC)',
+        '--topic <topic>',
+        'the reconcile topic: projects/P/topics/T, or its id with --project P or $CLOUDSDK_CORE_PROJECT ' +
+          '(default: $SPOKEFLEET_RECONCILE_TOPIC)',
       ).argParser(argument(parseTopicArg)),
     )
     .option('--dry-run', 'the function only plans: every write is recorded as planned, nothing is written')
@@ -165,6 +181,27 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
       ),
     )
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      exampleText([
+        [
+          'reconcile one cluster in the sandbox and print what it did',
+          'spokefleet reconcile --cluster spokefleet-demo/us-east4/gke-us-east4-cluster-1 --sandbox',
+        ],
+        [
+          'the whole fleet, waiting until every cluster has answered',
+          'spokefleet reconcile --fleet --sandbox --wait',
+        ],
+        [
+          'one project, topic given by its id (its project is the --project given)',
+          'spokefleet reconcile --project my-hub --topic spokefleet-reconcile',
+        ],
+        [
+          'a dry run by the deployed function',
+          'spokefleet reconcile --fleet --topic projects/my-hub/topics/spokefleet-reconcile --dry-run',
+        ],
+      ]),
+    )
     .action(
       async (
         flags: ScopeFlags &
@@ -182,7 +219,8 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
           requestId: flags.requestId ?? defaultRequestId(),
         });
         const fromEnv = io.env.SPOKEFLEET_RECONCILE_TOPIC;
-        const topic = flags.topic ?? (fromEnv ? parseTopicArg(fromEnv) : undefined);
+        const given = flags.topic ?? (fromEnv ? parseTopicArg(fromEnv) : undefined);
+        const topic = given ? resolveTopic(given, flags.project, io.env) : undefined;
         if (!topic && !flags.sandbox) {
           throw new UsageError('--topic projects/PROJECT/topics/TOPIC is required (or --sandbox)');
         }
@@ -210,10 +248,26 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         ),
       'plan',
     ),
-  ).action(async (flags: ScopeFlags & CommonFlags) => {
-    const request = buildRequest(scopeOf(flags));
-    done(await handlers.plan({ request, ...engineFlags(flags) }, io));
-  });
+  )
+    .option('--all', 'list unchanged and skipped rows too (default: changes and problems only)')
+    .addHelpText(
+      'after',
+      exampleText([
+        ['what a reconcile of the fleet would change, in the sandbox', 'spokefleet plan --fleet --sandbox'],
+        [
+          'every row, unchanged included',
+          'spokefleet plan --cluster my-spokes/us-east4/gke-1 --config config.json --all',
+        ],
+        [
+          'the planned writes only, as JSON',
+          'npx spokefleet plan --fleet --sandbox --json | jq \'.records[] | select(.outcome == "planned")\'',
+        ],
+      ]),
+    )
+    .action(async (flags: ScopeFlags & CommonFlags & { all?: boolean }) => {
+      const request = buildRequest(scopeOf(flags));
+      done(await handlers.plan({ request, ...engineFlags(flags), all: flags.all === true }, io));
+    });
 
   withEngine(
     program
@@ -230,13 +284,38 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
           argument(parseClusterArg),
         ),
       )
-      .addOption(new Option('--project <P>', 'only the clusters of this project')),
-  ).action(async (flags: ScopeFlags & CommonFlags) => {
-    const request = buildRequest(scopeOf(flags), { defaultFleet: true });
-    done(await handlers.status({ request, ...engineFlags(flags) }, io));
-  });
+      .addOption(new Option('--project <P>', 'only the clusters of this project'))
+      .addOption(
+        new Option('-o, --output <format>', 'wide: every column, whole names, problems spelled out').choices([
+          'wide',
+        ]),
+      ),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Columns: NAME, LOCATION (PROJECT when the rows span projects), SPOKE, WI (workload identity), FLEET',
+        '(membership: yes, no, no-wi), PEERING (custom routes exported), ADVERT (aviatrix.advertise only), NS',
+        '(managed namespaces present/configured), EXPORTS, DRIFT (changes a reconcile would make), PROBLEMS',
+        '(count; -o wide spells them out). ? is unknown (a read failed), - is not checked.',
+        exampleText([
+          ['every cluster of the sandbox', 'spokefleet status --sandbox'],
+          ['one project, every column', 'spokefleet status --project my-spokes --config config.json -o wide'],
+          [
+            'clusters that are not members, from JSON',
+            "npx spokefleet status --sandbox --json | jq '.clusters[] | select(.member == false) | .name'",
+          ],
+        ]),
+      ].join('\n'),
+    )
+    .action(async (flags: ScopeFlags & CommonFlags & { output?: string }) => {
+      const request = buildRequest(scopeOf(flags), { defaultFleet: true });
+      done(await handlers.status({ request, ...engineFlags(flags), wide: flags.output === 'wide' }, io));
+    });
 
   const config = program.command('config').description('work with Spokefleet config files');
+  examples(config, [['check a config file', 'spokefleet config validate config.json']]);
   withSandbox(
     config
       .command('validate')
@@ -247,14 +326,55 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
       .description('validate a config as the functions do at cold start, listing every problem'),
   )
     .option('--json', 'print JSON')
-    .action(async (file: string | undefined, flags: CommonFlags) => {
+    .addOption(
+      new Option(
+        '--function-timeout <seconds>',
+        'the timeout the functions are deployed with (Terraform function_settings.*.timeout_seconds); ' +
+          'invocationBudgetSeconds must stay below it',
+      )
+        .default(540)
+        .argParser(argument(parseSeconds)),
+    )
+    .addHelpText(
+      'after',
+      exampleText([
+        ['a file, before deploying it', 'spokefleet config validate config.json'],
+        ['the config the sandbox runs with', 'spokefleet config validate --sandbox'],
+        [
+          'what the deployed functions have',
+          'SPOKEFLEET_CONFIG="$(cat config.json)" spokefleet config validate',
+        ],
+      ]),
+    )
+    .action(async (file: string | undefined, flags: CommonFlags & { functionTimeout: number }) => {
       if (!file && !flags.sandbox && io.env.SPOKEFLEET_CONFIG === undefined) {
         throw new UsageError('nothing to validate: give FILE, use --sandbox, or set SPOKEFLEET_CONFIG');
       }
-      done(await handlers.configValidate({ file, sandbox: flags.sandbox, json: flags.json === true }, io));
+      done(
+        await handlers.configValidate(
+          {
+            file,
+            sandbox: flags.sandbox,
+            json: flags.json === true,
+            functionTimeoutSeconds: flags.functionTimeout,
+          },
+          io,
+        ),
+      );
     });
 
   return program;
+}
+
+/** An `Examples:` block for --help: a comment line, then the command. */
+function exampleText(list: ReadonlyArray<[string, string]>): string {
+  return ['', 'Examples:', ...list.flatMap(([what, command]) => [`  # ${what}`, `  $ ${command}`])].join(
+    '\n',
+  );
+}
+
+function examples(command: Command, list: ReadonlyArray<[string, string]>): void {
+  command.addHelpText('after', exampleText(list));
 }
 
 function engineFlags(flags: CommonFlags) {

@@ -26,6 +26,9 @@ export interface SandboxEndpoints {
 }
 
 export function loadSandbox(file: string, cwd: string): SandboxEndpoints {
+  // Everything in the sandbox is on loopback with its own token: google-auth-library must not look for the GCP
+  // metadata server (a DNS lookup off the machine, and a warning on the terminal).
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const path = resolve(cwd, file);
   let text: string;
   try {
@@ -72,4 +75,26 @@ export function sandboxProject(sandbox: SandboxEndpoints): string {
 /** `projects/P/topics/T` of the sandbox's reconcile topic. */
 export function sandboxReconcileTopic(sandbox: SandboxEndpoints): string {
   return `projects/${sandboxProject(sandbox)}/topics/${sandbox.pubsub?.reconcileTopic ?? DEFAULT_RECONCILE_TOPIC}`;
+}
+
+/** The sandbox's file is there but nothing answers at its addresses (stopped, or killed before it cleaned up). */
+export class SandboxNotRunning extends Error {
+  override readonly name = 'SandboxNotRunning';
+}
+
+/**
+ * Asks the sandbox's /state URL once: anything that answers means it is up. A refused or silent address becomes
+ * one plain sentence instead of an UNAVAILABLE per call.
+ */
+export async function assertSandboxRunning(sandbox: SandboxEndpoints, timeoutMs = 3_000): Promise<void> {
+  const probe = sandbox.state ?? sandbox.functions.onReconcileRequest;
+  if (!probe) return;
+  try {
+    const response = await fetch(probe, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer();
+  } catch {
+    throw new SandboxNotRunning(
+      `the sandbox of ${sandbox.file} is not running — start it with \`npm run sandbox\` (nothing answers at ${probe})`,
+    );
+  }
 }

@@ -8,6 +8,8 @@
  */
 // First: on a Node.js too old for the project, stop with a message that names the version needed.
 import '../scripts/require-node.cjs';
+// Then: any connection or DNS lookup off loopback fails the run (the local cloud never needs one).
+import './loopback-guard.cjs';
 import type { FunctionProcess } from './functions';
 import { type Sandbox, startSandbox } from './harness';
 import {

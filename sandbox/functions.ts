@@ -61,6 +61,8 @@ export async function startFunction(
         NODE_ENV: 'production',
         METADATA_SERVER_DETECTION: 'none',
         GOOGLE_CLOUD_PROJECT: 'sandbox',
+        // The loopback guard's preload, when the sandbox runs under it: the functions are guarded too.
+        ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
         SPOKEFLEET_CONFIG: JSON.stringify(config),
       },
     },

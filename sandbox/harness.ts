@@ -128,6 +128,10 @@ export function sandboxConfig(cloud: LocalCloud, overrides: Partial<ConfigInput>
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  // The sandbox's own clients (the emulator's admin client, the GKE client) talk to loopback only: without this,
+  // google-auth-library looks for the GCP metadata server (a DNS lookup off the machine, and a
+  // MetadataLookupWarning on the terminal).
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const cloud = await LocalCloud.start({
     projects: [DEMO_PROJECT, DEMO_PROJECT_2],
     fleetProject: DEMO_PROJECT.id,

@@ -1,51 +1,180 @@
 /**
- * `npm run sandbox`: the local cloud with the seed topology, kept running for people and tools to use.
- * Writes .sandbox/endpoints.json (every stand-in's address, the functions' URLs, the /state URL and a ready-made
- * SPOKEFLEET_CONFIG) and .sandbox/kubeconfig (one context per cluster, kept current as clusters come and go).
- * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters),
- * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them),
- * --aviatrix (the Aviatrix Controller stand-in with a spoke gateway per seed spoke, and `aviatrix.advertise` on; its
- * URL and login are listed under `aviatrix` in endpoints.json).
+ * `npm run sandbox`: the local cloud with the seed topology, kept running for people and tools to use; see HELP.
+ * The two files it writes are the contract with other terminals (kubectl, `spokefleet --sandbox`,
+ * `npm run sandbox:create`): they appear only once the seed clusters are onboarded, each written whole (a
+ * temporary file renamed into place), and they are removed when the sandbox stops.
  */
 // First: on a Node.js too old for the project, stop with a message that names the version needed.
 import '../scripts/require-node.cjs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Then: any connection or DNS lookup off loopback fails the run (the local cloud never needs one).
+import './loopback-guard.cjs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import type { FaultRule } from './faults';
-import { ROOT } from './functions';
-import { sandboxEndpoints, startSandbox } from './harness';
+import { type FunctionProcess, ROOT } from './functions';
+import { type Sandbox, sandboxEndpoints, startSandbox } from './harness';
 import { kubeconfigYaml } from './kube';
 import { DEVELOPER_TOKEN } from './local-cloud';
-import { createCluster, SEED_CLUSTERS } from './scenario';
+import { createCluster, SEED_CLUSTERS, until } from './scenario';
 
-const DIR = join(ROOT, '.sandbox');
+/** SPOKEFLEET_SANDBOX_DIR moves the files (tests run a sandbox of their own next to a user's). */
+const SANDBOX_DIR = process.env.SPOKEFLEET_SANDBOX_DIR ?? join(ROOT, '.sandbox');
+const ENDPOINTS = join(SANDBOX_DIR, 'endpoints.json');
+const KUBECONFIG = join(SANDBOX_DIR, 'kubeconfig');
 
-async function main(): Promise<void> {
+const HELP = `Usage: npm run sandbox -- [options]
+
+The local cloud (GKE, Compute, GKE Hub, a Kubernetes API per cluster, Cloud Logging), both functions under
+functions-framework, and three seed clusters onboarded through real events. Runs until Ctrl-C; prints every
+action record the functions write.
+
+Once the seed clusters are onboarded it writes (and removes them when it stops):
+  .sandbox/endpoints.json  every stand-in's address, the functions' URLs, /state, and a ready SPOKEFLEET_CONFIG
+  .sandbox/kubeconfig      one context per cluster, kept current as clusters come and go
+
+Options:
+  --pubsub           deliver events through the Pub/Sub emulator (needs gcloud's emulator and Java)
+  --aviatrix         the Aviatrix Controller stand-in, one spoke gateway per seed spoke VPC, advertise on
+  --empty            no seed clusters
+  --faults JSON|FILE fault rules at start, {"pattern": rule} as PUT /faults takes them
+  -h, --help         this help
+
+Examples:
+  npm run sandbox
+  npm run sandbox -- --pubsub
+  npm run sandbox:create -- my-cluster --network gcp-spoke100-us-east4
+  KUBECONFIG=.sandbox/kubeconfig kubectl --context gke-us-east4-cluster-1 get ns
+  npx spokefleet status --sandbox
+`;
+
+interface Options {
+  delivery: 'direct' | 'pubsub';
+  aviatrix: boolean;
+  empty: boolean;
+  faults: Record<string, FaultRule>;
+}
+
+function parseSandboxArgs(argv: readonly string[]): Options | 'help' {
+  const options: Options = { delivery: 'direct', aviatrix: false, empty: false, faults: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') return 'help';
+    if (arg === '--pubsub') options.delivery = 'pubsub';
+    else if (arg === '--aviatrix') options.aviatrix = true;
+    else if (arg === '--empty') options.empty = true;
+    else if (arg === '--faults') {
+      const value = argv[++i];
+      if (value === undefined) throw new Error('--faults needs JSON or a file');
+      options.faults = JSON.parse(existsSync(value) ? readFileSync(value, 'utf8') : value);
+    } else throw new Error(`unknown option ${arg}`);
+  }
+  return options;
+}
+
+/** Writes a whole file or nothing: readers never see a half-written one. */
+function writeAtomically(path: string, text: string, mode = 0o644): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode });
+  renameSync(temporary, path);
+}
+
+/** The current-context of the kubeconfig there now, so a rewrite keeps the user's choice (`kubectl config use-context`). */
+function currentContext(path: string): string | undefined {
+  try {
+    const parsed = YAML.parse(readFileSync(path, 'utf8')) as { 'current-context'?: unknown } | null;
+    const current = parsed?.['current-context'];
+    return typeof current === 'string' && current ? current : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every action record the functions write, one line each, as they come (`npm start` prints the same records). */
+function streamRecords(functions: FunctionProcess[]): () => void {
+  const seen = new Map(functions.map((f) => [f, f.logs.length]));
+  const print = () => {
+    for (const fn of functions) {
+      const from = seen.get(fn) ?? 0;
+      for (const line of fn.logs.slice(from)) {
+        if (typeof line.step !== 'string' || typeof line.outcome !== 'string') continue;
+        const reason = typeof line.reason === 'string' ? line.reason : '';
+        console.log(
+          `${line.step.padEnd(18)} ${String(line.target ?? '').padEnd(60)} ${line.outcome.padEnd(9)} ${reason}`.trimEnd(),
+        );
+      }
+      seen.set(fn, fn.logs.length);
+    }
+  };
+  const timer = setInterval(print, 200);
+  return () => {
+    clearInterval(timer);
+    print();
+  };
+}
+
+/** The seed spoke clusters are onboarded: their seeded namespaces exist. */
+async function seedOnboarded(sandbox: Sandbox): Promise<void> {
+  const spokes = new Set(sandbox.config.spokes.map((s) => ('network' in s ? s.network : '')));
+  const namespaces = sandbox.config.namespaces ?? ['mcs-common'];
+  await until(
+    () =>
+      SEED_CLUSTERS.filter(({ spec }) => spokes.has(String(spec.network))).every(({ ref }) => {
+        const kube = sandbox.cloud.kubes.get(`${ref.project}/${ref.location}/${ref.name}`);
+        return (
+          kube !== undefined && namespaces.every((ns) => kube.api.store.get('namespaces', undefined, ns))
+        );
+      }),
+    'the seed clusters onboarded',
+    60_000,
+  );
+}
+
+async function main(): Promise<number> {
   const started = Date.now();
-  const argv = process.argv.slice(2);
-  const args = new Set(argv);
-  const faultsArg = argv[argv.indexOf('--faults') + 1];
-  const faultRules: Record<string, FaultRule> = args.has('--faults')
-    ? JSON.parse(existsSync(faultsArg) ? readFileSync(faultsArg, 'utf8') : faultsArg)
-    : {};
-  const sandbox = await startSandbox({
-    delivery: args.has('--pubsub') ? 'pubsub' : 'direct',
-    aviatrix: args.has('--aviatrix'),
-  });
-  for (const [pattern, rule] of Object.entries(faultRules)) sandbox.cloud.faults.setRule(pattern, rule);
+  let options: Options | 'help';
+  try {
+    options = parseSandboxArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`sandbox: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  // Files an earlier sandbox left behind (killed before it could remove them) describe nothing that runs; the
+  // user's kubectl context is kept for the new file.
+  const previousContext = currentContext(KUBECONFIG);
+  for (const file of [ENDPOINTS, KUBECONFIG]) rmSync(file, { force: true });
+  const sandbox = await startSandbox({ delivery: options.delivery, aviatrix: options.aviatrix });
+  for (const [pattern, rule] of Object.entries(options.faults)) sandbox.cloud.faults.setRule(pattern, rule);
+  const stopStreaming = streamRecords([sandbox.audit, sandbox.reconcile]);
+
+  let timer: NodeJS.Timeout | undefined;
+  let wrote = false;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local cloud`);
-    clearInterval(timer);
+    if (timer) clearInterval(timer);
+    stopStreaming();
+    // The files say "a sandbox runs here": gone with it.
+    if (wrote) for (const file of [ENDPOINTS, KUBECONFIG]) rmSync(file, { force: true });
     await sandbox.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  mkdirSync(DIR, { recursive: true });
+  if (!options.empty) {
+    await Promise.all(SEED_CLUSTERS.map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
+    await sandbox.settle();
+    await seedOnboarded(sandbox);
+  }
+
+  mkdirSync(SANDBOX_DIR, { recursive: true });
   let lastContexts = '';
   const writeKubeconfig = () => {
     const contexts = [...sandbox.cloud.kubes.entries()].map(([key, kube]) => ({
@@ -57,25 +186,28 @@ async function main(): Promise<void> {
     const signature = contexts.map((c) => `${c.name}@${c.server}`).join(',');
     if (signature === lastContexts) return;
     lastContexts = signature;
-    writeFileSync(join(DIR, 'kubeconfig'), kubeconfigYaml(contexts, contexts[0]?.name), { mode: 0o600 });
+    const kept = currentContext(KUBECONFIG) ?? previousContext;
+    const current = contexts.some((c) => c.name === kept) ? kept : contexts[0]?.name;
+    writeAtomically(KUBECONFIG, kubeconfigYaml(contexts, current), 0o600);
   };
-  const timer = setInterval(writeKubeconfig, 500);
-
-  const endpoints = sandboxEndpoints(sandbox);
-  writeFileSync(join(DIR, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
-
-  if (!args.has('--empty')) {
-    await Promise.all(SEED_CLUSTERS.map(({ ref, spec }) => createCluster(sandbox, ref, spec)));
-    await sandbox.settle();
-  }
   writeKubeconfig();
+  const endpoints = sandboxEndpoints(sandbox);
+  writeAtomically(ENDPOINTS, `${JSON.stringify(endpoints, null, 2)}\n`);
+  wrote = true;
+  timer = setInterval(writeKubeconfig, 500);
   console.log(
-    `sandbox ready in ${Date.now() - started} ms: state ${endpoints.state}, GKE ${endpoints.container}, ` +
-      `kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json (Ctrl-C to stop)`,
+    `\nsandbox ready in ${Date.now() - started} ms: state ${endpoints.state}, GKE ${endpoints.container}, ` +
+      'kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json (Ctrl-C to stop)\n',
   );
+  return -1;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -11,6 +11,8 @@
 //   JSON) and turns all of it into a protobuf Root when a client is made (about 70 MiB and 400 ms).
 // - Source maps without sources: Node maps stack traces without them, and the deployed
 //   NODE_OPTIONS=--enable-source-maps parses the maps at load (37 MiB with sources).
+// First: on a Node.js too old for the project, stop before building with a message that names the version needed.
+import './require-node.cjs';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';

@@ -254,6 +254,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export type Config = z.output<typeof schema>;
 export type ConfigInput = z.input<typeof schema>;
 export type SpokeMatcher = Config['spokes'][number];
+/** The schema itself, for tools that explain a problem further (`spokefleet config validate`). */
+export const configSchema = schema;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -9,7 +9,7 @@
  * answered for good. Against the sandbox the same reads go to its Logging stand-in.
  */
 import type { PubSub } from '@google-cloud/pubsub';
-import { CloudEventDelivery } from '../../sandbox/audit/delivery';
+import { newMessage, postCloudEvent } from '../../shared/events/delivery';
 import type { ReconcileRequest } from '../../shared/events/request';
 import type { Outcome } from '../../shared/reconcile/action';
 import { requestTarget } from '../../shared/reconcile/request';
@@ -18,7 +18,13 @@ import { type FollowState, RequestFollower, type SummaryLine, summaryLine } from
 import { type Io, Progress, println } from '../io';
 import { cloudLoggingReader, type LogReader } from '../logs';
 import { duration, EXIT_FAILURES, EXIT_OK, formatTable, printJson } from '../output';
-import { loadSandbox, type SandboxEndpoints, sandboxReconcileTopic } from '../sandbox';
+import {
+  assertSandboxRunning,
+  loadSandbox,
+  type SandboxEndpoints,
+  SandboxNotRunning,
+  sandboxReconcileTopic,
+} from '../sandbox';
 
 export interface WaitArgs {
   /** Give up after this long (exit 1, with what is still pending). */
@@ -46,7 +52,7 @@ interface Sent {
   topic: string;
   messageId: string;
   /** Direct delivery only: the function's HTTP answer. */
-  httpStatus?: number | 'network-error';
+  httpStatus?: number;
   durationMs: number;
 }
 
@@ -64,18 +70,22 @@ async function publish(topic: string, data: Buffer, emulatorHost?: string): Prom
   }
 }
 
-/** One POST of the binary CloudEvent, with CloudEventDelivery's wire format and no redelivery. */
+/** One POST of the binary CloudEvent Eventarc would send, no redelivery: the function's answer is the result. */
 async function deliverDirect(
   sandbox: SandboxEndpoints,
   topic: string,
   data: Buffer,
-): Promise<{ messageId: string; status: number | 'network-error' }> {
+): Promise<{ messageId: string; status: number }> {
   const url = sandbox.functions.onReconcileRequest;
   if (!url) throw new UsageError(`${sandbox.file} has no functions.onReconcileRequest URL`);
-  const delivery = new CloudEventDelivery({ url, topic, maxAttempts: 1 });
-  const message = delivery.publish(data);
-  await delivery.idle();
-  return { messageId: message.messageId, status: delivery.attempts[0]?.status ?? 'network-error' };
+  const message = newMessage(data);
+  const status = await postCloudEvent(url, topic, message);
+  // Nothing was delivered: say so, never "delivered".
+  if (status === 'network-error')
+    throw new SandboxNotRunning(
+      `not delivered: onReconcileRequest at ${url} did not answer — is the sandbox running? (\`npm run sandbox\`)`,
+    );
+  return { messageId: message.messageId, status };
 }
 
 export async function reconcileCommand(args: ReconcileArgs, io: Io): Promise<number> {
@@ -85,6 +95,7 @@ export async function reconcileCommand(args: ReconcileArgs, io: Io): Promise<num
   let sandbox: SandboxEndpoints | undefined;
   if (args.sandbox) {
     sandbox = loadSandbox(args.sandbox, io.cwd);
+    await assertSandboxRunning(sandbox);
     const topic = args.topic ?? sandboxReconcileTopic(sandbox);
     if (sandbox.pubsub) {
       const messageId = await publish(topic, data, sandbox.pubsub.emulatorHost);
@@ -99,7 +110,7 @@ export async function reconcileCommand(args: ReconcileArgs, io: Io): Promise<num
     sent = { via: 'pubsub', topic: args.topic, messageId, durationMs: Date.now() - started };
   }
 
-  const ok = sent.httpStatus === undefined || (typeof sent.httpStatus === 'number' && sent.httpStatus < 300);
+  const ok = sent.httpStatus === undefined || sent.httpStatus < 300;
   if (args.wait) {
     const reader = args.wait.reader ?? readerFor(args.wait, sent.topic, sandbox);
     try {
@@ -121,20 +132,90 @@ export async function reconcileCommand(args: ReconcileArgs, io: Io): Promise<num
       await reader.close();
     }
   }
+  // Direct delivery waited for the function: its summary line is there to read (counts, failing steps).
+  const answer =
+    sent.via === 'direct' && sandbox?.logging
+      ? await readAnswer(
+          args.request,
+          cloudLoggingReader(sandbox.logging.project, sandbox.logging.url),
+          started,
+        )
+      : undefined;
   if (args.json) {
-    printJson(io, { ...sent, requestId: args.request.requestId, request: args.request, ok });
+    printJson(io, { ...sent, requestId: args.request.requestId, request: args.request, ok, answer });
   } else {
     printSent(io, args, sent, ok);
+    if (answer) printAnswer(io, answer);
   }
-  return ok ? EXIT_OK : EXIT_FAILURES;
+  return ok && (answer?.problems.length ?? 0) === 0 ? EXIT_OK : EXIT_FAILURES;
+}
+
+/** What the function answered for a request it handled in one invocation. */
+export interface Answer {
+  /** `fanned-out`: the cluster requests are on their way (--wait follows them); `done`: handled here. */
+  stage: 'fanned-out' | 'done' | 'no summary line';
+  outcomes: Partial<Record<Outcome, number>>;
+  /** Fanned out: how many cluster requests were published. */
+  published?: number;
+  /** The failed or refused records: the step that failed, on what, and why. */
+  problems: Followed['problems'];
+}
+
+/** Reads the request's own summary line (a few tries: the line can trail the HTTP answer by a moment). */
+async function readAnswer(request: ReconcileRequest, reader: LogReader, started: number): Promise<Answer> {
+  try {
+    const requestId = request.requestId ?? '';
+    const since = new Date(started - 60_000).toISOString();
+    const base = `jsonPayload.requestId=${quote(requestId)} AND timestamp>=${quote(since)}`;
+    const target = requestTarget(request);
+    let own: SummaryLine | undefined;
+    for (let tries = 0; tries < 20 && !own; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 150));
+      const lines = (await reader.read(`${base} AND jsonPayload.summary="reconcile-request"`)).flatMap(
+        (e) => {
+          const line = summaryLine(e.insertId, e.timestamp, e.payload);
+          return line && line.target === target ? [line] : [];
+        },
+      );
+      own = lines.sort((a, b) => a.timestamp.localeCompare(b.timestamp)).at(-1);
+    }
+    if (!own) return { stage: 'no summary line', outcomes: {}, problems: [] };
+    const problems =
+      own.problems > 0 || own.willRetry
+        ? latestProblems(await reader.read(`${base} AND severity>=WARNING AND jsonPayload.step:*`), [target])
+        : [];
+    return {
+      stage: own.stage,
+      outcomes: own.outcomes,
+      ...(own.stage === 'fanned-out' ? { published: own.published?.length ?? 0 } : {}),
+      problems,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+function printAnswer(io: Io, answer: Answer): void {
+  if (answer.stage === 'no summary line') {
+    println(io.stdout, 'answer: no summary line found in the logs yet');
+  } else if (answer.stage === 'fanned-out') {
+    println(
+      io.stdout,
+      `answer: fanned out to ${answer.published} cluster request(s) — ${outcomes(answer.outcomes)}; add --wait to follow them`,
+    );
+  } else {
+    println(io.stdout, `answer: ${outcomes(answer.outcomes)}`);
+  }
+  if (answer.problems.length > 0) {
+    println(io.stdout);
+    println(io.stdout, 'failing step(s):');
+    println(io.stdout, formatTable(answer.problems, ['step', 'target', 'outcome', 'reason']));
+  }
 }
 
 function printSent(io: Io, args: ReconcileArgs, sent: Sent, ok: boolean): void {
   if (sent.via === 'direct') {
-    const answer =
-      sent.httpStatus === 'network-error'
-        ? 'no answer (is the sandbox still running?)'
-        : `HTTP ${sent.httpStatus}${ok ? '' : ' (a step failed transiently; Pub/Sub would redeliver this request)'}`;
+    const answer = `HTTP ${sent.httpStatus}${ok ? '' : ' (a step failed transiently; Pub/Sub would redeliver this request)'}`;
     println(
       io.stdout,
       `delivered ${describeScope(args.request)} request ${args.request.requestId} to onReconcileRequest: ${answer} ` +

@@ -9,7 +9,8 @@ import type { ActionRecord } from '../../shared/reconcile/action';
 import { describeScope } from '../args';
 import { type DryRunOptions, dryRun } from '../engine';
 import { type Io, println } from '../io';
-import { duration, exitCodeFor, formatTable, printJson } from '../output';
+import { duration, exitCodeFor, printJson } from '../output';
+import { type Column, renderTable } from '../table';
 
 export type Tri = 'yes' | 'no' | 'unknown' | '-';
 
@@ -170,6 +171,12 @@ export function fleetStatus(records: readonly ActionRecord[], project: string): 
   };
 }
 
+/** `P/L/C` → its parts. */
+function parts(cluster: string): { project: string; location: string; name: string } {
+  const [project = '', location = '', ...name] = cluster.split('/');
+  return { project, location, name: name.join('/') };
+}
+
 /** `global/gke-1` for a membership of the fleet; the whole name otherwise. */
 function shortMembership(name: string): string {
   return name.replace(/^projects\/[^/]+\/locations\/([^/]+)\/memberships\/([^/\s]+)/, '$1/$2');
@@ -182,42 +189,113 @@ function namespacesCell(n: ClusterStatus['namespaces']): string {
   return parts.join('; ') || '-';
 }
 
-export const STATUS_COLUMNS = [
-  'cluster',
-  'spoke',
-  'vpc-native',
-  'workload-identity',
-  'membership',
-  'peering',
-  'advertised',
-  'namespaces',
-  'exports',
-  'drift',
-  'problems',
-] as const;
+/** `unknown` as `?` in the narrow table: the column stays as wide as its header. */
+const short = (value: string) => (value === 'unknown' ? '?' : value);
 
-export function statusTable(rows: readonly ClusterStatus[]): string {
-  return formatTable(
-    rows.map((s) => ({
-      cluster: s.cluster,
-      spoke: s.spoke,
-      'vpc-native': s.vpcNative,
-      'workload-identity': s.workloadIdentity,
-      membership: shortMembership(s.membership),
-      peering: s.peering,
-      advertised: s.advertised,
-      namespaces: s.spoke === 'yes' ? namespacesCell(s.namespaces) : '-',
-      exports: s.spoke === 'yes' ? s.exports : '-',
-      drift: s.drift,
-      problems: s.problems.join('; ') || (s.spoke === 'no' ? `(${s.spokeReason ?? 'not onboarded'})` : ''),
-    })),
-    STATUS_COLUMNS,
+function membershipCell(s: ClusterStatus): string {
+  if (s.membership === '-' || s.membership === 'none' || s.membership === 'unknown')
+    return short(s.membership === 'none' ? 'no' : s.membership);
+  return s.membership.endsWith('(no workload identity)') ? 'no-wi' : 'yes';
+}
+
+function problemsText(s: ClusterStatus): string {
+  return s.problems.join('; ') || (s.spoke === 'no' ? `(${s.spokeReason ?? 'not onboarded'})` : '');
+}
+
+const onboarded = (s: ClusterStatus) => s.spoke === 'yes';
+
+/** The narrow table (fits 120 columns for typical names): short cells, problems counted. */
+export const STATUS_COLUMNS: ReadonlyArray<Column<ClusterStatus>> = [
+  { header: 'name', cell: (s) => parts(s.cluster).name },
+  { header: 'location', cell: (s) => parts(s.cluster).location },
+  { header: 'spoke', cell: (s) => short(s.spoke) },
+  { header: 'wi', cell: (s) => short(s.workloadIdentity === 'other-pool' ? 'other' : s.workloadIdentity) },
+  { header: 'fleet', cell: membershipCell },
+  { header: 'peering', cell: (s) => short(s.peering) },
+  { header: 'advert', cell: (s) => short(s.advertised) },
+  {
+    header: 'ns',
+    cell: (s) => {
+      const n = s.namespaces;
+      const total = n.present.length + n.missing.length + n.unknown.length;
+      return onboarded(s) && total > 0 ? `${n.present.length}/${total}` : '-';
+    },
+  },
+  { header: 'exports', cell: (s) => (onboarded(s) ? s.exports : '-') },
+  { header: 'drift', cell: (s) => s.drift },
+  { header: 'problems', cell: (s) => s.problems.length },
+];
+
+/** `-o wide`: whole names and every problem spelled out. */
+export const WIDE_STATUS_COLUMNS: ReadonlyArray<Column<ClusterStatus>> = [
+  { header: 'project', cell: (s) => parts(s.cluster).project },
+  { header: 'location', cell: (s) => parts(s.cluster).location },
+  { header: 'name', cell: (s) => parts(s.cluster).name },
+  { header: 'spoke', cell: (s) => s.spoke },
+  { header: 'vpc-native', cell: (s) => s.vpcNative },
+  { header: 'workload-identity', cell: (s) => s.workloadIdentity },
+  { header: 'membership', cell: (s) => shortMembership(s.membership) },
+  { header: 'peering', cell: (s) => s.peering },
+  { header: 'advertised', cell: (s) => s.advertised },
+  { header: 'namespaces', cell: (s) => (onboarded(s) ? namespacesCell(s.namespaces) : '-') },
+  { header: 'exports', cell: (s) => (onboarded(s) ? s.exports : '-') },
+  { header: 'drift', cell: (s) => s.drift },
+  { header: 'problems', cell: problemsText },
+];
+
+export interface StatusView {
+  wide?: boolean;
+}
+
+/**
+ * The table for people. Narrow by default: PROJECT only when the rows span projects, ADVERT only when a row has
+ * an answer for it (`aviatrix.advertise` on).
+ */
+export function statusTable(rows: readonly ClusterStatus[], view: StatusView = {}): string {
+  if (view.wide) return renderTable(rows, WIDE_STATUS_COLUMNS);
+  const projects = new Set(rows.map((r) => parts(r.cluster).project));
+  const columns: Array<Column<ClusterStatus>> = STATUS_COLUMNS.filter(
+    (c) => c.header !== 'advert' || rows.some((r) => r.advertised !== '-'),
   );
+  if (projects.size > 1) columns.splice(0, 0, WIDE_STATUS_COLUMNS[0]);
+  return renderTable(rows, columns);
+}
+
+/** yes/no → true/false; anything else (unknown, not checked, not applicable) → null. */
+function bool(value: string): boolean | null {
+  return value === 'yes' || value === 'on' ? true : value === 'no' || value === 'off' ? false : null;
+}
+
+/** One cluster for `--json`: real booleans (null when unknown or not checked) and whole names. */
+export function statusJson(s: ClusterStatus) {
+  const membership = s.membership.replace(/ \(no workload identity\)$/, '');
+  const member = /^projects\//.test(membership);
+  return {
+    cluster: s.cluster,
+    ...parts(s.cluster),
+    spoke: bool(s.spoke),
+    ...(s.spokeReason !== undefined ? { spokeReason: s.spokeReason } : {}),
+    vpcNative: bool(s.vpcNative),
+    workloadIdentity: s.workloadIdentity === 'other-pool' ? false : bool(s.workloadIdentity),
+    workloadIdentityOtherPool: s.workloadIdentity === 'other-pool',
+    member: member ? true : s.membership === 'none' ? false : null,
+    membership: member ? membership : null,
+    membershipWorkloadIdentity: member ? !s.membership.endsWith('(no workload identity)') : null,
+    peeringExport: bool(s.peering),
+    peeringApplies: s.peering === 'n/a' ? false : s.peering === '-' || s.peering === 'unknown' ? null : true,
+    advertised: bool(s.advertised),
+    namespaces: s.namespaces,
+    exports: s.exports,
+    drift: s.drift,
+    problems: s.problems,
+  };
 }
 
 export interface StatusArgs extends Omit<DryRunOptions, 'verb'> {
   request: ReconcileRequest;
   json: boolean;
+  /** `-o wide`: every column, whole names, problems spelled out. */
+  wide?: boolean;
 }
 
 export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
@@ -231,9 +309,14 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const rows = deriveStatus(result.records);
   const fleet = fleetStatus(result.records, result.config.fleetProject);
   if (args.json) {
-    printJson(io, { scope: args.request, fleet, clusters: rows, durationMs: result.durationMs });
+    printJson(io, {
+      scope: args.request,
+      fleet,
+      clusters: rows.map(statusJson),
+      durationMs: result.durationMs,
+    });
   } else {
-    println(io.stdout, statusTable(rows));
+    println(io.stdout, statusTable(rows, { wide: args.wide }));
     println(io.stdout);
     const problems = rows.reduce((n, r) => n + r.problems.length, 0);
     println(
@@ -241,6 +324,7 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
       `${describeScope(args.request)}: ${rows.length} cluster(s), ${rows.filter((r) => r.spoke === 'yes').length} in spokes, ` +
         `${problems} problem(s); fleet ${fleet.project}: MCS feature ${fleet.mcsFeature} (read in ${duration(result.durationMs)}, nothing written)`,
     );
+    if (problems > 0 && !args.wide) println(io.stdout, 'problems are listed with -o wide');
   }
   return exitCodeFor(result.records);
 }

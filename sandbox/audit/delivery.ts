@@ -4,8 +4,11 @@
  * function receives it. Like Pub/Sub, a non-2xx answer means "not acknowledged": the message is delivered again
  * after a backoff, up to `maxAttempts`, then kept in `deadLettered`.
  */
-import { randomBytes } from 'node:crypto';
+import { newMessageId, type PublishedMessage, postCloudEvent } from '../../shared/events/delivery';
 import type { LogEntry } from '../../shared/events/types';
+
+export { newMessageId, type PublishedMessage, pushBody } from '../../shared/events/delivery';
+
 import type { AuditSink } from './sink';
 
 export interface DeliveryOptions {
@@ -32,34 +35,6 @@ export interface DeliveryAttempt {
   attempt: number;
   status: number | 'network-error';
   acked: boolean;
-}
-
-export interface PublishedMessage {
-  messageId: string;
-  data: Buffer;
-  attributes: Record<string, string>;
-  publishTime: string;
-}
-
-/** The body of a Pub/Sub push (and of Eventarc's binary-mode delivery), with both field spellings Pub/Sub sends. */
-export function pushBody(message: PublishedMessage, subscription: string) {
-  return {
-    message: {
-      data: message.data.toString('base64'),
-      messageId: message.messageId,
-      message_id: message.messageId,
-      publishTime: message.publishTime,
-      publish_time: message.publishTime,
-      attributes: message.attributes,
-    },
-    subscription,
-  };
-}
-
-let counter = 0;
-export function newMessageId(): string {
-  counter++;
-  return `${Date.now()}${String(counter).padStart(4, '0')}${randomBytes(2).readUInt16BE(0)}`;
 }
 
 export class CloudEventDelivery implements AuditSink {
@@ -149,29 +124,7 @@ export class CloudEventDelivery implements AuditSink {
     }
   }
 
-  private async postNow(message: PublishedMessage): Promise<number | 'network-error'> {
-    const [, project] = this.options.topic.split('/');
-    const body = pushBody(
-      message,
-      this.options.subscription ?? `projects/${project}/subscriptions/eventarc-sandbox`,
-    );
-    try {
-      const response = await fetch(this.options.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'ce-specversion': '1.0',
-          'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
-          'ce-source': `//pubsub.googleapis.com/${this.options.topic}`,
-          'ce-id': message.messageId,
-          'ce-time': message.publishTime,
-        },
-        body: JSON.stringify(body),
-      });
-      await response.arrayBuffer();
-      return response.status;
-    } catch {
-      return 'network-error';
-    }
+  private postNow(message: PublishedMessage): Promise<number | 'network-error'> {
+    return postCloudEvent(this.options.url, this.options.topic, message, this.options.subscription);
   }
 }

@@ -11,6 +11,7 @@ import { type ServiceVerb, serviceAuditEntry } from '../audit/entries';
 import type { AuditSink } from '../audit/sink';
 import type { FaultInjector } from '../faults';
 import { discoveryDocument } from './discovery';
+import { openApiAnswer } from './openapi';
 import { type Json, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
 import { decodeKubeProtobuf, PROTOBUF_KINDS, ProtobufError } from './protobuf';
 import { apiVersionOf, type ResourceType } from './resources';
@@ -168,6 +169,17 @@ export class KubeApi {
     }
     // Discovery and /version are not counted and never faulted: kubectl fetches them before every command.
     const served = (group: string) => group !== MCS_GROUP || this.mcsServed;
+    const openApi = method === 'GET' ? openApiAnswer(pathname, req.headers.accept, served) : undefined;
+    if (openApi === 'not-acceptable') {
+      const status = failure(406, 'NotAcceptable', 'only application/json is served for OpenAPI documents');
+      writeJson(res, status.code, status);
+      return;
+    }
+    if (openApi === 'not-found') throw noSuchResource();
+    if (openApi !== undefined) {
+      writeJson(res, 200, openApi);
+      return;
+    }
     const discovery =
       method === 'GET' ? discoveryDocument(pathname, req.headers.host ?? '', served) : undefined;
     if (discovery !== undefined) {

@@ -65,7 +65,8 @@ function writeEndpoints(sandbox: Sandbox, file: string): void {
 const cliEnv = (): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
-  METADATA_SERVER_DETECTION: 'none',
+  // The loopback guard (test/setup.ts): the CLI exits 1 on any call off this machine.
+  NODE_OPTIONS: process.env.NODE_OPTIONS,
 });
 
 async function ensureBuilt(): Promise<void> {
@@ -100,7 +101,7 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('status: one row per seed cluster, exit 0, nothing written', async () => {
+  it('status: one row per seed cluster in 120 columns, exit 0, nothing written', async () => {
     const before = counters();
     const result = await cli('status', '--sandbox', 'endpoints.json');
     assert.equal(result.code, 0, result.stderr);
@@ -108,52 +109,132 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     const lines = result.stdout.trim().split('\n');
     assert.match(
       lines[0],
-      /^CLUSTER\s+SPOKE\s+VPC-NATIVE\s+WORKLOAD-IDENTITY\s+MEMBERSHIP\s+PEERING\s+ADVERTISED\s+NAMESPACES\s+EXPORTS\s+DRIFT\s+PROBLEMS$/,
+      /^NAME\s+LOCATION\s+SPOKE\s+WI\s+FLEET\s+PEERING\s+NS\s+EXPORTS\s+DRIFT\s+PROBLEMS$/,
     );
-    const row = (r: ClusterRef) => lines.find((l) => l.startsWith(`${refString(r)} `))?.split(/\s+/);
-    // Private Service Connect: no peering. aviatrix.advertise is off here: `-`.
-    assert.deepEqual(row(CLUSTER_1)?.slice(1, 10), [
-      'yes',
+    const table = lines.slice(0, lines.indexOf(''));
+    assert.equal(table.length, 4);
+    assert.ok(
+      table.every((l) => l.length <= 120),
+      `wider than 120 columns:\n${result.stdout}`,
+    );
+    const row = (r: ClusterRef) => lines.find((l) => l.startsWith(`${r.name} `))?.split(/\s+/);
+    // Private Service Connect: no peering.
+    assert.deepEqual(row(CLUSTER_1), [
+      CLUSTER_1.name,
+      'us-east4',
       'yes',
       'on',
-      `global/${CLUSTER_1.name}`,
+      'yes',
       'n/a',
-      '-',
-      'mcs-common',
+      '1/1',
+      '0',
       '0',
       '0',
     ]);
-    assert.deepEqual(row(CLUSTER_2)?.slice(1, 10), [
-      'yes',
+    assert.deepEqual(row(CLUSTER_2), [
+      CLUSTER_2.name,
+      'us-east4',
       'yes',
       'on',
-      `global/${CLUSTER_2.name}`,
       'yes',
-      '-',
-      'mcs-common',
+      'yes',
+      '1/1',
+      '0',
       '0',
       '0',
     ]);
-    assert.deepEqual(row(NON_SPOKE_CLUSTER)?.slice(1, 10), ['no', '-', '-', '-', '-', '-', '-', '-', '0']);
+    assert.deepEqual(row(NON_SPOKE_CLUSTER), [
+      NON_SPOKE_CLUSTER.name,
+      'us-east4',
+      'no',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '0',
+      '0',
+    ]);
     assert.match(
       lines.at(-1) ?? '',
       /^fleet: 3 cluster\(s\), 2 in spokes, 0 problem\(s\); fleet spokefleet-demo: MCS feature enabled/,
     );
     assert.deepEqual(writesSince(sandbox, before), {});
+
+    const wide = await cli('status', '--sandbox', 'endpoints.json', '-o', 'wide');
+    assert.equal(wide.code, 0, wide.stderr);
+    assert.match(
+      wide.stdout,
+      new RegExp(
+        `^${P}\\s+us-east4\\s+${CLUSTER_1.name}\\s+yes\\s+yes\\s+on\\s+global/${CLUSTER_1.name}\\s+n/a\\s+-\\s+mcs-common\\s+0\\s+0$`,
+        'm',
+      ),
+    );
+    assert.match(
+      wide.stdout,
+      new RegExp(
+        `^${P}\\s+us-east4\\s+${NON_SPOKE_CLUSTER.name}\\s+no\\s.*\\(network .*not .*spoke.*\\)$`,
+        'm',
+      ),
+    );
   });
 
-  it('status --json parses, and --project narrows it', async () => {
+  it('status --json parses with real booleans, and --project narrows it', async () => {
     const result = await cli('status', '--sandbox', 'endpoints.json', '--json', '--project', P);
     assert.equal(result.code, 0, result.stderr);
     const status = JSON.parse(result.stdout);
     assert.deepEqual(
-      status.clusters.map((c: { cluster: string; spoke: string }) => [c.cluster, c.spoke]),
+      status.clusters.map((c: { cluster: string; spoke: boolean; member: boolean | null }) => [
+        c.cluster,
+        c.spoke,
+        c.member,
+      ]),
       [
-        [refString(CLUSTER_1), 'yes'],
-        [refString(CLUSTER_2), 'yes'],
-        [refString(NON_SPOKE_CLUSTER), 'no'],
+        [refString(CLUSTER_1), true, true],
+        [refString(CLUSTER_2), true, true],
+        [refString(NON_SPOKE_CLUSTER), false, null],
       ],
     );
+    assert.equal(status.clusters[1].peeringExport, true);
+    assert.equal(status.clusters[0].peeringApplies, false);
+  });
+
+  it('a stopped sandbox: one plain sentence, exit 1, never "delivered"', async () => {
+    // An endpoints file whose addresses nothing listens on: a sandbox that was killed before it cleaned up.
+    const { createServer } = await import('node:net');
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const dead = JSON.parse(
+      JSON.stringify(sandboxEndpoints(sandbox)).replace(/127\.0\.0\.1:\d+/g, `127.0.0.1:${closedPort}`),
+    );
+    writeFileSync(join(dir, 'dead.json'), JSON.stringify(dead));
+    for (const args of [
+      ['status', '--sandbox', 'dead.json'],
+      ['plan', '--fleet', '--sandbox', 'dead.json'],
+      ['reconcile', '--fleet', '--sandbox', 'dead.json'],
+    ]) {
+      const result = await cli(...args);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.equal(result.stdout, '', `${args.join(' ')} printed ${result.stdout}`);
+      assert.match(
+        result.stderr,
+        /^error: the sandbox of .*dead\.json is not running — start it with `npm run sandbox`/,
+      );
+      assert.doesNotMatch(result.stderr, /UNAVAILABLE|ECONNREFUSED|delivered/);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    }
+  });
+
+  it('every command has Examples in its help', async () => {
+    for (const args of [[], ['reconcile'], ['plan'], ['status'], ['config'], ['config', 'validate']]) {
+      const result = await cli(...args, '--help');
+      assert.equal(result.code, 0, `${args.join(' ')} --help`);
+      assert.match(result.stdout, /\nExamples:\n {2}# .+\n {2}\$ spokefleet /, `${args.join(' ')} --help`);
+    }
   });
 
   it('plan --fleet after a managed namespace is deleted behind Spokefleet: the create is planned, nothing written', async () => {
@@ -168,11 +249,18 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
         `namespaces\\s+${refString(CLUSTER_2)}/mcs-common\\s+planned\\s+would be created: namespace mcs-common`,
       ),
     );
-    assert.match(result.stdout, new RegExp(`namespaces\\s+${refString(CLUSTER_1)}/mcs-common\\s+unchanged`));
+    // Changes only, like terraform plan: the unchanged rows are counted, not listed.
+    assert.doesNotMatch(
+      result.stdout,
+      new RegExp(`namespaces\\s+${refString(CLUSTER_1)}/mcs-common\\s+unchanged`),
+    );
     assert.match(
       result.stdout,
-      /plan for fleet: 3 cluster\(s\), 1 planned change\(s\) .* nothing was written\n$/,
+      /plan for fleet: 3 cluster\(s\), 1 planned change\(s\) .* nothing was written; \d+ unchanged or skipped row\(s\) not shown \(--all shows them\)\n$/,
     );
+    const all = await cli('plan', '--fleet', '--sandbox', 'endpoints.json', '--all');
+    assert.match(all.stdout, new RegExp(`namespaces\\s+${refString(CLUSTER_1)}/mcs-common\\s+unchanged`));
+    assert.equal((all.stdout.match(/^mcs-feature\s/gm) ?? []).length, 1, all.stdout);
     assert.deepEqual(writesSince(sandbox, before), {});
     assert.equal(kube(CLUSTER_2).get('namespaces', undefined, 'mcs-common'), undefined);
   });
@@ -335,6 +423,7 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
       ],
       [['plan', '--fleet', '--project', P], /cannot be used together/],
       [['reconcile', '--fleet'], /--topic projects\/PROJECT\/topics\/TOPIC is required/],
+      [['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'], /needs a project: add --project PROJECT/],
       [['plan', '--fleet'], /no config: pass --config FILE, set SPOKEFLEET_CONFIG, or use --sandbox/],
       [['nonsense'], /unknown command 'nonsense'/],
     ];
@@ -438,6 +527,18 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
       assert.ok(failing.length >= 2, 'redelivered at least once');
       assert.ok(failing.every((l) => l.willRetry === true));
 
+      // Without --wait, the direct delivery's failed answer names the failing step.
+      const once = await cli('reconcile', '--cluster', refString(CLUSTER_1), '--sandbox', 'endpoints.json');
+      assert.equal(once.code, 1, once.stdout + once.stderr);
+      assert.match(once.stdout, /^delivered cluster .*: HTTP 5\d\d \(a step failed transiently/);
+      assert.match(once.stdout, /\nanswer: .*failed 1/);
+      assert.match(
+        once.stdout,
+        new RegExp(
+          `failing step\\(s\\):\nSTEP\\s+TARGET\\s+OUTCOME\\s+REASON\nmembership\\s+${refString(CLUSTER_1)}\\s+failed\\s+503`,
+        ),
+      );
+
       const plan = await cli(
         'status',
         '--cluster',
@@ -447,12 +548,14 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
         '--json',
       );
       assert.equal(plan.code, 0, plan.stderr);
-      assert.equal(JSON.parse(plan.stdout).clusters[0].membership, 'none');
+      assert.equal(JSON.parse(plan.stdout).clusters[0].member, false);
     } finally {
       sandbox.cloud.faults.clearRules();
     }
     const healed = await cli('reconcile', '--cluster', refString(CLUSTER_1), '--sandbox', 'endpoints.json');
     assert.equal(healed.code, 0, healed.stdout + healed.stderr);
+    // Direct delivery waits for the function: its counts per outcome are printed.
+    assert.match(healed.stdout, /\nanswer: .*created 1.*\n$/);
     const status = await cli('status', '--sandbox', 'endpoints.json', '--json');
     assert.equal(status.code, 0, status.stderr);
     const rows = JSON.parse(status.stdout).clusters as Array<{
@@ -478,7 +581,19 @@ describe('e2e: the spokefleet command (built binary) against the sandbox', funct
     await sandbox.settle();
     const result = await cli('status', '--cluster', refString(routes), '--sandbox', 'endpoints.json');
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stdout, /cli-routes\s+yes\s+no\s+.*vpc-native: cluster is routes-based/);
+    assert.match(result.stdout, /^cli-routes\s+us-east4\s+yes\s+-\s+-\s+-\s+-\s+0\s+0\s+1$/m);
+    assert.match(result.stdout, /\nproblems are listed with -o wide\n$/);
+    const wide = await cli(
+      'status',
+      '--cluster',
+      refString(routes),
+      '--sandbox',
+      'endpoints.json',
+      '-o',
+      'wide',
+    );
+    assert.equal(wide.code, 1, wide.stderr);
+    assert.match(wide.stdout, /cli-routes\s+yes\s+no\s+.*vpc-native: cluster is routes-based/);
   });
 });
 

@@ -121,6 +121,22 @@ describe('cli: argument parsing', () => {
       args: { request: { scope: 'cluster', project: 'acme-spokes', location: 'us-east4', cluster: 'gke-1' } },
     },
     {
+      argv: ['reconcile', '--project', 'acme-hub', '--topic', 'spokefleet-reconcile'],
+      command: 'reconcile',
+      args: {
+        topic: 'projects/acme-hub/topics/spokefleet-reconcile',
+      },
+    },
+    {
+      argv: ['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'],
+      env: { CLOUDSDK_CORE_PROJECT: 'acme-hub' },
+      command: 'reconcile',
+      args: { topic: 'projects/acme-hub/topics/spokefleet-reconcile' },
+    },
+    { argv: ['status', '-o', 'wide'], command: 'status', args: { wide: true } },
+    { argv: ['plan', '--fleet', '--all'], command: 'plan', args: { all: true } },
+    { argv: ['plan', '--fleet'], command: 'plan', args: { all: false } },
+    {
       argv: ['config', 'validate', 'spokefleet.json'],
       command: 'configValidate',
       args: { file: 'spokefleet.json', sandbox: undefined, json: false },
@@ -194,13 +210,19 @@ describe('cli: argument parsing', () => {
     },
     {
       argv: ['reconcile', '--fleet', '--topic', 'spokefleet-reconcile'],
-      message: /--topic must be projects\/PROJECT\/topics\/TOPIC/,
+      message: /--topic spokefleet-reconcile needs a project: add --project PROJECT/,
     },
     {
       argv: ['reconcile', '--fleet'],
       env: { SPOKEFLEET_RECONCILE_TOPIC: 'spokefleet-reconcile' },
-      message: /--topic must be projects\/PROJECT\/topics\/TOPIC, got "spokefleet-reconcile"/,
+      message: /--topic spokefleet-reconcile needs a project/,
     },
+    {
+      argv: ['reconcile', '--fleet', '--topic', 'projects/p/topics'],
+      message:
+        /--topic must be a topic id \(with a project\) or projects\/PROJECT\/topics\/TOPIC, got "projects\/p\/topics"/,
+    },
+    { argv: ['status', '-o', 'yaml'], message: /argument 'yaml' is invalid.*Allowed choices are wide/ },
     {
       argv: ['reconcile', '--fleet', '--sandbox', '--request-id', 'naïve'],
       message: /--request-id: must be printable ASCII/,
@@ -232,7 +254,7 @@ describe('cli: argument parsing', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.calls[0], {
       command: 'configValidate',
-      args: { file: undefined, sandbox: undefined, json: false },
+      args: { file: undefined, sandbox: undefined, json: false, functionTimeoutSeconds: 540 },
     });
   });
 

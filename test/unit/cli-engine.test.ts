@@ -64,7 +64,16 @@ describe('cli engine: plan and status on the fake cloud', () => {
       plan.records
         .filter((r: { outcome: string }) => r.outcome === 'planned')
         .map((r: { step: string }) => r.step),
-      Array.from({ length: 3 }, () => ['workload-identity', 'membership', 'mcs-feature']).flat(),
+      // The fleet-wide feature once, not once per cluster.
+      [
+        'workload-identity',
+        'membership',
+        'mcs-feature',
+        'workload-identity',
+        'membership',
+        'workload-identity',
+        'membership',
+      ],
     );
     assert.ok(plan.records.every((r: { dryRun: boolean }) => r.dryRun));
     assert.deepEqual(cloud.log.writes(), []);
@@ -115,8 +124,19 @@ describe('cli engine: plan and status on the fake cloud', () => {
     assert.equal((stdout.text.match(/membership\s+\S+\s+planned/g) ?? []).length, 4);
     assert.match(
       lines.at(-1) ?? '',
-      /^plan for project spoke-prj-one: 4 cluster\(s\), 12 planned change\(s\) .* nothing was written$/,
+      /^plan for project spoke-prj-one: 4 cluster\(s\), 9 planned change\(s\) .* nothing was written; 23 unchanged or skipped row\(s\) not shown \(--all shows them\)$/,
     );
+    // Changes and problems only, like terraform plan; the fleet-wide feature once.
+    assert.doesNotMatch(stdout.text, /^\S+\s+\S+\s+(unchanged|skipped)\s/m);
+    assert.equal((stdout.text.match(/^mcs-feature\s/gm) ?? []).length, 1);
+    const all = io();
+    await planCommand(
+      { request: { scope: 'project', project: PROJECT }, json: false, all: true, cloud },
+      all.io,
+    );
+    assert.match(all.stdout.text, /^\S+\s+\S+\s+unchanged\s/m);
+    assert.doesNotMatch(all.stdout.text, /not shown/);
+    assert.equal((all.stdout.text.match(/^mcs-feature\s/gm) ?? []).length, 1);
   });
 
   it('status: a row per cluster, exit 0 when nothing is refused or failed', async () => {
@@ -143,8 +163,8 @@ describe('cli engine: plan and status on the fake cloud', () => {
         c.membership,
       ]),
       [
-        [`${PROJECT}/us-east4/gke-a`, 'yes', 'on', `projects/${FLEET}/locations/global/memberships/gke-a`],
-        [`${PROJECT}/us-east4/gke-other`, 'no', '-', '-'],
+        [`${PROJECT}/us-east4/gke-a`, true, true, `projects/${FLEET}/locations/global/memberships/gke-a`],
+        [`${PROJECT}/us-east4/gke-other`, false, null, null],
       ],
     );
     assert.deepEqual(status.clusters[0].namespaces, { present: [], missing: ['mcs-common'], unknown: [] });

@@ -8,8 +8,9 @@ import {
   type ClusterStatus,
   deriveStatus,
   fleetStatus,
-  STATUS_COLUMNS,
+  statusJson,
   statusTable,
+  WIDE_STATUS_COLUMNS,
 } from '../../cli/commands/status';
 import type { ActionRecord, Outcome, Step } from '../../shared/reconcile/action';
 
@@ -330,31 +331,109 @@ describe('cli status: deriveStatus', () => {
     assert.equal(fleetStatus([], 'acme-hub').mcsFeature, 'unknown');
   });
 
-  it('statusTable: one header and one line per cluster, membership shortened to LOCATION/ID', () => {
-    const table = statusTable(
-      deriveStatus([...onboarded(), r('spoke', 'acme-spokes/us-east4/shared', 'skipped', 'not a spoke')]),
-    );
-    const lines = table.split('\n');
-    assert.equal(lines.length, 3);
-    assert.deepEqual(
-      lines[0].split(/\s+/),
-      STATUS_COLUMNS.map((c) => c.toUpperCase()),
-    );
+  it('statusTable: short names with a LOCATION column, counts of problems; fits 120 columns', () => {
+    const rows = deriveStatus([
+      ...onboarded(),
+      r('spoke', 'acme-spokes/us-east4/shared', 'skipped', 'not a spoke'),
+      ...replace(
+        onboarded('acme-spokes/us-east4/gke-broken'),
+        'peering',
+        r('peering', 'acme-spokes/us-east4/gke-broken', 'failed', '503 unavailable'),
+      ),
+    ]);
+    const lines = statusTable(rows).split('\n');
+    assert.equal(lines.length, 4);
+    assert.deepEqual(lines[0].split(/\s+/), [
+      'NAME',
+      'LOCATION',
+      'SPOKE',
+      'WI',
+      'FLEET',
+      'PEERING',
+      'NS',
+      'EXPORTS',
+      'DRIFT',
+      'PROBLEMS',
+    ]);
     assert.deepEqual(lines[1].split(/\s+/), [
-      C,
-      'yes',
+      'gke-1',
+      'us-east4',
       'yes',
       'on',
-      'global/gke-1',
       'yes',
-      '-',
-      'mcs-common',
+      'yes',
+      '1/1',
       '1',
       '0',
+      '0',
     ]);
-    assert.match(
-      lines[2],
-      /^acme-spokes\/us-east4\/shared\s+no\s+-\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+\(not a spoke\)$/,
+    assert.deepEqual(lines[2].split(/\s+/), ['shared', 'us-east4', 'no', '-', '-', '-', '-', '-', '0', '0']);
+    assert.deepEqual(lines[3].split(/\s+/), [
+      'gke-broken',
+      'us-east4',
+      'yes',
+      'on',
+      'yes',
+      '?',
+      '1/1',
+      '1',
+      '0',
+      '1',
+    ]);
+    assert.ok(lines.every((l) => l.length <= 120));
+  });
+
+  it('statusTable: PROJECT appears when rows span projects; ADVERT when advertise is on', () => {
+    const two = deriveStatus([...onboarded(), ...onboarded('acme-other/us-east4/gke-9')]);
+    assert.match(statusTable(two).split('\n')[0], /^PROJECT\s+NAME\s+LOCATION\s/);
+    const advertised = deriveStatus([
+      ...onboarded(),
+      r('advertise', C, 'planned', 'would add 10.0.0.0/14 to the gateway'),
+    ]);
+    assert.match(statusTable(advertised).split('\n')[0], /PEERING\s+ADVERT\s+NS/);
+    assert.doesNotMatch(statusTable(deriveStatus(onboarded())).split('\n')[0], /ADVERT/);
+  });
+
+  it('-o wide: project, whole membership, namespaces and problems spelled out', () => {
+    const rows = deriveStatus([
+      ...replace(onboarded(), 'peering', r('peering', C, 'failed', '503 unavailable')),
+      r('spoke', 'acme-spokes/us-east4/shared', 'skipped', 'not a spoke'),
+    ]);
+    const lines = statusTable(rows, { wide: true }).split('\n');
+    assert.deepEqual(
+      lines[0].split(/\s+/),
+      WIDE_STATUS_COLUMNS.map((c) => c.header.toUpperCase()),
     );
+    assert.match(
+      lines[1],
+      /^acme-spokes\s+us-east4\s+gke-1\s+yes\s+yes\s+on\s+global\/gke-1\s+unknown\s+-\s+mcs-common\s+1\s+0\s+peering: 503 unavailable$/,
+    );
+    assert.match(lines[2], /\(not a spoke\)$/);
+  });
+
+  it('statusJson: real booleans, null where unknown or not checked', () => {
+    const [ok] = deriveStatus(onboarded()).map(statusJson);
+    assert.equal(ok.spoke, true);
+    assert.equal(ok.vpcNative, true);
+    assert.equal(ok.workloadIdentity, true);
+    assert.equal(ok.member, true);
+    assert.equal(ok.membership, MEMBERSHIP);
+    assert.equal(ok.membershipWorkloadIdentity, true);
+    assert.equal(ok.peeringExport, true);
+    assert.equal(ok.peeringApplies, true);
+    assert.equal(ok.advertised, null);
+    assert.equal(ok.name, 'gke-1');
+    assert.equal(ok.location, 'us-east4');
+    const [off] = deriveStatus([r('spoke', C, 'skipped', 'not a spoke')]).map(statusJson);
+    assert.equal(off.spoke, false);
+    assert.equal(off.member, null);
+    assert.equal(off.vpcNative, null);
+    const [failing] = deriveStatus(
+      replace(onboarded(), 'peering', r('peering', C, 'failed', '503 unavailable')),
+    ).map(statusJson);
+    assert.equal(failing.peeringExport, null);
+    assert.equal(failing.peeringApplies, null);
+    for (const value of Object.values(ok))
+      assert.notEqual(typeof value === 'string' && /^(yes|no)$/.test(value), true);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Node.js 22 or newer, said plainly: package.json's engines, .nvmrc and .node-version agree; npm refuses to
  * install on an older Node (engine-strict); and every entry point — the CLI launcher, the demo, the sandbox and
- * the test setup — stops at once under an older Node with a message naming the version needed, instead of
+ * the test setup, sandbox:create, the build — stops at once under an older Node with a message naming the version needed, instead of
  * failing later inside a client library.
  */
 import assert from 'node:assert/strict';
@@ -45,6 +45,17 @@ describe('Node.js version', () => {
     assert.throws(() => minimumMajor('^22'), /must be ">=N"/);
   });
 
+  it('the README block and the message give the same commands; nvm, fnm, Volta and macOS are named', () => {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('### Node.js 22'), readme.indexOf('## How it works'));
+    const problem = nodeProblem('v20.0.0', minimumMajor(), '/usr/bin/node') ?? '';
+    const commands = problem.split('\n').filter((l) => /^ {2}(npm|export) /.test(l));
+    assert.equal(commands.length, 2);
+    for (const command of commands)
+      assert.ok(section.includes(command.trim()), `README lacks: ${command.trim()}`);
+    for (const name of ['nvm', 'fnm', 'Volta', 'macOS', '.nvmrc']) assert.ok(section.includes(name), name);
+  });
+
   describe('every entry point fails fast under an older Node', function () {
     this.timeout(30_000);
     const node = olderNode();
@@ -53,6 +64,11 @@ describe('Node.js version', () => {
       ['sandbox/demo.ts (npm start)', ['node_modules/tsx/dist/cli.mjs', 'sandbox/demo.ts']],
       ['sandbox/main.ts (npm run sandbox)', ['node_modules/tsx/dist/cli.mjs', 'sandbox/main.ts', '--help']],
       ['test/setup.ts (npm test)', ['node_modules/mocha/bin/mocha.js', 'test/unit/errors.test.ts']],
+      [
+        'sandbox/create.ts (npm run sandbox:create)',
+        ['node_modules/tsx/dist/cli.mjs', 'sandbox/create.ts', '--help'],
+      ],
+      ['scripts/build.mjs (npm run build, first step of npm start)', ['scripts/build.mjs']],
     ];
     for (const [what, args] of entries) {
       it(what, function () {

@@ -114,9 +114,9 @@ const title = available
     ]);
   });
 
-  it('apply --validate=false creates the namespace and the Service, audited as a create', async () => {
+  it('apply (validation on, as by default) creates the namespace and the Service, audited as a create', async () => {
     writeFileSync(join(dir, 'nginx.yaml'), MANIFEST(8080));
-    const { stdout } = await kubectl('apply', '--validate=false', '-f', join(dir, 'nginx.yaml'));
+    const { stdout } = await kubectl('apply', '-f', join(dir, 'nginx.yaml'));
     assert.match(stdout, /namespace\/mcs-common created/);
     assert.match(stdout, /service\/nginx created/);
     assert.deepEqual(
@@ -137,10 +137,32 @@ const title = available
     );
   });
 
+  it('kubectl finds, in the OpenAPI v3 documents, that the server validates fields: nothing else is downloaded', async () => {
+    const { stdout } = await kubectl('get', '--raw', '/openapi/v3');
+    const index = JSON.parse(stdout) as { paths: Record<string, { serverRelativeURL: string }> };
+    assert.deepEqual(Object.keys(index.paths).sort(), [
+      'api/v1',
+      'apis/apps/v1',
+      'apis/discovery.k8s.io/v1',
+      'apis/net.gke.io/v1',
+    ]);
+    const doc = JSON.parse((await kubectl('get', '--raw', index.paths['api/v1'].serverRelativeURL)).stdout);
+    const patch = doc.paths['/api/v1/namespaces/{namespace}/services/{name}'].patch;
+    assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: '', version: 'v1', kind: 'Service' });
+    assert.ok(
+      patch.parameters.some(
+        (p: { name: string; in: string }) => p.name === 'fieldValidation' && p.in === 'query',
+      ),
+    );
+    const v2 = JSON.parse((await kubectl('get', '--raw', '/openapi/v2')).stdout);
+    assert.equal(v2.swagger, '2.0');
+    assert.ok(v2.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch);
+  });
+
   it('re-applying a changed manifest patches the Service (strategic merge by port)', async () => {
     const before = nginx();
     writeFileSync(join(dir, 'nginx.yaml'), MANIFEST(9090, HTTPS_PORT));
-    const { stdout } = await kubectl('apply', '--validate=false', '-f', join(dir, 'nginx.yaml'));
+    const { stdout } = await kubectl('apply', '-f', join(dir, 'nginx.yaml'));
     assert.match(stdout, /namespace\/mcs-common unchanged/);
     assert.match(stdout, /service\/nginx configured/);
     const after = nginx();
