@@ -16,8 +16,12 @@ function toMembership(m: gkehub_v1.Schema$Membership): Membership {
     resourceLink: m.endpoint?.gkeCluster?.resourceLink ?? undefined,
     labels: m.labels ?? {},
     workloadIdentityPool: m.authority?.workloadIdentityPool ?? undefined,
+    state: m.state?.code ?? undefined,
   };
 }
+
+/** Membership states that end on their own (MembershipState.Code in the gkehub v1 reference). */
+const SETTLING = new Set(['CREATING', 'UPDATING']);
 
 export class FleetAdapter implements FleetPort {
   constructor(
@@ -90,6 +94,20 @@ export class FleetAdapter implements FleetPort {
       this.retry,
     );
     await this.waitOperation(operation);
+  }
+
+  async awaitMembership(name: string): Promise<Membership | undefined> {
+    // Hub has no call that waits on a membership; its operation id is known only to the call that started it.
+    const settled = await waitFor(
+      `membership ${name}`,
+      async () => {
+        const membership = await this.getMembership(name);
+        if (!membership) return { gone: true as const };
+        return SETTLING.has(membership.state ?? '') ? undefined : { membership };
+      },
+      this.wait,
+    );
+    return 'membership' in settled ? settled.membership : undefined;
   }
 
   async setAuthority(name: string, issuer: string): Promise<void> {
