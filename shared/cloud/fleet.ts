@@ -4,6 +4,7 @@
  */
 import type { gkehub_v1 } from 'googleapis/build/src/apis/gkehub/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import { type WaitOptions, waitFor } from './operations';
 import type { FleetPort, Membership, NewMembership } from './ports';
 
@@ -19,9 +20,6 @@ function toMembership(m: gkehub_v1.Schema$Membership): Membership {
     state: m.state?.code ?? undefined,
   };
 }
-
-/** Membership states that end on their own (MembershipState.Code in the gkehub v1 reference). */
-const SETTLING = new Set(['CREATING', 'UPDATING']);
 
 export class FleetAdapter implements FleetPort {
   constructor(
@@ -103,7 +101,7 @@ export class FleetAdapter implements FleetPort {
       async () => {
         const membership = await this.getMembership(name);
         if (!membership) return { gone: true as const };
-        return SETTLING.has(membership.state ?? '') ? undefined : { membership };
+        return SETTLING_MEMBERSHIP_STATES.has(membership.state ?? '') ? undefined : { membership };
       },
       this.wait,
     );

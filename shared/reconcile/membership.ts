@@ -6,7 +6,7 @@
 import type { ClusterInfo, Membership } from '../cloud/ports';
 import { isAlreadyExists, isResourceExhausted, PermanentError, TransientError } from '../errors';
 import type { ClusterRef } from '../events/types';
-import { membershipResourceName, parseMembershipName } from '../membership-name';
+import { membershipResourceName, parseMembershipName, SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import type { Decision, ReconcileContext } from './context';
 import { wrote } from './context';
 import {
@@ -20,9 +20,6 @@ import {
   sameResourceLink,
 } from './names';
 import { expectedMs, startWithin } from './resume';
-
-/** Membership states that end on their own (MembershipState.Code in the gkehub v1 reference). */
-const SETTLING = new Set(['CREATING', 'UPDATING']);
 
 export interface MembershipDecision extends Decision {
   /** `projects/P/locations/L/memberships/ID` once the cluster is (or, in dry-run, would be) a member. */
@@ -62,7 +59,7 @@ export async function ensureMembership(
   const memberships = await fleetMemberships(ctx);
   let existing = findMembershipFor(memberships, cluster.ref);
   let settledFrom: string | undefined;
-  if (existing && SETTLING.has(existing.state ?? '')) {
+  if (existing && SETTLING_MEMBERSHIP_STATES.has(existing.state ?? '')) {
     // A create (or update) started by an earlier invocation: wait for it rather than act on a half-made membership.
     if (ctx.dryRun) {
       return {
