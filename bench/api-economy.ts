@@ -61,7 +61,13 @@ const SERVICE_READS = {
 
 export const MINIMUMS: Record<string, Minimum> = {
   'spoke cluster created': {
-    reads: { ...CLUSTER_READS, 'resourcemanager.projects.get': 1 },
+    reads: {
+      ...CLUSTER_READS,
+      'resourcemanager.projects.get': 1,
+      // Before a write, the operations already running on its target (an earlier invocation's are waited for):
+      'container.ListOperations': 2, // the WI step, then the node-pool step (once for all its pools)
+      'compute.globalOperations.list': 1, // the peering step
+    },
     writes: {
       'container.UpdateCluster': 1,
       'container.UpdateNodePool': 1, // its one node pool onto the GKE metadata server
@@ -71,7 +77,7 @@ export const MINIMUMS: Record<string, Minimum> = {
       'kube.namespaces.create': 1,
     },
     lros: 5,
-    why: 'every step reads once; WI, node pool, membership, MCS feature (first cluster), peering, namespace written; projects.get once per instance (Connect gateway needs the project number)',
+    why: 'every step reads once; WI, node pool, membership, MCS feature (first cluster), peering, namespace written, each GKE and peering write after listing running operations; projects.get once per instance (Connect gateway needs the project number)',
   },
   'same event redelivered': {
     reads: CLUSTER_READS,

@@ -5,7 +5,8 @@
  * Options: --pubsub (deliver through the real Pub/Sub emulator), --empty (no seed clusters),
  * --faults '<json>' or --faults FILE (fault rules at start, `{"pattern": rule}` as PUT /faults takes them),
  * --aviatrix (the Aviatrix Controller stand-in with a spoke gateway per seed spoke, and `aviatrix.advertise` on; its
- * URL and login are listed under `aviatrix` in endpoints.json).
+ * URL and login are listed under `aviatrix` in endpoints.json), --timing realistic [--time-scale F] (operations take
+ * typical GCP durations times F, and the function deadline and retry backoff scale with them; default instant).
  */
 // First: on a Node.js too old for the project, stop with a message that names the version needed.
 import '../scripts/require-node.cjs';
@@ -17,6 +18,7 @@ import { sandboxEndpoints, startSandbox } from './harness';
 import { kubeconfigYaml } from './kube';
 import { DEVELOPER_TOKEN } from './local-cloud';
 import { createCluster, SEED_CLUSTERS } from './scenario';
+import { timingFromArgs } from './timing';
 
 const DIR = join(ROOT, '.sandbox');
 
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     delivery: args.has('--pubsub') ? 'pubsub' : 'direct',
     aviatrix: args.has('--aviatrix'),
+    timing: timingFromArgs(argv),
   });
   for (const [pattern, rule] of Object.entries(faultRules)) sandbox.cloud.faults.setRule(pattern, rule);
   let stopping = false;
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
   writeKubeconfig();
   console.log(
     `sandbox ready in ${Date.now() - started} ms: state ${endpoints.state}, GKE ${endpoints.container}, ` +
-      `kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json (Ctrl-C to stop)`,
+      `kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json, timing ${sandbox.timing.profile}` +
+      `${sandbox.timing.realistic ? ` ×${sandbox.timing.scale}` : ''} (Ctrl-C to stop)`,
   );
 }
 

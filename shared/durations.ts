@@ -21,13 +21,28 @@ const MINUTE = 60_000;
 const SECOND = 1_000;
 
 export const GCP_DURATIONS = {
+  /** CreateCluster of a regional Standard cluster (the sandbox's cluster creations). */
+  clusterCreate: {
+    minMs: 9 * MINUTE,
+    maxMs: 15 * MINUTE,
+    typicalMs: 12 * MINUTE,
+    source:
+      'No Google page states it; reports put a regional Standard cluster at about 9–15 min. Upper bound: gcloud `container clusters create` waits up to 3,600 s (its hidden --timeout default, surface/container/clusters/create.py).',
+  },
+  /** DeleteCluster. */
+  clusterDelete: {
+    minMs: 3 * MINUTE,
+    maxMs: 8 * MINUTE,
+    typicalMs: 6 * MINUTE,
+    source: 'No Google page states it; chosen like a cluster update, on the long side.',
+  },
   /** UpdateCluster with `desiredWorkloadIdentityConfig` (a control-plane change). */
   clusterUpdate: {
     minMs: 2 * MINUTE,
     maxMs: 8 * MINUTE,
     typicalMs: 6 * MINUTE,
     source:
-      'No Google page states a duration for a workload-identity cluster update; GKE\'s "concurrent operations" troubleshooting page says a cluster-level operation blocks others while it runs. Chosen long: 2–8 min (a regional control plane is updated one replica at a time).',
+      'No Google page states it. GKE\'s "Troubleshoot concurrent operations" page: a cluster-level operation blocks every other one while it runs; gcloud `container clusters update` waits up to 3,600 s (surface/container/clusters/update.py). Chosen long: 2–8 min.',
   },
   /** UpdateNodePool to GKE_METADATA: per batch of nodes recreated at the pool's surge settings. */
   nodePoolUpdatePerBatch: {
@@ -35,7 +50,7 @@ export const GCP_DURATIONS = {
     maxMs: 6 * MINUTE,
     typicalMs: 5 * MINUTE,
     source:
-      "GKE's workload identity page: moving a node pool to the GKE metadata server recreates its nodes, honouring the surge settings. No Google page gives a per-node time; reports of about 4–5 min per node at surge 1/0, so 3–6 min per batch.",
+      "GKE's workload identity page: updating a pool to the GKE metadata server recreates its nodes, with the pool's surge upgrade settings. No Google page gives a time per node; reports say about 4–5 min per node at surge 1/0. Chosen: 3–6 min per batch of maxSurge + maxUnavailable nodes. gcloud `node-pools update` waits up to 1,800 s (surface/container/node_pools/update.py).",
   },
   /** gkehub memberships.create: CREATING until READY. */
   membershipCreate: {
@@ -43,14 +58,21 @@ export const GCP_DURATIONS = {
     maxMs: 2 * MINUTE,
     typicalMs: 90 * SECOND,
     source:
-      'No Google page states it; the Terraform provider allows 20 min by default (google_gke_hub_membership timeouts). Chosen: 30 s–2 min.',
+      'No Google page states it; the Terraform provider allows 20 min (google_gke_hub_membership default timeouts), gcloud polls Hub operations up to 30 min (api_lib/util/waiter.py). Chosen: 30 s–2 min.',
   },
   /** gkehub memberships.patch of `authority`. */
   membershipUpdate: {
     minMs: 10 * SECOND,
     maxMs: 60 * SECOND,
     typicalMs: 45 * SECOND,
-    source: 'No Google page states it; chosen like a membership create, shorter (no agent to set up).',
+    source: 'No Google page states it; chosen shorter than a create (no registration).',
+  },
+  /** gkehub memberships.delete. */
+  membershipDelete: {
+    minMs: 10 * SECOND,
+    maxMs: 60 * SECOND,
+    typicalMs: 45 * SECOND,
+    source: 'No Google page states it; chosen like an update.',
   },
   /** gkehub features.create (multiclusterservicediscovery). */
   featureCreate: {
@@ -59,13 +81,13 @@ export const GCP_DURATIONS = {
     typicalMs: 20 * SECOND,
     source: 'No Google page states it; chosen: 5–30 s.',
   },
-  /** compute networks.updatePeering (export/import custom routes). */
+  /** compute networks.addPeering / updatePeering / removePeering. */
   peeringUpdate: {
     minMs: 10 * SECOND,
     maxMs: 60 * SECOND,
     typicalMs: 40 * SECOND,
     source:
-      'No Google page states it; the Terraform provider allows 4 min by default (google_compute_network_peering_routes_config timeouts). Chosen: 10–60 s.',
+      'No Google page states it; the Terraform provider allows 4 min (peering default timeouts). Compute refuses a second peering change on either network while one runs ("There is a peering operation in progress"). Chosen: 10–60 s.',
   },
   /** net.gke.io served in a cluster after it joins a fleet with Multi-Cluster Services. */
   mcsResourcesArrival: {
@@ -73,7 +95,7 @@ export const GCP_DURATIONS = {
     maxMs: 6 * MINUTE,
     typicalMs: 5 * MINUTE,
     source:
-      "GKE's Multi-Cluster Services page: after registering a cluster, the MCS CRDs and importer are installed in it; a ServiceImport appears in other clusters minutes after the export (about 5 min). Chosen: 2–6 min.",
+      'No Google page states it. GKE\'s "Configuring multi-cluster Services": the MCS controller installs the CRDs in fleet members once the feature is on; a ServiceImport is reported to appear minutes after the export. Chosen: 2–6 min.',
   },
 } as const satisfies Record<string, DurationRow>;
 

@@ -12,7 +12,7 @@ export interface ComputeServerOptions {
   faults: FaultInjector;
   port?: number;
   /** How long a peering operation stays RUNNING and holds the peering lock; default 30 ms. */
-  peeringOpMs?: number;
+  peeringOpMs?: number | (() => number);
 }
 
 export interface ComputeServer {
