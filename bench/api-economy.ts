@@ -67,6 +67,9 @@ export const MINIMUMS: Record<string, Minimum> = {
       // Before a write, the operations already running on its target (an earlier invocation's are waited for):
       'container.ListOperations': 2, // the WI step, then the node-pool step (once for all its pools)
       'compute.globalOperations.list': 1, // the peering step
+      // ...and the target read again after that list (an operation may have ended between the two):
+      'container.GetCluster': 3, // admission, the WI step, the node-pool step
+      'compute.networks.get': 2, // the peering read, then again before the write
     },
     writes: {
       'container.UpdateCluster': 1,

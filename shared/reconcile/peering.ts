@@ -37,19 +37,19 @@ export async function ensurePeeringExport(ctx: ReconcileContext, cluster: Cluste
     // Compute takes one peering change per network at a time; one still running (ours from an earlier invocation,
     // or GKE's) is waited for, and the peering read again.
     const running = await ctx.cloud.peering.runningPeeringOperations(project, network);
-    if (running.length > 0) {
-      await awaitNetworkOperations(ctx, project, network, running);
-      const now = await ctx.cloud.peering.get(project, network, current.name);
-      if (
-        now &&
-        now.exportCustomRoutes === desired.exportCustomRoutes &&
-        now.importCustomRoutes === desired.importCustomRoutes
-      ) {
-        return {
-          outcome: 'unchanged',
-          reason: `${now.name}: export=${now.exportCustomRoutes} import=${now.importCustomRoutes} (after ${describeOperations(running)})`,
-        };
-      }
+    await awaitNetworkOperations(ctx, project, network, running);
+    // Read again after listing: an operation that ended between the first read and the list left no trace in it.
+    const now = await ctx.cloud.peering.get(project, network, current.name);
+    if (
+      now &&
+      now.exportCustomRoutes === desired.exportCustomRoutes &&
+      now.importCustomRoutes === desired.importCustomRoutes
+    ) {
+      const after = running.length > 0 ? `after ${describeOperations(running)}` : 'changed meanwhile';
+      return {
+        outcome: 'unchanged',
+        reason: `${now.name}: export=${now.exportCustomRoutes} import=${now.importCustomRoutes} (${after})`,
+      };
     }
     startWithin('networks.updatePeering', expectedMs(ctx, 'peeringUpdate'));
     await ctx.cloud.peering.update(project, network, desired);

@@ -42,12 +42,12 @@ export async function ensureWorkloadIdentity(ctx: ReconcileContext, cluster: Clu
       cluster.ref,
       blocking(await ctx.cloud.clusters.runningOperations(cluster.ref)),
     );
-    if (waited.length > 0) {
-      const now = await ctx.cloud.clusters.get(cluster.ref);
-      if (now?.workloadPool === desired) {
-        cluster.workloadPool = desired;
-        return { outcome: 'unchanged', reason: `pool ${desired} (after ${describeOperations(waited)})` };
-      }
+    // Read again after listing: an operation that ended between the first read and the list left no trace in it.
+    const now = await ctx.cloud.clusters.get(cluster.ref);
+    if (now?.workloadPool === desired) {
+      cluster.workloadPool = desired;
+      const after = waited.length > 0 ? ` (after ${describeOperations(waited)})` : ' (set meanwhile)';
+      return { outcome: 'unchanged', reason: `pool ${desired}${after}` };
     }
     startWithin('UpdateCluster (workload identity)', expectedMs(ctx, 'clusterUpdate'));
     await ctx.cloud.clusters.setWorkloadPool(cluster.ref, desired);
@@ -106,15 +106,18 @@ export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: Clu
   const running = await ctx.cloud.clusters.runningOperations(cluster.ref);
   const moved: NodePoolInfo[] = [];
   const found: string[] = [];
+  // Read again after listing: an operation that ended between the first read and the list left no trace in it.
+  let fresh = await ctx.cloud.clusters.get(cluster.ref);
   for (const pool of pending) {
     const waited = await awaitClusterOperations(ctx, cluster.ref, blocking(running, pool.name));
     for (const op of waited) running.splice(running.indexOf(op), 1);
-    if (waited.length > 0) {
-      const now = (await ctx.cloud.clusters.get(cluster.ref))?.nodePools.find((p) => p.name === pool.name);
-      if (!now || now.metadataMode === 'GKE_METADATA') {
-        found.push(`${pool.name} (after ${describeOperations(waited)})`);
-        continue;
-      }
+    if (waited.length > 0) fresh = await ctx.cloud.clusters.get(cluster.ref);
+    const now = fresh?.nodePools.find((p) => p.name === pool.name);
+    if (!now || now.metadataMode === 'GKE_METADATA') {
+      found.push(
+        `${pool.name}${waited.length > 0 ? ` (after ${describeOperations(waited)})` : ' (moved meanwhile)'}`,
+      );
+      continue;
     }
     startWithin(`UpdateNodePool ${pool.name} (recreates its nodes)`, nodePoolExpectedMs(ctx, pool));
     await ctx.cloud.clusters.updateNodePoolMetadata(cluster.ref, pool.name);

@@ -167,6 +167,16 @@ describe('resumable writes', () => {
       );
     });
 
+    it('an update that ended between the first read and the list is seen by a second read: nothing written', async () => {
+      const cloud = new FakeCloud();
+      // The store already has the pool (another invocation's update ended); the step holds the older read.
+      cloud.addCluster(clusterInfo(REF, { workloadPool: POOL }));
+      const { ctx } = testContext(cloud);
+      const decision = await ensureWorkloadIdentity(ctx, clusterInfo(REF));
+      assert.deepEqual(decision, { outcome: 'unchanged', reason: `pool ${POOL} (set meanwhile)` });
+      assert.deepEqual(cloud.log.writes(), []);
+    });
+
     it('an operation still running at the end of the wait ends the step transient, naming it', async () => {
       const cloud = new FakeCloud();
       cloud.addCluster(clusterInfo(REF));
@@ -194,7 +204,7 @@ describe('resumable writes', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
         await assert.rejects(
           ensureWorkloadIdentity(ctx, clusterInfo(REF)),
-          /not started: it typically takes 0\.4 s and 0\.[0-2] s of this invocation are left/,
+          /not started: it typically takes 0\.4 s and 0\.[0-3] s of this invocation are left/,
         );
       });
       assert.deepEqual(cloud.log.writes(), []);
