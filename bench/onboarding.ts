@@ -42,6 +42,7 @@ export const onboarding: Benchmark = {
     const sandbox = await startSandbox({ timing: { profile: 'realistic', scale, seed: 11 } });
     try {
       const r: ClusterRef = { project: 'spokefleet-demo-two', location: 'us-east4', name: 'bench-onboard' };
+      const before = sandbox.cloud.faults.counters();
       await createCluster(sandbox, r, {
         network: 'gcp-spoke100-us-east4',
         subnetwork: 'gcp-spoke100-us-east4',
@@ -83,6 +84,20 @@ export const onboarding: Benchmark = {
       await sandbox.settle();
       const attempts = [sandbox.auditDelivery, sandbox.reconcileDelivery].flatMap((d) => d?.attempts ?? []);
       const overdue = attempts.filter((a) => a.timedOut).length;
+      if (process.env.BENCH_TRACE) {
+        for (const a of [...attempts].sort((x, y) => x.startedAt - y.startedAt))
+          progress(
+            `  attempt ${a.attempt} ${a.messageId.slice(-6)} at +${a.startedAt - createdAt} ms for ${a.durationMs} ms → ${a.status}`,
+          );
+        for (const d of waited) progress(`  ${d.kind} at +${d.at - createdAt} ms for ${d.ms} ms`);
+      }
+      // Long writes accepted by the stand-ins (a refused one starts nothing): each should be sent once.
+      const sent = (method: string) =>
+        (sandbox.cloud.faults.counters()[method]?.calls ?? 0) - (before[method]?.calls ?? 0);
+      const started = {
+        UpdateCluster: waited.filter((d) => d.kind === 'clusterUpdate').length,
+        'memberships.create': waited.filter((d) => d.kind === 'membershipCreate').length,
+      };
       progress(`onboarding: ${onboardedMs} ms for ${unavoidableMs} ms of operations (scale ${scale})`);
       const group = `Onboarding critical path (realistic profile × ${scale}; baseline = the operations waited for, as drawn)`;
       const kinds = [...new Set(waited.map((d) => d.kind))]
@@ -104,6 +119,15 @@ export const onboarding: Benchmark = {
           ratio: ratio(onboardedMs, unavoidableMs),
           target: '≤ 1.2×',
           met: onboardedMs <= 1.2 * unavoidableMs,
+        },
+        {
+          group,
+          figure: `long writes started: UpdateCluster ${started.UpdateCluster}, memberships.create ${started['memberships.create']} (sent, refusals included: UpdateCluster ${sent('container.UpdateCluster')}, UpdateNodePool ${sent('container.UpdateNodePool')})`,
+          value: started.UpdateCluster + started['memberships.create'],
+          unit: 'operations',
+          baseline: 2,
+          target: '= 2 (each once)',
+          met: started.UpdateCluster === 1 && started['memberships.create'] === 1,
         },
         {
           group,

@@ -5,10 +5,11 @@
  * GKE itself — and waits for it within the time left instead of starting a second one (which GKE would refuse with
  * "Cluster is running incompatible operation …"). An operation that does not end in time ends the step transient,
  * naming it, and the redelivered event finds it again. A write whose typical duration is longer than the time left
- * is not started: it is left to the redelivery, which starts with a whole invocation.
+ * is not started: it is left to the redelivery, which starts with a whole invocation (unless no invocation is long
+ * enough for it: then it starts at once).
  */
 import type { NetworkOperation, NodePoolInfo, RunningOperation } from '../cloud/ports';
-import { invocationBudgetMs, timeLeftMs } from '../deadline';
+import { ANSWER_RESERVE_MS, invocationBudgetMs, timeLeftMs } from '../deadline';
 import { type DurationKind, GCP_DURATIONS, nodePoolBatches } from '../durations';
 import { TransientError } from '../errors';
 import type { ClusterRef } from '../events/types';
@@ -36,14 +37,16 @@ export function nodePoolExpectedMs(ctx: ReconcileContext, pool: NodePoolInfo): n
 }
 
 /**
- * Throws (transient) instead of starting `what` when its typical duration is longer than the time left. A write
- * longer than half an invocation is started when at least half is left: no invocation could see it through, and
- * the next one finds it running.
+ * Throws (transient) instead of starting `what` when its typical duration is longer than the time left: a fresh
+ * invocation can see it through, so the redelivery starts it. A write longer than any invocation's work time (a
+ * node pool of several batches) is started at once if a twentieth of the invocation is left: no invocation could
+ * see it through, and the sooner it starts, the sooner it ends; the next invocation finds it running.
  */
 export function startWithin(what: string, typicalMs: number, now = Date.now()): void {
   const left = timeLeftMs(now);
   if (left === undefined) return;
-  const needed = Math.min(typicalMs, (invocationBudgetMs() ?? left) / 2);
+  const work = (invocationBudgetMs() ?? left + ANSWER_RESERVE_MS) - ANSWER_RESERVE_MS;
+  const needed = typicalMs >= work ? work / 20 : typicalMs;
   if (left < needed) {
     throw new TransientError(
       `${what} not started: it typically takes ${seconds(typicalMs)} and ${seconds(Math.max(0, left))} of this invocation are left; left to the redelivery`,

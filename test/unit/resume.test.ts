@@ -112,10 +112,11 @@ describe('resumable writes', () => {
       });
     });
 
-    it('a write longer than any invocation starts while at least half of one is left (else nothing would ever start it)', async () => {
+    it('a write longer than any invocation starts at once while a twentieth of one is left (no invocation could see it through)', async () => {
+      // 10 s budget, 9.75 s of work time: a 60 s write needs 487 ms left, not 60 s.
       await withDeadline(10_000, async () => {
-        startWithin('node pool', 60_000);
-        assert.throws(() => startWithin('node pool', 60_000, Date.now() + 5_500), /not started/);
+        startWithin('node pool', 60_000, Date.now() + 9_000);
+        assert.throws(() => startWithin('node pool', 60_000, Date.now() + 9_400), /not started/);
       });
     });
 
@@ -198,13 +199,13 @@ describe('resumable writes', () => {
     it('workload identity: not started when the invocation has less time left than an update takes', async () => {
       const cloud = new FakeCloud();
       cloud.addCluster(clusterInfo(REF));
-      // 6 min × 0.001 = 360 ms typical; 100 ms into a 600 ms invocation (250 ms reserved), 250 ms are left.
-      const { ctx } = testContext(cloud, { timeScale: 0.001 });
+      // 6 min × 0.0005 = 180 ms typical; 200 ms into a 600 ms invocation (250 ms reserved), 150 ms are left.
+      const { ctx } = testContext(cloud, { timeScale: 0.0005 });
       await withDeadline(600, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 200));
         await assert.rejects(
           ensureWorkloadIdentity(ctx, clusterInfo(REF)),
-          /not started: it typically takes 0\.4 s and 0\.[0-3] s of this invocation are left/,
+          /not started: it typically takes 0\.2 s and 0\.[0-1] s of this invocation are left/,
         );
       });
       assert.deepEqual(cloud.log.writes(), []);
