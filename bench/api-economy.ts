@@ -100,10 +100,13 @@ export const MINIMUMS: Record<string, Minimum> = {
       'kube.endpointslices.list': 1, // row 9: ready endpoints
       'kube.serviceexports.list': MEMBERS, // row 9: the fleet-wide view, one list per member cluster
       'kube.serviceexports.get': 2, // + the read-back for a Conflict condition (docs/decisions.md)
+      // With several allowed projects, the cross-project check is made again after the create against the members
+      // read again (a cluster onboarded concurrently may have joined): a second list, by design.
+      'gkehub.memberships.list': 2,
     },
     writes: { 'kube.serviceexports.create': 1 },
     lros: 0,
-    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, read-back`,
+    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, cross-project re-check with the members read again, read-back`,
   },
   'Service event redelivered': {
     reads: SERVICE_READS,
