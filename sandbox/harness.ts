@@ -221,9 +221,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     if (emulator) {
       const running = emulator;
-      await pushTopic(running, AUDIT_TOPIC, audit.url);
+      const backoff = (which: 'audit' | 'reconcile') => {
+        const policy = timing.delivery(which);
+        return policy ? { backoffMs: { minimum: policy.backoffMs, maximum: policy.maxBackoffMs } } : {};
+      };
+      await pushTopic(running, AUDIT_TOPIC, audit.url, backoff('audit'));
       // A fanned-out cluster request can take longer than the default 10 s under load; not worth a redelivery.
-      await pushTopic(running, RECONCILE_TOPIC, reconcile.url, { ackDeadlineSeconds: 60 });
+      await pushTopic(running, RECONCILE_TOPIC, reconcile.url, {
+        ackDeadlineSeconds: 60,
+        ...backoff('reconcile'),
+      });
       const pubsubSink = new PubsubSink(running, AUDIT_TOPIC);
       cloud.setAuditSinks(pubsubSink);
       return {
