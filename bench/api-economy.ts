@@ -61,7 +61,16 @@ const SERVICE_READS = {
 
 export const MINIMUMS: Record<string, Minimum> = {
   'spoke cluster created': {
-    reads: { ...CLUSTER_READS, 'resourcemanager.projects.get': 1 },
+    reads: {
+      ...CLUSTER_READS,
+      'resourcemanager.projects.get': 1,
+      // Before a write, the operations already running on its target (an earlier invocation's are waited for):
+      'container.ListOperations': 2, // the WI step, then the node-pool step (once for all its pools)
+      'compute.globalOperations.list': 1, // the peering step
+      // ...and the target read again after that list (an operation may have ended between the two):
+      'container.GetCluster': 3, // admission, the WI step, the node-pool step
+      'compute.networks.get': 2, // the peering read, then again before the write
+    },
     writes: {
       'container.UpdateCluster': 1,
       'container.UpdateNodePool': 1, // its one node pool onto the GKE metadata server
@@ -71,7 +80,7 @@ export const MINIMUMS: Record<string, Minimum> = {
       'kube.namespaces.create': 1,
     },
     lros: 5,
-    why: 'every step reads once; WI, node pool, membership, MCS feature (first cluster), peering, namespace written; projects.get once per instance (Connect gateway needs the project number)',
+    why: 'every step reads once; WI, node pool, membership, MCS feature (first cluster), peering, namespace written, each GKE and peering write after listing running operations; projects.get once per instance (Connect gateway needs the project number)',
   },
   'same event redelivered': {
     reads: CLUSTER_READS,
@@ -91,10 +100,13 @@ export const MINIMUMS: Record<string, Minimum> = {
       'kube.endpointslices.list': 1, // ready endpoints
       'kube.serviceexports.list': MEMBERS, // the fleet-wide view, one list per member cluster
       'kube.serviceexports.get': 2, // + the read-back for a Conflict condition (docs/decisions.md)
+      // With several allowed projects, the cross-project check is made again after the create against the members
+      // read again (a cluster onboarded concurrently may have joined): a second list, by design.
+      'gkehub.memberships.list': 2,
     },
     writes: { 'kube.serviceexports.create': 1 },
     lros: 0,
-    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, read-back`,
+    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, cross-project re-check with the members read again, read-back`,
   },
   'Service event redelivered': {
     reads: SERVICE_READS,

@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (full sizes, under 5 minutes on 2 cores) and `npm run bench:smoke` (`--smoke`: tiny sizes).
  *
- *   tsx bench/run.ts [--smoke] [--only cold-start,api-economy,fleet,burst] [--json FILE]
+ *   tsx bench/run.ts [--smoke] [--only cold-start,api-economy,fleet,burst,onboarding,api-budget] [--json FILE]
+ *     [--time-scale F]   (onboarding: the realistic profile's scale, default 0.005)
  *
  * Prints one table (figure, value, baseline, ratio, target, met?) on stdout; progress goes to stderr. Every
  * baseline is measured in the same run, so the ratios hold on a busy machine where absolute times do not.
@@ -14,8 +15,9 @@ import { burst } from './burst';
 import { coldStart } from './cold-start';
 import { type Benchmark, checkFigure, type Figure, formatTable } from './common';
 import { fleetReconcile } from './fleet';
+import { apiBudget, onboarding } from './onboarding';
 
-export const BENCHMARKS: Benchmark[] = [coldStart, apiEconomy, fleetReconcile, burst];
+export const BENCHMARKS: Benchmark[] = [coldStart, apiEconomy, fleetReconcile, burst, onboarding, apiBudget];
 
 export interface RunResult {
   figures: Figure[];

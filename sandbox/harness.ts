@@ -21,6 +21,7 @@ import { DEVELOPER_TOKEN, LocalCloud, type SandboxProject } from './local-cloud'
 import { startLoggingServer } from './logging/server';
 import { type PublishStandIn, startPublishStandIn } from './pubsub/publisher';
 import { type Emulator, PubsubSink, pushTopic, startEmulator } from './pubsub-emulator';
+import { Timing, type TimingOptions } from './timing';
 
 export const DEMO_PROJECT: SandboxProject = { id: 'spokefleet-demo', number: '123456789012' };
 export const DEMO_PROJECT_2: SandboxProject = { id: 'spokefleet-demo-two', number: '210987654321' };
@@ -49,10 +50,17 @@ export interface SandboxOptions {
    * on `aviatrix` with `advertise` in the generated config. An object sets the stand-in's latency per call.
    */
   aviatrix?: boolean | { latencyMs?: number; sessionTtlMs?: number };
+  /**
+   * The timing profile (default instant). `realistic` draws every operation's duration from the table of typical
+   * GCP durations times `scale`, and scales the functions' invocation budget (config `timeScale`) and the direct
+   * delivery's retry backoff and request timeout (the function timeout) with it.
+   */
+  timing?: Timing | TimingOptions;
 }
 
 export interface Sandbox {
   cloud: LocalCloud;
+  timing: Timing;
   config: ConfigInput;
   audit: FunctionProcess;
   reconcile: FunctionProcess;
@@ -132,17 +140,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // google-auth-library looks for the GCP metadata server (a DNS lookup off the machine, and a
   // MetadataLookupWarning on the terminal).
   process.env.METADATA_SERVER_DETECTION ??= 'none';
+  const timing = options.timing instanceof Timing ? options.timing : new Timing(options.timing);
   const cloud = await LocalCloud.start({
     projects: [DEMO_PROJECT, DEMO_PROJECT_2],
     fleetProject: DEMO_PROJECT.id,
     provisionDelayMs: options.provisionDelayMs ?? 100,
     mcsDelayMs: options.mcsDelayMs,
+    timing,
   });
   const stops: Array<() => Promise<void>> = [() => cloud.close()];
   try {
     seedNetworks(cloud);
     let aviatrix: Sandbox['aviatrix'];
-    const overrides: Partial<ConfigInput> = { ...options.config };
+    const overrides: Partial<ConfigInput> = {
+      ...(timing.realistic ? { timeScale: timing.configScale } : {}),
+      ...options.config,
+    };
     if (options.aviatrix) {
       const tuning = typeof options.aviatrix === 'object' ? options.aviatrix : {};
       const password = randomBytes(12).toString('base64url');
@@ -212,13 +225,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     if (emulator) {
       const running = emulator;
-      await pushTopic(running, AUDIT_TOPIC, audit.url);
+      const backoff = (which: 'audit' | 'reconcile') => {
+        const policy = timing.delivery(which);
+        return policy ? { backoffMs: { minimum: policy.backoffMs, maximum: policy.maxBackoffMs } } : {};
+      };
+      await pushTopic(running, AUDIT_TOPIC, audit.url, backoff('audit'));
       // A fanned-out cluster request can take longer than the default 10 s under load; not worth a redelivery.
-      await pushTopic(running, RECONCILE_TOPIC, reconcile.url, { ackDeadlineSeconds: 60 });
+      await pushTopic(running, RECONCILE_TOPIC, reconcile.url, {
+        ackDeadlineSeconds: 60,
+        ...backoff('reconcile'),
+      });
       const pubsubSink = new PubsubSink(running, AUDIT_TOPIC);
       cloud.setAuditSinks(pubsubSink);
       return {
         cloud,
+        timing,
         config,
         audit,
         reconcile,
@@ -235,17 +256,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       };
     }
 
-    const auditDelivery = new CloudEventDelivery({ url: audit.url, topic: AUDIT_TOPIC_NAME });
+    const auditDelivery = new CloudEventDelivery({
+      url: audit.url,
+      topic: AUDIT_TOPIC_NAME,
+      ...timing.delivery('audit'),
+    });
     const reconcileDelivery = new CloudEventDelivery({
       url: reconcile.url,
       topic: RECONCILE_TOPIC_NAME,
       maxInFlight: RECONCILE_IN_FLIGHT,
+      ...timing.delivery('reconcile'),
     });
     routes.set(AUDIT_TOPIC_NAME, (message) => auditDelivery.accept(message));
     routes.set(RECONCILE_TOPIC_NAME, (message) => reconcileDelivery.accept(message));
     cloud.setAuditSinks(auditDelivery);
     return {
       cloud,
+      timing,
       config,
       audit,
       reconcile,

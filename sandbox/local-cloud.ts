@@ -13,6 +13,7 @@ import { startContainerServer } from './container/server';
 import { FaultInjector, type FaultRule } from './faults';
 import { type GkeHubServer, startGkeHubServer } from './gkehub/server';
 import { type KubeServer, startKubeServer } from './kube';
+import type { Timing } from './timing';
 
 export interface SandboxProject {
   id: string;
@@ -36,6 +37,11 @@ export interface LocalCloudOptions {
   mcsAtStart?: boolean;
   /** Bearer token → principal, for the Kubernetes APIs and the audit entries they write. */
   principals?: Record<string, string>;
+  /**
+   * The timing profile: `realistic` draws every operation's duration (and the MCS resources' arrival) from the
+   * table of typical GCP durations, scaled, in place of the fixed delays above.
+   */
+  timing?: Timing;
 }
 
 export const SANDBOX_TOKEN = 'sandbox-token';
@@ -183,10 +189,13 @@ export class LocalCloud {
           refKeyOfLink(m.endpoint?.gkeCluster?.resourceLink) === key,
       );
       if (!member) continue;
-      const timer = setTimeout(() => {
-        this.mcsTimers.delete(key);
-        kube.api.serveMcs();
-      }, this.options.mcsDelayMs ?? 100);
+      const timer = setTimeout(
+        () => {
+          this.mcsTimers.delete(key);
+          kube.api.serveMcs();
+        },
+        this.options.timing?.draw('mcsResourcesArrival') ?? this.options.mcsDelayMs ?? 100,
+      );
       timer.unref();
       this.mcsTimers.set(key, timer);
     }
@@ -207,12 +216,18 @@ export class LocalCloud {
 
   private async startAll(): Promise<void> {
     const { options, faults } = this;
-    this.compute = await startComputeServer({ faults, peeringOpMs: options.peeringOpMs });
+    const timing = options.timing?.realistic ? options.timing : undefined;
+    this.compute = await startComputeServer({
+      faults,
+      peeringOpMs: timing ? () => timing.draw('peeringUpdate') ?? 0 : options.peeringOpMs,
+    });
     this.servers.push(this.compute);
     this.hub = await startGkeHubServer({
       faults,
       projects: options.projects,
-      opDelayMs: options.hubOpDelayMs,
+      opDelayMs: timing
+        ? (verb: string, target: string) => timing.hubOperationMs(verb, target) ?? 0
+        : options.hubOpDelayMs,
     });
     this.servers.push(this.hub);
     this.hub.store.onChange = () => this.syncMcs();
@@ -220,6 +235,7 @@ export class LocalCloud {
       faults,
       audit: this.sink,
       provisionDelayMs: options.provisionDelayMs,
+      operationMs: timing ? (type, pool) => timing.gkeOperationMs(type, pool) : undefined,
       principalFor: (token) => (token && this.principals[token]) || 'developer@example.com',
       hooks: {
         provisionKube: async (ref) => {

@@ -17,6 +17,7 @@ import { type Sandbox, sandboxEndpoints, startSandbox } from './harness';
 import { kubeconfigYaml } from './kube';
 import { DEVELOPER_TOKEN } from './local-cloud';
 import { createCluster, SEED_CLUSTERS, until } from './scenario';
+import { type Timing, timingFromArgs } from './timing';
 
 /** SPOKEFLEET_SANDBOX_DIR moves the files (tests run a sandbox of their own next to a user's). */
 const SANDBOX_DIR = process.env.SPOKEFLEET_SANDBOX_DIR ?? join(ROOT, '.sandbox');
@@ -38,11 +39,16 @@ Options:
   --aviatrix         the Aviatrix Controller stand-in, one spoke gateway per seed spoke VPC, advertise on
   --empty            no seed clusters
   --faults JSON|FILE fault rules at start, {"pattern": rule} as PUT /faults takes them
+  --timing PROFILE   instant (default: operations end in milliseconds) or realistic (typical GCP durations;
+                     the functions' deadline and the delivery's retry backoff scale with them)
+  --time-scale F     with --timing realistic: multiply every duration by F (e.g. 0.01: a 6-minute update in 3.6 s)
+  --timing-seed N    with --timing realistic: the seed of the drawn durations (repeatable runs)
   -h, --help         this help
 
 Examples:
   npm run sandbox
   npm run sandbox -- --pubsub
+  npm run sandbox -- --timing realistic --time-scale 0.01
   npm run sandbox:create -- my-cluster --network gcp-spoke100-us-east4
   KUBECONFIG=.sandbox/kubeconfig kubectl --context gke-us-east4-cluster-1 get ns
   npx spokefleet status --sandbox
@@ -53,16 +59,25 @@ interface Options {
   aviatrix: boolean;
   empty: boolean;
   faults: Record<string, FaultRule>;
+  timing: Timing;
 }
 
 function parseSandboxArgs(argv: readonly string[]): Options | 'help' {
-  const options: Options = { delivery: 'direct', aviatrix: false, empty: false, faults: {} };
+  const options: Options = {
+    delivery: 'direct',
+    aviatrix: false,
+    empty: false,
+    faults: {},
+    timing: timingFromArgs(argv),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') return 'help';
     if (arg === '--pubsub') options.delivery = 'pubsub';
     else if (arg === '--aviatrix') options.aviatrix = true;
     else if (arg === '--empty') options.empty = true;
+    else if (['--timing', '--time-scale', '--timing-seed'].includes(arg))
+      i++; // read by timingFromArgs
     else if (arg === '--faults') {
       const value = argv[++i];
       if (value === undefined) throw new Error('--faults needs JSON or a file');
@@ -147,7 +162,11 @@ async function main(): Promise<number> {
   // user's kubectl context is kept for the new file.
   const previousContext = currentContext(KUBECONFIG);
   for (const file of [ENDPOINTS, KUBECONFIG]) rmSync(file, { force: true });
-  const sandbox = await startSandbox({ delivery: options.delivery, aviatrix: options.aviatrix });
+  const sandbox = await startSandbox({
+    delivery: options.delivery,
+    aviatrix: options.aviatrix,
+    timing: options.timing,
+  });
   for (const [pattern, rule] of Object.entries(options.faults)) sandbox.cloud.faults.setRule(pattern, rule);
   const stopStreaming = streamRecords([sandbox.audit, sandbox.reconcile]);
 
@@ -197,7 +216,8 @@ async function main(): Promise<number> {
   timer = setInterval(writeKubeconfig, 500);
   console.log(
     `\nsandbox ready in ${Date.now() - started} ms: state ${endpoints.state}, GKE ${endpoints.container}, ` +
-      'kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json (Ctrl-C to stop)\n',
+      `kubeconfig .sandbox/kubeconfig, endpoints .sandbox/endpoints.json, timing ${sandbox.timing.profile}` +
+      `${sandbox.timing.realistic ? ` ×${sandbox.timing.scale}` : ''} (Ctrl-C to stop)\n`,
   );
   return -1;
 }

@@ -98,15 +98,25 @@ export async function pushTopic(
   emulator: Emulator,
   topicName: string,
   functionUrl: string,
-  options: { ackDeadlineSeconds?: number } = {},
+  options: {
+    ackDeadlineSeconds?: number;
+    /** The push subscription's retry policy (default 1–5 s); the realistic timing profile scales Terraform's. */
+    backoffMs?: { minimum: number; maximum: number };
+  } = {},
 ): Promise<void> {
+  const duration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
   const [topic] = await emulator.pubsub.createTopic(topicName);
   const project = emulator.project;
   const base = functionUrl.replace(/\/$/, '');
   await topic.createSubscription(`${topicName}-push`, {
     pushConfig: { pushEndpoint: `${base}/projects/${project}/topics/${topicName}` },
     ackDeadlineSeconds: options.ackDeadlineSeconds ?? 10,
-    retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 5 } },
+    retryPolicy: options.backoffMs
+      ? {
+          minimumBackoff: duration(options.backoffMs.minimum),
+          maximumBackoff: duration(options.backoffMs.maximum),
+        }
+      : { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 5 } },
   });
 }
 

@@ -89,7 +89,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const spokes = options.spokeDirectory ?? controller;
   const advertiser = config.aviatrix?.advertise ? (options.advertiser ?? controller) : undefined;
   const publisher = options.publisher ?? topicPublisher(config);
-  const budgetMs = options.invocationBudgetMs ?? config.invocationBudgetSeconds * 1000;
+  const budgetMs = options.invocationBudgetMs ?? config.invocationBudgetSeconds * 1000 * config.timeScale;
   const context = (eventLog: Logger, dryRun: boolean): ReconcileContext => ({
     config,
     cloud: lazyCloud,

@@ -196,6 +196,9 @@ const schema = z
     /** Work stops (and the event goes back to Pub/Sub) this long after an invocation starts: keep it below the
      * function timeout (540 s by default) with a margin for the last call and the answer. */
     invocationBudgetSeconds: z.int().min(10).max(3_600).default(480),
+    /** Local runs only: the sandbox's timing scale. The invocation budget, per-call caps and the typical operation
+     * durations the steps plan with are multiplied by it, so a scaled local cloud keeps real proportions. */
+    timeScale: z.number().gt(0).max(1).default(1),
     logLevel: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
     /** Local runs only: point each adapter at a stand-in on loopback. Never set in a deployment. */
     endpoints: z

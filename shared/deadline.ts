@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-const store = new AsyncLocalStorage<{ deadline: number }>();
+const store = new AsyncLocalStorage<{ deadline: number; budgetMs: number }>();
 
 /**
  * Kept free at the end of an invocation: a call that gives up at the deadline still has to be recorded, logged and
@@ -15,12 +15,17 @@ const store = new AsyncLocalStorage<{ deadline: number }>();
 export const ANSWER_RESERVE_MS = 250;
 
 export function withDeadline<T>(budgetMs: number, work: () => Promise<T>): Promise<T> {
-  return store.run({ deadline: Date.now() + budgetMs }, work);
+  return store.run({ deadline: Date.now() + budgetMs, budgetMs }, work);
 }
 
 /** Epoch ms by which the current invocation must finish, if one is set. */
 export function invocationDeadline(): number | undefined {
   return store.getStore()?.deadline;
+}
+
+/** The whole budget the current invocation started with, if one is set. */
+export function invocationBudgetMs(): number | undefined {
+  return store.getStore()?.budgetMs;
 }
 
 /** Epoch ms by which every call and wait must have ended: the deadline less the answer reserve. */

@@ -17,3 +17,13 @@ export function parseMembershipName(
   );
   return match ? { project: match[1], location: match[2], id: match[3] } : undefined;
 }
+
+/**
+ * Membership states that end on their own: the membership is being registered or updated (MembershipState.Code in
+ * the gkehub v1 API: CREATING, UPDATING, and SERVICE_UPDATING "being updated by the Hub Service").
+ */
+export const SETTLING_MEMBERSHIP_STATES: ReadonlySet<string> = new Set([
+  'CREATING',
+  'UPDATING',
+  'SERVICE_UPDATING',
+]);

@@ -41,6 +41,7 @@ locals {
     ]
     network = [
       "compute.globalOperations.get",
+      "compute.globalOperations.list",
       "compute.networks.get",
       "compute.networks.updatePeering",
       "compute.subnetworks.get",

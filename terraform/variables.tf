@@ -339,7 +339,7 @@ variable "function_settings" {
       request_concurrency   = optional(number, 8)
       max_delivery_attempts = optional(number, 10)
       minimum_backoff       = optional(string, "10s")
-      maximum_backoff       = optional(string, "600s")
+      maximum_backoff       = optional(string, "60s")
     }), {})
     reconcile = optional(object({
       memory                = optional(string, "1Gi")

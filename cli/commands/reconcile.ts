@@ -81,7 +81,7 @@ async function deliverDirect(
   const message = newMessage(data);
   const status = await postCloudEvent(url, topic, message);
   // Nothing was delivered: say so, never "delivered".
-  if (status === 'network-error')
+  if (status === 'network-error' || status === 'timeout')
     throw new SandboxNotRunning(
       `not delivered: onReconcileRequest at ${url} did not answer — is the sandbox running? (\`npm run sandbox\`)`,
     );

@@ -21,6 +21,11 @@ export interface DeliveryOptions {
   /** First redelivery delay; doubles per attempt (Pub/Sub retry policy, scaled down for a laptop). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * The push request's deadline (a push subscription's ack deadline, the function's timeout): an answer that has
+   * not come by then is a failed attempt (`timedOut`), as when Cloud Run kills an invocation at its timeout.
+   */
+  requestTimeoutMs?: number;
   /** Called after every attempt, for logs and tests. */
   onAttempt?: (attempt: DeliveryAttempt) => void;
   /**
@@ -35,6 +40,12 @@ export interface DeliveryAttempt {
   attempt: number;
   status: number | 'network-error';
   acked: boolean;
+  /** No answer within `requestTimeoutMs` (status 'network-error'). */
+  timedOut?: boolean;
+  /** From the POST to the answer (or the request timeout). */
+  durationMs: number;
+  /** When the attempt started (epoch ms). */
+  startedAt: number;
 }
 
 export class CloudEventDelivery implements AuditSink {
@@ -98,9 +109,19 @@ export class CloudEventDelivery implements AuditSink {
     const maxAttempts = this.options.maxAttempts ?? 5;
     let delay = this.options.backoffMs ?? 50;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const status = await this.post(message);
+      const startedAt = Date.now();
+      const answer = await this.post(message);
+      const status = answer === 'timeout' ? 'network-error' : answer;
       const acked = typeof status === 'number' && status >= 200 && status < 300;
-      const record = { messageId: message.messageId, attempt, status, acked };
+      const record = {
+        messageId: message.messageId,
+        attempt,
+        status,
+        acked,
+        durationMs: Date.now() - startedAt,
+        startedAt,
+        ...(answer === 'timeout' ? { timedOut: true } : {}),
+      };
       this.attempts.push(record);
       this.options.onAttempt?.(record);
       if (acked) return;
@@ -112,7 +133,7 @@ export class CloudEventDelivery implements AuditSink {
     this.deadLettered.push(message);
   }
 
-  private async post(message: PublishedMessage): Promise<number | 'network-error'> {
+  private async post(message: PublishedMessage): Promise<DeliveryAttempt['status'] | 'timeout'> {
     const limit = this.options.maxInFlight ?? Number.POSITIVE_INFINITY;
     while (this.inFlight >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
@@ -124,7 +145,13 @@ export class CloudEventDelivery implements AuditSink {
     }
   }
 
-  private postNow(message: PublishedMessage): Promise<number | 'network-error'> {
-    return postCloudEvent(this.options.url, this.options.topic, message, this.options.subscription);
+  private postNow(message: PublishedMessage): Promise<DeliveryAttempt['status'] | 'timeout'> {
+    return postCloudEvent(
+      this.options.url,
+      this.options.topic,
+      message,
+      this.options.subscription,
+      this.options.requestTimeoutMs,
+    );
   }
 }

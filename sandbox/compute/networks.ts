@@ -111,7 +111,8 @@ export class NetworkStore {
   private unlockWaiters: Array<() => void> = [];
   private readonly holdTimers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly peeringOpMs = 30) {
+  /** `peeringOpMs`: a fixed time, or drawn per operation (the sandbox's timing profile). */
+  constructor(private readonly peeringOpMs: number | (() => number) = 30) {
     this.operations = new GlobalOperations();
   }
 
@@ -169,7 +170,8 @@ export class NetworkStore {
     }
     const peering = newPeering(options.name, networkLink(peer.project, peer.name), options);
     target.peerings = [...(target.peerings ?? []), peering];
-    this.hold(keys, this.peeringOpMs);
+    const ms = this.opMs();
+    this.hold(keys, ms);
     return structuredClone(peering);
   }
 
@@ -182,7 +184,8 @@ export class NetworkStore {
     await this.whenUnlocked(keys);
     target.peerings = (target.peerings ?? []).filter((p) => p.name !== name);
     if (target.peerings.length === 0) delete target.peerings;
-    this.hold(keys, this.peeringOpMs);
+    const ms = this.opMs();
+    this.hold(keys, ms);
   }
 
   /** Every network, for /state. */
@@ -191,6 +194,11 @@ export class NetworkStore {
       project: k.slice(0, k.lastIndexOf('/')),
       ...structuredClone(n),
     }));
+  }
+
+  /** How long the next peering operation runs. */
+  private opMs(): number {
+    return typeof this.peeringOpMs === 'function' ? this.peeringOpMs() : this.peeringOpMs;
   }
 
   /** Is a peering operation running on this network? */
@@ -300,21 +308,17 @@ export class NetworkStore {
         `The resource '${networkPath(project, name)}/peerings/${peeringName}' already exists`,
       );
     }
-    this.hold(keys, this.peeringOpMs);
-    return this.operations.start(
-      project,
-      'addPeering',
-      { link: network.selfLink, id: network.id },
-      this.peeringOpMs,
-      () =>
-        this.apply(project, name, (target) => {
-          if (target.peerings?.some((p) => p.name === peeringName)) return undefined;
-          target.peerings = [
-            ...(target.peerings ?? []),
-            newPeering(peeringName, networkLink(peer.project, peer.name), spec),
-          ];
-          return undefined;
-        }),
+    const ms = this.opMs();
+    this.hold(keys, ms);
+    return this.operations.start(project, 'addPeering', { link: network.selfLink, id: network.id }, ms, () =>
+      this.apply(project, name, (target) => {
+        if (target.peerings?.some((p) => p.name === peeringName)) return undefined;
+        target.peerings = [
+          ...(target.peerings ?? []),
+          newPeering(peeringName, networkLink(peer.project, peer.name), spec),
+        ];
+        return undefined;
+      }),
     );
   }
 
@@ -325,12 +329,13 @@ export class NetworkStore {
     const peering = findPeering(network, peeringName, project, name);
     const keys = [key(project, name), this.peerKey(peering, project)];
     this.refuseIfLocked(keys);
-    this.hold(keys, this.peeringOpMs);
+    const ms = this.opMs();
+    this.hold(keys, ms);
     return this.operations.start(
       project,
       'removePeering',
       { link: network.selfLink, id: network.id },
-      this.peeringOpMs,
+      ms,
       () =>
         this.apply(project, name, (target) => {
           target.peerings = (target.peerings ?? []).filter((p) => p.name !== peeringName);
@@ -356,12 +361,13 @@ export class NetworkStore {
     for (const field of UPDATABLE_PEERING_FIELDS) {
       if (spec[field] !== undefined) Object.assign(changes, { [field]: spec[field] });
     }
-    this.hold(keys, this.peeringOpMs);
+    const ms = this.opMs();
+    this.hold(keys, ms);
     return this.operations.start(
       project,
       'updatePeering',
       { link: network.selfLink, id: network.id },
-      this.peeringOpMs,
+      ms,
       () =>
         this.apply(project, name, (target) => {
           const current = target.peerings?.find((p) => p.name === peeringName);

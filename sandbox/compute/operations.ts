@@ -4,6 +4,7 @@
  * after about two minutes with whatever status it has then).
  */
 import { hex, numericId, timestamp } from '../google-rest';
+import { parseComputeFilter } from './filter';
 
 export const COMPUTE_BASE = 'https://www.googleapis.com/compute/v1';
 
@@ -115,6 +116,20 @@ export class GlobalOperations {
 
   list(): ComputeOperation[] {
     return [...this.ops.values()].map((e) => structuredClone(e.op));
+  }
+
+  /** globalOperations.list: the project's operations matching `filter` (one page; Compute's default is 500). */
+  listRest(project: string, filter: string | null): Record<string, unknown> {
+    const matches = parseComputeFilter(filter);
+    const items = [...this.ops.entries()]
+      .filter(([key, entry]) => key.startsWith(`${project}/`) && matches(entry.op))
+      .map(([, entry]) => structuredClone(entry.op));
+    return {
+      kind: 'compute#operationList',
+      id: `projects/${project}/global/operations`,
+      items,
+      selfLink: `${COMPUTE_BASE}/projects/${project}/global/operations`,
+    };
   }
 
   /** Stops pending work; operations still running stay RUNNING. */

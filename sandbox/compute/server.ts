@@ -1,6 +1,6 @@
 /**
  * Compute Engine networks over REST, as `@google-cloud/compute` (gax REST "fallback" transport) calls them:
- * `/compute/v1/projects/{project}/global/networks…` and `/global/operations/{operation}[/wait]`.
+ * `/compute/v1/projects/{project}/global/networks…`, `/global/operations` and `/global/operations/{operation}[/wait]`.
  */
 import { PassThroughClient } from 'google-auth-library';
 import type { FaultInjector, FaultKind } from '../faults';
@@ -12,7 +12,7 @@ export interface ComputeServerOptions {
   faults: FaultInjector;
   port?: number;
   /** How long a peering operation stays RUNNING and holds the peering lock; default 30 ms. */
-  peeringOpMs?: number;
+  peeringOpMs?: number | (() => number);
 }
 
 export interface ComputeServer {
@@ -105,6 +105,13 @@ export function computeRoutes(
       name: 'compute.networks.updatePeering',
       kind: 'write',
       handle: ({ params, body }) => store.updatePeeringOp(params.project, params.network, body),
+    },
+    {
+      method: 'GET',
+      path: `${BASE}/operations`,
+      name: 'compute.globalOperations.list',
+      kind: 'read',
+      handle: ({ params, query }) => store.operations.listRest(params.project, query.get('filter')),
     },
     {
       method: 'GET',

@@ -32,6 +32,7 @@ import {
   type ContainerHooks,
   ContainerStore,
   type NodePoolUpdate,
+  type OperationDuration,
   type Started,
 } from './store';
 
@@ -44,6 +45,8 @@ export interface ContainerServerOptions {
   hooks: ContainerHooks;
   /** How long an operation runs at least; default 50 ms. */
   provisionDelayMs?: number;
+  /** Per operation instead, when a timing profile draws it. */
+  operationMs?: OperationDuration;
   /** Default: a port the OS picks. */
   port?: number;
   /** Who the caller is, from the bearer token of the call; default `developer@example.com` for everyone. */
@@ -73,7 +76,7 @@ const TYPE_PREFIX = 'type.googleapis.com/google.container.v1.';
 
 export async function startContainerServer(options: ContainerServerOptions): Promise<ContainerServer> {
   const { faults, audit, hooks } = options;
-  const store = new ContainerStore(hooks, options.provisionDelayMs ?? 50);
+  const store = new ContainerStore(hooks, options.provisionDelayMs ?? 50, options.operationMs);
   const principalFor = options.principalFor ?? (() => DEFAULT_PRINCIPAL);
 
   /** Admits the call through the fault injector, runs it, and answers with its result or its status. */

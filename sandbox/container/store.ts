@@ -12,6 +12,7 @@ import {
   type FleetConfig,
   type MetadataMode,
   metadataServerNeedsWorkloadIdentity,
+  type NodePool,
   newOperation,
   type Operation,
   type OperationType,
@@ -42,6 +43,9 @@ export interface NodePoolUpdate {
   workloadMetadataConfig?: { mode?: MetadataMode };
   [field: string]: unknown;
 }
+
+/** The running time of an operation: its type, and for a node-pool operation the pool (nodes and surge settings). */
+export type OperationDuration = (type: OperationType, pool?: NodePool) => number | undefined;
 
 /** A started operation; `done` settles (never rejects) when it finishes, with its final state. */
 export interface Started {
@@ -77,6 +81,8 @@ export class ContainerStore {
   constructor(
     private readonly hooks: ContainerHooks,
     private readonly provisionDelayMs = 50,
+    /** How long an operation runs, when a timing profile says (else `provisionDelayMs`). */
+    private readonly operationMs?: OperationDuration,
   ) {}
 
   /** Clusters of `project` (every project when absent) in `location` (every location when absent or `-`). */
@@ -332,11 +338,13 @@ export class ContainerStore {
     if (nodePool) entry.poolBusy.set(nodePool, operation.name);
     else entry.busy = operation.name;
     const started = Date.now();
+    const pool = nodePool ? entry.cluster.nodePools.find((p) => p.name === nodePool) : undefined;
+    const runMs = this.operationMs?.(type, pool) ?? this.provisionDelayMs;
     const done = (async () => {
       try {
         await steps.work();
-        // The operation takes at least provisionDelayMs, like GKE takes minutes.
-        await this.sleep(this.provisionDelayMs - (Date.now() - started));
+        // The operation takes at least runMs, like GKE takes minutes.
+        await this.sleep(runMs - (Date.now() - started));
         steps.succeeded();
       } catch (error) {
         const code = statusCodeOf(error);

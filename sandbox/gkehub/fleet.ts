@@ -109,7 +109,7 @@ export class FleetStore {
 
   constructor(
     readonly projects: ProjectDirectory,
-    opDelayMs = 30,
+    opDelayMs: number | ((verb: string, target: string) => number) = 30,
     readonly quota: { global: number; regional: number } = FLEET_MEMBERSHIP_QUOTA,
   ) {
     this.operations = new HubOperations(opDelayMs, () => this.onChange());

@@ -27,7 +27,8 @@ export class HubOperations {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly opDelayMs: number,
+    /** A fixed time, or one per operation from its verb and target (the sandbox's timing profile). */
+    private readonly opDelayMs: number | ((verb: string, target: string) => number),
     /** Called after each operation completes (the local cloud reacts to fleet changes). */
     private readonly completed: () => void = () => {},
   ) {}
@@ -48,13 +49,14 @@ export class HubOperations {
       op.done = true;
       this.completed();
     };
-    if (this.opDelayMs <= 0) {
+    const delay = typeof this.opDelayMs === 'function' ? this.opDelayMs(verb, target) : this.opDelayMs;
+    if (delay <= 0) {
       complete();
     } else {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         complete();
-      }, this.opDelayMs);
+      }, delay);
       this.timers.add(timer);
     }
     return structuredClone(op);

@@ -13,7 +13,7 @@ export interface GkeHubServerOptions {
   projects: ProjectSpec[];
   port?: number;
   /** How long a Hub operation runs before `done`; default 30 ms. */
-  opDelayMs?: number;
+  opDelayMs?: number | ((verb: string, target: string) => number);
 }
 
 export interface GkeHubServer {

@@ -10,7 +10,7 @@ import { GrpcCode, grpcCode, isNotFound, type RetryOptions, TransientError, with
 import type { ClusterRef } from '../events/types';
 import { parseNetworkPath } from '../policy/spokes';
 import { type WaitOptions, waitFor } from './operations';
-import type { ClusterInfo, ClustersPort } from './ports';
+import type { ClusterInfo, ClustersPort, RunningOperation } from './ports';
 
 type Cluster = protos.google.container.v1.ICluster;
 type Operation = protos.google.container.v1.IOperation;
@@ -42,6 +42,9 @@ export function toClusterInfo(project: string, cluster: Cluster): ClusterInfo {
       name: pool.name ?? '',
       metadataMode: String(pool.config?.workloadMetadataConfig?.mode || 'MODE_UNSPECIFIED'),
       nodeCount: pool.initialNodeCount ?? undefined,
+      zones: pool.locations?.length || undefined,
+      maxSurge: pool.upgradeSettings?.maxSurge ?? undefined,
+      maxUnavailable: pool.upgradeSettings?.maxUnavailable ?? undefined,
     })),
     ranges: clusterRanges(cluster),
   };
@@ -57,6 +60,38 @@ function clusterRanges(cluster: Cluster): ClusterInfo['ranges'] {
   if (pods) ranges.pods = pods;
   if (services) ranges.services = services;
   return Object.keys(ranges).length > 0 ? ranges : undefined;
+}
+
+/**
+ * The cluster or node pool an operation's `targetLink` names, e.g.
+ * `https://container.googleapis.com/v1/projects/123/zones/us-central1-c/clusters/c/nodePools/np[/node/n]`: the
+ * proto's comment on `Operation.target_link` (the project may appear as its number, the location under `zones/`).
+ */
+export function operationTarget(
+  targetLink: string | null | undefined,
+): { location: string; cluster: string; nodePool?: string } | undefined {
+  const match = /\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)(?:\/nodePools\/([^/]+))?(?:\/.*)?$/.exec(
+    targetLink ?? '',
+  );
+  if (!match) return undefined;
+  return { location: match[1], cluster: match[2], ...(match[3] ? { nodePool: match[3] } : {}) };
+}
+
+/** Operations on `ref` that are not DONE, out of a ListOperations answer. */
+export function runningOn(ref: ClusterRef, operations: readonly Operation[]): RunningOperation[] {
+  const running: RunningOperation[] = [];
+  for (const op of operations) {
+    if (String(op.status) === 'DONE') continue;
+    const target = operationTarget(op.targetLink);
+    if (!target || target.cluster !== ref.name || target.location !== ref.location) continue;
+    running.push({
+      name: op.name ?? '',
+      type: String(op.operationType ?? 'TYPE_UNSPECIFIED'),
+      ...(target.nodePool ? { nodePool: target.nodePool } : {}),
+      ...(op.startTime ? { startTime: op.startTime } : {}),
+    });
+  }
+  return running;
 }
 
 /** GKE refuses a change while another operation runs on the cluster; that only means "later". */
@@ -111,7 +146,7 @@ export class ClustersAdapter implements ClustersPort {
         throw busyAsTransient(error);
       }
     }, this.retry);
-    await this.waitOperation(ref, operation);
+    await this.waitStarted(ref, operation);
   }
 
   async updateNodePoolMetadata(ref: ClusterRef, nodePool: string): Promise<void> {
@@ -129,10 +164,27 @@ export class ClustersAdapter implements ClustersPort {
         throw busyAsTransient(error);
       }
     }, this.retry);
-    await this.waitOperation(ref, operation);
+    await this.waitStarted(ref, operation);
   }
 
-  private async waitOperation(ref: ClusterRef, started: Operation): Promise<void> {
+  async runningOperations(ref: ClusterRef): Promise<RunningOperation[]> {
+    // ListOperations takes no filter: gcloud's `container operations list` filters on the client, as here.
+    const [response] = await withRetry(
+      () =>
+        this.client().listOperations(
+          { parent: `projects/${ref.project}/locations/${ref.location}` },
+          NO_LIBRARY_RETRY,
+        ),
+      this.retry,
+    );
+    return runningOn(ref, response.operations ?? []);
+  }
+
+  async waitOperation(ref: ClusterRef, operation: string): Promise<void> {
+    await this.waitStarted(ref, { name: operation });
+  }
+
+  private async waitStarted(ref: ClusterRef, started: Operation): Promise<void> {
     const name = `projects/${ref.project}/locations/${ref.location}/operations/${started.name}`;
     const done = await waitFor(
       `operation ${started.name}`,

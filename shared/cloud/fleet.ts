@@ -4,6 +4,7 @@
  */
 import type { gkehub_v1 } from 'googleapis/build/src/apis/gkehub/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import { type WaitOptions, waitFor } from './operations';
 import type { FleetPort, Membership, NewMembership } from './ports';
 
@@ -16,6 +17,7 @@ function toMembership(m: gkehub_v1.Schema$Membership): Membership {
     resourceLink: m.endpoint?.gkeCluster?.resourceLink ?? undefined,
     labels: m.labels ?? {},
     workloadIdentityPool: m.authority?.workloadIdentityPool ?? undefined,
+    state: m.state?.code ?? undefined,
   };
 }
 
@@ -90,6 +92,20 @@ export class FleetAdapter implements FleetPort {
       this.retry,
     );
     await this.waitOperation(operation);
+  }
+
+  async awaitMembership(name: string): Promise<Membership | undefined> {
+    // Hub has no call that waits on a membership; its operation id is known only to the call that started it.
+    const settled = await waitFor(
+      `membership ${name}`,
+      async () => {
+        const membership = await this.getMembership(name);
+        if (!membership) return { gone: true as const };
+        return SETTLING_MEMBERSHIP_STATES.has(membership.state ?? '') ? undefined : { membership };
+      },
+      this.wait,
+    );
+    return 'membership' in settled ? settled.membership : undefined;
   }
 
   async setAuthority(name: string, issuer: string): Promise<void> {

@@ -11,7 +11,10 @@ import type {
 } from '@google-cloud/compute/build/src/v1';
 import { isNotFound, type RetryOptions, withRetry } from '../errors';
 import { type WaitOptions, waitFor } from './operations';
-import type { PeeringPort, PeeringState, SubnetRanges } from './ports';
+import type { NetworkOperation, PeeringPort, PeeringState, SubnetRanges } from './ports';
+
+/** The global operations a peering change runs as (Compute's `operationType` is the method name). */
+const PEERING_OPERATIONS = new Set(['addPeering', 'removePeering', 'updatePeering']);
 
 const NO_LIBRARY_RETRY = { retry: null } as unknown as Record<string, never>;
 
@@ -101,6 +104,36 @@ export class PeeringAdapter implements PeeringPort {
       return operationNameOf(lro);
     }, this.retry);
     await this.waitDone(project, operationName);
+  }
+
+  async runningPeeringOperations(project: string, network: string): Promise<NetworkOperation[]> {
+    // Compute filters on the server (`status != DONE`, as its list methods document); the target is matched here:
+    // targetLink is a full URL whose host and version the filter would have to spell out.
+    const suffix = `/projects/${project}/global/networks/${network}`;
+    const [operations] = await withRetry(
+      () =>
+        this.operations().list(
+          { project, filter: 'status != DONE' },
+          { ...NO_LIBRARY_RETRY, autoPaginate: true },
+        ),
+      this.retry,
+    );
+    return operations
+      .filter(
+        (op) =>
+          String(op.status) !== 'DONE' &&
+          PEERING_OPERATIONS.has(op.operationType ?? '') &&
+          (op.targetLink ?? '').endsWith(suffix),
+      )
+      .map((op) => ({
+        name: op.name ?? '',
+        type: op.operationType ?? '',
+        ...(op.startTime ? { startTime: op.startTime } : {}),
+      }));
+  }
+
+  waitOperation(project: string, operation: string): Promise<void> {
+    return this.waitDone(project, operation);
   }
 
   private async waitDone(project: string, operation: string): Promise<void> {

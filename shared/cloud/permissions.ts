@@ -111,9 +111,6 @@ const google = (
   extra: Partial<Pick<GoogleApiCall, 'writes' | 'pending' | 'grant'>> = {},
 ): GoogleApiCall => ({ client, method, api, permissions, project, grant: 'custom-role', ...extra, why });
 
-/** The node-pool step (workload metadata → GKE_METADATA) is being added to clusters.ts alongside this table. */
-const NODE_POOL_STEP = 'finding a running cluster or node-pool operation again before starting another';
-
 const kube = (
   client: KubernetesCall['client'],
   method: string,
@@ -179,8 +176,7 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     // Google's GKE API reference: projects.locations.operations.list needs container.operations.list.
     ['container.operations.list'],
     'cluster',
-    'find a cluster or node-pool operation that is still running (a redelivered event waits for it instead of failing)',
-    { pending: NODE_POOL_STEP },
+    'find a cluster or node-pool operation that is still running (a redelivered event waits for it instead of starting another)',
   ),
   // --- Compute (networks, REST) ---
   google(
@@ -214,6 +210,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     ['compute.globalOperations.get'],
     'network',
     'wait for the updatePeering operation (wait is authorised like get)',
+  ),
+  google(
+    'globalOperations',
+    'list',
+    'globalOperations.list',
+    ['compute.globalOperations.list'],
+    'network',
+    'find a peering operation still running on the VPC (a redelivered event waits for it instead of failing)',
   ),
   // --- Fleet (gkehub v1, REST) ---
   google(

@@ -42,6 +42,23 @@ export interface NodePoolInfo {
   metadataMode: string;
   /** Nodes per zone at creation and the surge settings: what a recreation of the nodes costs. */
   nodeCount?: number;
+  /** The pool's zones (`locations`); its nodes are nodeCount in each. */
+  zones?: number;
+  /** `upgradeSettings.maxSurge` / `.maxUnavailable`: how many nodes GKE replaces at a time. */
+  maxSurge?: number;
+  maxUnavailable?: number;
+}
+
+/** A GKE operation that has not finished, on a cluster or one of its node pools. */
+export interface RunningOperation {
+  /** The operation's id (`operation-…`), as GetOperation takes it in `…/operations/{id}`. */
+  name: string;
+  /** `operationType`, e.g. UPDATE_CLUSTER, UPGRADE_NODES. */
+  type: string;
+  /** Set when the operation's target is one node pool. */
+  nodePool?: string;
+  /** RFC 3339. */
+  startTime?: string;
 }
 
 export interface ClustersPort {
@@ -52,6 +69,10 @@ export interface ClustersPort {
   setWorkloadPool(ref: ClusterRef, workloadPool: string): Promise<void>;
   /** UpdateNodePool with `workloadMetadataConfig.mode: GKE_METADATA` (GKE recreates the nodes), waiting for it. */
   updateNodePoolMetadata(ref: ClusterRef, nodePool: string): Promise<void>;
+  /** Operations on the cluster and its node pools that are not DONE (ListOperations of its location). */
+  runningOperations(ref: ClusterRef): Promise<RunningOperation[]>;
+  /** Waits (bounded, within the invocation) for a named operation; throws when it failed or did not finish. */
+  waitOperation(ref: ClusterRef, operation: string): Promise<void>;
 }
 
 export interface PeeringState {
@@ -70,11 +91,24 @@ export interface SubnetRanges {
   secondary: string[];
 }
 
+/** A Compute global operation that has not finished. */
+export interface NetworkOperation {
+  name: string;
+  /** `operationType`, e.g. updatePeering, addPeering. */
+  type: string;
+  /** RFC 3339. */
+  startTime?: string;
+}
+
 export interface PeeringPort {
   /** The named peering on the network, or undefined when the network or the peering does not exist. */
   get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined>;
   /** networks.updatePeering with both flags, waiting for the global operation. */
   update(project: string, network: string, peering: PeeringState): Promise<void>;
+  /** Peering operations (add, remove, update) on the network that are not DONE (globalOperations.list). */
+  runningPeeringOperations(project: string, network: string): Promise<NetworkOperation[]>;
+  /** Waits (bounded, within the invocation) for a named global operation; throws when it failed or did not end. */
+  waitOperation(project: string, operation: string): Promise<void>;
   /** The network's subnetworks (networks.get, then subnetworks.get of each); undefined when the network is gone. */
   listSubnetRanges(project: string, network: string): Promise<SubnetRanges[] | undefined>;
 }
@@ -87,6 +121,8 @@ export interface Membership {
   labels: Record<string, string>;
   /** `authority.workloadIdentityPool`, set when the membership has workload identity. */
   workloadIdentityPool?: string;
+  /** `state.code`: CREATING, READY, UPDATING, DELETING (absent when Hub sends none). */
+  state?: string;
 }
 
 export interface NewMembership {
@@ -107,6 +143,11 @@ export interface FleetPort {
     spec: NewMembership,
   ): Promise<Membership>;
   deleteMembership(name: string): Promise<void>;
+  /**
+   * Polls the membership (bounded, within the invocation) until its state is neither CREATING nor UPDATING; the
+   * membership as it then is, or undefined when it is gone. Throws a transient error when it did not settle in time.
+   */
+  awaitMembership(name: string): Promise<Membership | undefined>;
   /** memberships.patch of `authority` (workload identity for an existing membership) + wait for the LRO. */
   setAuthority(name: string, issuer: string): Promise<void>;
   hasFeature(fleetProject: string, featureId: string): Promise<boolean>;

@@ -41,15 +41,17 @@ export function newMessage(data: Buffer, attributes: Record<string, string> = {}
 }
 
 /**
- * One POST of the CloudEvent for `message` published on `topic` (`projects/P/topics/T`); the HTTP status, or
- * 'network-error' when nothing answered. No retry: the caller decides what a non-2xx means.
+ * One POST of the CloudEvent for `message` published on `topic` (`projects/P/topics/T`); the HTTP status,
+ * 'network-error' when nothing answered, or 'timeout' when no answer came within `timeoutMs` (a push
+ * subscription's request timeout). No retry: the caller decides what a non-2xx means.
  */
 export async function postCloudEvent(
   url: string,
   topic: string,
   message: PublishedMessage,
   subscription = `projects/${topic.split('/')[1]}/subscriptions/eventarc-sandbox`,
-): Promise<number | 'network-error'> {
+  timeoutMs?: number,
+): Promise<number | 'network-error' | 'timeout'> {
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -62,10 +64,11 @@ export async function postCloudEvent(
         'ce-time': message.publishTime,
       },
       body: JSON.stringify(pushBody(message, subscription)),
+      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
     });
     await response.arrayBuffer();
     return response.status;
-  } catch {
-    return 'network-error';
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'network-error';
   }
 }

@@ -4,9 +4,9 @@
  * then the fleet's memberships by resource link.
  */
 import type { ClusterInfo, Membership } from '../cloud/ports';
-import { isAlreadyExists, isResourceExhausted, PermanentError } from '../errors';
+import { isAlreadyExists, isResourceExhausted, PermanentError, TransientError } from '../errors';
 import type { ClusterRef } from '../events/types';
-import { membershipResourceName, parseMembershipName } from '../membership-name';
+import { membershipResourceName, parseMembershipName, SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import type { Decision, ReconcileContext } from './context';
 import { wrote } from './context';
 import {
@@ -19,6 +19,7 @@ import {
   regionOf,
   sameResourceLink,
 } from './names';
+import { expectedMs, startWithin } from './resume';
 
 export interface MembershipDecision extends Decision {
   /** `projects/P/locations/L/memberships/ID` once the cluster is (or, in dry-run, would be) a member. */
@@ -56,8 +57,43 @@ export async function ensureMembership(
     };
   }
   const memberships = await fleetMemberships(ctx);
-  const existing = findMembershipFor(memberships, cluster.ref);
+  let existing = findMembershipFor(memberships, cluster.ref);
+  let settledFrom: string | undefined;
+  if (existing && SETTLING_MEMBERSHIP_STATES.has(existing.state ?? '')) {
+    // A create (or update) started by an earlier invocation: wait for it rather than act on a half-made membership.
+    if (ctx.dryRun) {
+      return {
+        outcome: 'unchanged',
+        reason: `membership ${existing.name} is ${existing.state}`,
+        membership: existing.name,
+        exists: true,
+      };
+    }
+    settledFrom = existing.state;
+    const name = existing.name;
+    try {
+      existing = await ctx.cloud.fleet.awaitMembership(name);
+    } catch (error) {
+      if (error instanceof TransientError && error.reason === 'operation-timeout') {
+        throw new TransientError(
+          `membership ${name} is still ${settledFrom}; waiting for it is left to the redelivery`,
+          'operation-running',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (!existing) ctx.memo.forget(`memberships:${fleetProject}`);
+  }
   if (existing?.workloadIdentityPool) {
+    if (settledFrom) {
+      return {
+        outcome: 'unchanged',
+        reason: `membership ${existing.name} (${settledFrom} when found, now ${existing.state ?? 'settled'})`,
+        membership: existing.name,
+        exists: true,
+      };
+    }
     return {
       outcome: 'unchanged',
       reason: `membership ${existing.name}`,
@@ -67,7 +103,10 @@ export async function ensureMembership(
   }
   if (existing) {
     // Registered without workload identity (no authority): give it the cluster's issuer, as fleet workload identity requires.
-    if (!ctx.dryRun) await ctx.cloud.fleet.setAuthority(existing.name, clusterIssuer(cluster.ref));
+    if (!ctx.dryRun) {
+      startWithin('memberships.patch (authority)', expectedMs(ctx, 'membershipUpdate'));
+      await ctx.cloud.fleet.setAuthority(existing.name, clusterIssuer(cluster.ref));
+    }
     return {
       ...wrote(ctx, 'updated', `membership ${existing.name}: workload identity enabled`),
       membership: existing.name,
@@ -91,6 +130,7 @@ export async function ensureMembership(
     const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
     if (ctx.dryRun)
       return { ...wrote(ctx, 'created', `membership ${name}`), membership: name, exists: false };
+    startWithin('memberships.create', expectedMs(ctx, 'membershipCreate'));
     try {
       const created = await ctx.cloud.fleet.createMembership(fleetProject, location, id, spec);
       // Keep this invocation's view current instead of reading the whole list again.

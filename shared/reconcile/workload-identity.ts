@@ -6,6 +6,14 @@
 import type { ClusterInfo, NodePoolInfo } from '../cloud/ports';
 import type { ClusterRef } from '../events/types';
 import { type Decision, type ReconcileContext, wrote } from './context';
+import {
+  awaitClusterOperations,
+  blocking,
+  describeOperations,
+  expectedMs,
+  nodePoolExpectedMs,
+  startWithin,
+} from './resume';
 
 /** The only workload pool GKE accepts on a cluster: its own project's. */
 export function clusterWorkloadPool(ref: ClusterRef): string {
@@ -27,7 +35,24 @@ export async function ensureWorkloadIdentity(ctx: ReconcileContext, cluster: Clu
     return { outcome: 'skipped', reason: 'workload identity is off and policy is ignore' };
   if (policy === 'require')
     return { outcome: 'refused', reason: 'workload identity is off and policy is require' };
-  if (!ctx.dryRun) await ctx.cloud.clusters.setWorkloadPool(cluster.ref, desired);
+  if (!ctx.dryRun) {
+    // An update started by an earlier invocation (or any operation on the cluster) is waited for, not repeated.
+    const waited = await awaitClusterOperations(
+      ctx,
+      cluster.ref,
+      blocking(await ctx.cloud.clusters.runningOperations(cluster.ref)),
+    );
+    // Read again after listing: an operation that ended between the first read and the list left no trace in it.
+    const now = await ctx.cloud.clusters.get(cluster.ref);
+    if (now?.workloadPool === desired) {
+      cluster.workloadPool = desired;
+      const after = waited.length > 0 ? ` (after ${describeOperations(waited)})` : ' (set meanwhile)';
+      return { outcome: 'unchanged', reason: `pool ${desired}${after}` };
+    }
+    startWithin('UpdateCluster (workload identity)', expectedMs(ctx, 'clusterUpdate'));
+    await ctx.cloud.clusters.setWorkloadPool(cluster.ref, desired);
+    cluster.workloadPool = desired;
+  }
   return wrote(ctx, 'updated', `enabled workload identity with pool ${desired}`);
 }
 
@@ -70,14 +95,38 @@ export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: Clu
         .join(' && ')}`,
     };
   }
-  if (!ctx.dryRun) {
-    for (const pool of pending) await ctx.cloud.clusters.updateNodePoolMetadata(cluster.ref, pool.name);
+  if (ctx.dryRun) {
+    return wrote(
+      ctx,
+      'updated',
+      `node pools ${names(pending)} moved to the GKE metadata server (their nodes are recreated)`,
+    );
   }
-  return wrote(
-    ctx,
-    'updated',
-    `node pools ${names(pending)} moved to the GKE metadata server (their nodes are recreated)`,
-  );
+  // One ListOperations for the step: an operation started by an earlier invocation is waited for, not repeated.
+  const running = await ctx.cloud.clusters.runningOperations(cluster.ref);
+  const moved: NodePoolInfo[] = [];
+  const found: string[] = [];
+  // Read again after listing: an operation that ended between the first read and the list left no trace in it.
+  let fresh = await ctx.cloud.clusters.get(cluster.ref);
+  for (const pool of pending) {
+    const waited = await awaitClusterOperations(ctx, cluster.ref, blocking(running, pool.name));
+    for (const op of waited) running.splice(running.indexOf(op), 1);
+    if (waited.length > 0) fresh = await ctx.cloud.clusters.get(cluster.ref);
+    const now = fresh?.nodePools.find((p) => p.name === pool.name);
+    if (!now || now.metadataMode === 'GKE_METADATA') {
+      found.push(
+        `${pool.name}${waited.length > 0 ? ` (after ${describeOperations(waited)})` : ' (moved meanwhile)'}`,
+      );
+      continue;
+    }
+    startWithin(`UpdateNodePool ${pool.name} (recreates its nodes)`, nodePoolExpectedMs(ctx, pool));
+    await ctx.cloud.clusters.updateNodePoolMetadata(cluster.ref, pool.name);
+    moved.push(pool);
+  }
+  const already = found.length > 0 ? `node pools on the GKE metadata server: ${found.join(', ')}` : '';
+  if (moved.length === 0) return { outcome: 'unchanged', reason: already };
+  const reason = `node pools ${names(moved)} moved to the GKE metadata server (their nodes are recreated)`;
+  return wrote(ctx, 'updated', already ? `${reason}; ${already}` : reason);
 }
 
 const names = (pools: readonly NodePoolInfo[]) => pools.map((p) => p.name).join(', ');

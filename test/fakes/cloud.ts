@@ -11,10 +11,13 @@ import type {
   KubeServiceExport,
   KubeTarget,
   Membership,
+  NetworkOperation,
   NewMembership,
   PeeringState,
+  RunningOperation,
   SubnetRanges,
 } from '../../shared/cloud/ports';
+import { TransientError } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
 
 export interface Call {
@@ -160,6 +163,26 @@ export class FakeCloud implements Cloud {
   readonly features = new Set<string>();
   readonly kubes = new Map<string, FakeKube>();
   readonly connects: KubeTarget[] = [];
+  /**
+   * Operations still running, by cluster key (GKE) or `project/network` (Compute). Waiting for one runs its
+   * `finish` (the change it makes) and removes it, unless it is `stuck`: then the wait runs out (transient).
+   */
+  readonly runningOps = new Map<
+    string,
+    Array<(RunningOperation | NetworkOperation) & { finish?: () => void; stuck?: boolean }>
+  >();
+  /** Memberships whose CREATING/UPDATING state does not end within a wait. */
+  readonly stuckMemberships = new Set<string>();
+
+  private waitFor(where: string, operation: string): void {
+    const ops = this.runningOps.get(where) ?? [];
+    const op = ops.find((o) => o.name === operation);
+    if (!op) return;
+    if (op.stuck)
+      throw new TransientError(`operation ${operation} did not finish in time`, 'operation-timeout');
+    op.finish?.();
+    ops.splice(ops.indexOf(op), 1);
+  }
 
   addCluster(info: ClusterInfo): FakeKube {
     this.clusterStore.set(key(info.ref), info);
@@ -199,6 +222,16 @@ export class FakeCloud implements Cloud {
         throw Object.assign(new Error('needs workload identity on the cluster'), { code: 9 });
       found.metadataMode = 'GKE_METADATA';
     },
+    runningOperations: async (ref: ClusterRef) => {
+      this.log.record('clusters', 'runningOperations', [ref]);
+      return (this.runningOps.get(key(ref)) ?? []).map(({ finish: _f, stuck: _s, ...op }) => ({
+        ...op,
+      })) as RunningOperation[];
+    },
+    waitOperation: async (ref: ClusterRef, operation: string) => {
+      this.log.record('clusters', 'waitOperation', [ref, operation]);
+      this.waitFor(key(ref), operation);
+    },
   };
 
   readonly peering = {
@@ -214,6 +247,19 @@ export class FakeCloud implements Cloud {
     listSubnetRanges: async (project: string, network: string) => {
       this.log.record('peering', 'listSubnetRanges', [project, network]);
       return structuredClone(this.subnets.get(`${project}/${network}`));
+    },
+    runningPeeringOperations: async (project: string, network: string) => {
+      this.log.record('peering', 'runningPeeringOperations', [project, network]);
+      return (this.runningOps.get(`${project}/${network}`) ?? []).map(({ finish: _f, stuck: _s, ...op }) => ({
+        ...op,
+      })) as NetworkOperation[];
+    },
+    waitOperation: async (project: string, operation: string) => {
+      this.log.record('peering', 'waitOperation', [project, operation]);
+      for (const [where, ops] of this.runningOps) {
+        if (where.startsWith(`${project}/`) && ops.some((o) => o.name === operation))
+          this.waitFor(where, operation);
+      }
     },
   };
 
@@ -238,6 +284,15 @@ export class FakeCloud implements Cloud {
       };
       this.memberships.set(name, m);
       return m;
+    },
+    awaitMembership: async (name: string) => {
+      this.log.record('fleet', 'awaitMembership', [name]);
+      const m = this.memberships.get(name);
+      if (!m) return undefined;
+      if (this.stuckMemberships.has(name))
+        throw new TransientError(`membership ${name} did not finish in time`, 'operation-timeout');
+      m.state = 'READY';
+      return { ...m };
     },
     deleteMembership: async (name: string) => {
       this.log.record('fleet', 'deleteMembership', [name]);

@@ -31,7 +31,15 @@ describe('bench: smoke run of every benchmark', function () {
     const groups = new Set(result.figures.map((f) => f.group.split(' (')[0]));
     assert.deepEqual(
       [...groups],
-      ['Cold start', 'API economy', 'Fleet reconcile', 'Fleet reconcile growth', 'Burst'],
+      [
+        'Cold start',
+        'API economy',
+        'Fleet reconcile',
+        'Fleet reconcile growth',
+        'Burst',
+        'Onboarding critical path',
+        'API budget',
+      ],
     );
     for (const f of result.figures) assert.ok(f.ratio === undefined || f.ratio >= 0, `${f.figure}: ratio`);
     const table = formatTable(result.figures);

@@ -78,6 +78,7 @@ describe('config: defaults', () => {
       retryBudgetMs: 30_000,
       callTimeoutSeconds: 30,
       invocationBudgetSeconds: 480,
+      timeScale: 1,
       logLevel: 'info',
     });
   });

@@ -167,6 +167,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
       ]);
       assert.deepStrictEqual(customRolePermissions('network'), [
         'compute.globalOperations.get',
+        'compute.globalOperations.list',
         'compute.networks.get',
         'compute.networks.updatePeering',
         'compute.subnetworks.get',

@@ -116,7 +116,7 @@ describe('reconcileCluster', () => {
       reason: /not a configured spoke/,
     },
     {
-      name: 'routes-based cluster → refused at row 2',
+      name: 'routes-based cluster → refused before anything else',
       setup: (c) => c.addCluster(clusterInfo(ref, { vpcNative: false })),
       expect: ['spoke:unchanged', 'vpc-native:refused'],
       reason: /VPC-native/,
