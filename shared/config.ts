@@ -300,14 +300,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function resetConfigCache(): void {
   cached = undefined;
 }
-
-/** Membership id for a cluster from the template, before collision handling (see reconcile/membership). */
-export function membershipIdFromTemplate(
-  template: string,
-  ref: { project: string; location: string; name: string },
-): string {
-  return template
-    .replaceAll('{cluster}', ref.name)
-    .replaceAll('{project}', ref.project)
-    .replaceAll('{location}', ref.location);
-}

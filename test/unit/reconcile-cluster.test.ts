@@ -580,6 +580,7 @@ describe('offboardCluster', () => {
   it('no membership → unchanged; twice → still nothing written', async () => {
     const cloud = new FakeCloud();
     assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
+    assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
     assert.deepEqual(cloud.log.writes(), []);
   });
 });
