@@ -3,11 +3,12 @@
  * them) and the production app — createApp(config, {cloud: createCloud(config, log)}) — without child processes.
  *
  * Audit entries the stand-ins emit are not delivered by themselves: they land in a QueueSink and the test decides
- * when, how often and in which order each one reaches the handlers. Delivery goes through the exact production
- * entry points (functions/audit.ts handleAuditLogEvent, functions/reconcile.ts handleReconcileRequest) with a
- * CloudEvent shaped like the one functions-framework hands a function for an Eventarc Pub/Sub delivery
- * (sandbox/audit/delivery.ts), so decoding, parsing, routing and the ack/retry mapping all run. A handler that
- * throws is "not acknowledged": deliverUntilAcked redelivers it, like Pub/Sub.
+ * when, how often and in which order each one reaches the handlers. Delivery calls the production handlers
+ * (functions/audit.ts handleAuditLogEvent, functions/reconcile.ts handleReconcileRequest) with a CloudEvent built
+ * here, shaped like the one functions-framework hands a function for an Eventarc Pub/Sub delivery
+ * (sandbox/audit/delivery.ts): our decoding of the Pub/Sub message, parsing, routing and the ack/retry mapping run;
+ * functions-framework's own HTTP-to-CloudEvent conversion does not (hostile.test.ts and the e2e suites go through
+ * it). A handler that throws is "not acknowledged": deliverUntilAcked redelivers it, like Pub/Sub.
  */
 import { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
 import type { CloudEvent } from '@google-cloud/functions-framework';
