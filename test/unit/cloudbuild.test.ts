@@ -152,15 +152,15 @@ describe('cloudbuild.yaml', () => {
     assert.match(suite('test-e2e'), /mocha 'test\/e2e\/\*\*\/\*\.test\.ts'/);
     assert.deepStrictEqual(byId.get('test-e2e')?.waitFor, ['build'], 'e2e runs the bundle the build made');
     // Plan (and so apply) only after all of them, directly or through the build.
-    const before = (id: string): Set<string> => {
+    const upstream = (id: string): Set<string> => {
       const out = new Set<string>();
       for (const dep of byId.get(id)?.waitFor ?? []) {
         out.add(dep);
-        for (const d of before(dep)) out.add(d);
+        for (const d of upstream(dep)) out.add(d);
       }
       return out;
     };
-    const plan = before('terraform-plan');
+    const plan = upstream('terraform-plan');
     for (const id of ['test-unit', 'test-wire', 'test-reliability', 'test-e2e'])
       assert.ok(plan.has(id), `terraform-plan waits for ${id}`);
   });
