@@ -117,7 +117,7 @@ const silent: Logger = {
 
 /**
  * Engine log lines: with --verbose, the functions' own structured lines (shared/log) on stderr; else discarded,
- * without even building the Cloud Logging client (it probes for credentials, which warns on a laptop).
+ * without even loading shared/log and the logging library it writes with.
  */
 export function engineLogger(config: Config, io: Io, verbose: boolean): Logger {
   if (!verbose) return silent;

@@ -14,28 +14,45 @@
 // First: on a Node.js too old for the project, stop before building with a message that names the version needed.
 import './require-node.cjs';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import ts from 'typescript';
 import { bundleManifest } from './bundle-manifest.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Client libraries imported by our code; a library's own dependencies follow it into vendor.js. */
 const CLIENT_LIBRARIES =
   /^(@google-cloud\/(compute|container|pubsub)|@kubernetes\/client-node|google-auth-library|google-gax|googleapis)(\/.*)?$/;
 
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-/** Names a file imports from `spec` with `import { a, b as c, type T }` (types left out); undefined otherwise. */
-function namedImports(file, spec) {
-  const source = readFileSync(file, 'utf8');
-  const clause = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*['"]${escapeRegExp(spec)}['"]`).exec(source);
-  if (!clause) return undefined;
-  return clause[1]
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part && !part.startsWith('type '))
-    .map((part) => part.split(/\s+as\s+/)[0]);
+/**
+ * What a file imports or re-exports from `spec`, read with the TypeScript parser over every statement (so two
+ * import statements of one library both count): the value names (type-only ones left out), or undefined when
+ * anything needs the whole module (a default or namespace import, a side-effect import, `export *`).
+ */
+export function namedImports(file, spec) {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  const names = new Set();
+  for (const statement of source.statements) {
+    const from = statement.moduleSpecifier;
+    if (!from || !ts.isStringLiteral(from) || from.text !== spec) continue;
+    if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      if (!clause || clause.name) return undefined;
+      if (clause.isTypeOnly) continue;
+      const bindings = clause.namedBindings;
+      if (!bindings || ts.isNamespaceImport(bindings)) return undefined;
+      for (const element of bindings.elements)
+        if (!element.isTypeOnly) names.add((element.propertyName ?? element.name).text);
+    } else if (ts.isExportDeclaration(statement)) {
+      if (statement.isTypeOnly) continue;
+      const clause = statement.exportClause;
+      if (!clause || !ts.isNamedExports(clause)) return undefined;
+      for (const element of clause.elements)
+        if (!element.isTypeOnly) names.add((element.propertyName ?? element.name).text);
+    }
+  }
+  return [...names];
 }
 
 /**
@@ -48,6 +65,7 @@ export function splitVendor(vendored, vendor = './vendor.js') {
     setup(b) {
       b.onResolve({ filter: CLIENT_LIBRARIES }, (args) => {
         if (args.importer.includes('/node_modules/')) return undefined;
+        // `import … from` and `export … from` are both import statements to esbuild.
         const names = args.kind === 'import-statement' ? namedImports(args.importer, args.path) : undefined;
         const known = vendored.get(args.path);
         if (!names || known === 'all') vendored.set(args.path, 'all');
@@ -190,7 +208,7 @@ const common = {
   logLevel: 'warning',
 };
 
-/** dist/index.js and dist/vendor.js (+ maps); returns both metafiles. */
+/** dist/index.js and dist/vendor.js (+ maps); returns both metafiles and what was vendored. */
 export async function buildFunctions(outdir) {
   const vendored = new Map();
   const index = await build({
@@ -205,7 +223,7 @@ export async function buildFunctions(outdir) {
     outfile: `${outdir}/vendor.js`,
     plugins: [vendorEntry(vendored), pruneCompute(vendored)],
   });
-  return { index: index.metafile, vendor: vendor.metafile };
+  return { index: index.metafile, vendor: vendor.metafile, vendored };
 }
 
 async function main() {

@@ -49,7 +49,8 @@ export function topicPublisher(config: Config): RequestPublisher | undefined {
 export function aviatrixDirectory(config: Config): AviatrixController | undefined {
   const aviatrix = config.aviatrix;
   if (!aviatrix) return undefined;
-  // Required here, not imported: Secret Manager's client library loads only when the look-up is configured.
+  // Required here, not imported: the secret reader (Secret Manager's REST API through google-auth-library) loads
+  // only when the look-up is configured.
   const { secretReader } = require('./cloud/secrets') as typeof import('./cloud/secrets');
   const readSecret = secretReader(config, { budgetMs: config.retryBudgetMs });
   return new AviatrixController({

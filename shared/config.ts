@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 import { networkPatternProblem } from './policy/network-pattern';
+import { DNS1123_LABEL, PROJECT_ID } from './validators';
 
-const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -303,15 +302,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Tests only: forget the cached config. */
 export function resetConfigCache(): void {
   cached = undefined;
-}
-
-/** Membership id for a cluster from the template, before collision handling (see reconcile/membership). */
-export function membershipIdFromTemplate(
-  template: string,
-  ref: { project: string; location: string; name: string },
-): string {
-  return template
-    .replaceAll('{cluster}', ref.name)
-    .replaceAll('{project}', ref.project)
-    .replaceAll('{location}', ref.location);
 }

@@ -152,6 +152,13 @@ export class FleetStore {
     return deleted;
   }
 
+  /** Removes a feature by its full name (tests start a story from a fleet without it); false when there was none. */
+  deleteFeature(name: string): boolean {
+    const deleted = this.features.delete(name);
+    if (deleted) this.onChange();
+    return deleted;
+  }
+
   getMembership(name: string): Membership | undefined {
     const key = this.canonicalName(name);
     const membership = key && this.memberships.get(key);

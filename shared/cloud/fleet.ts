@@ -47,19 +47,6 @@ export class FleetAdapter implements FleetPort {
     return memberships;
   }
 
-  async getMembership(name: string): Promise<Membership | undefined> {
-    try {
-      const { data } = await withRetry(
-        () => this.hub().projects.locations.memberships.get({ name }),
-        this.retry,
-      );
-      return toMembership(data);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
   async createMembership(
     fleetProject: string,
     location: string,

@@ -15,6 +15,28 @@ import type { ProjectNumbers } from './projects';
 export const CONNECT_GATEWAY = 'https://connectgateway.googleapis.com';
 
 /**
+ * GKE has no such cluster (any more): nothing to connect to and nothing there to read. It answers "not found", so
+ * the callers that skip clusters deleted since the member list was read (the fleet-wide export view) skip it.
+ */
+export class ClusterGoneError extends PermanentError {
+  readonly code = 404;
+  constructor(cluster: string) {
+    super(`cluster ${cluster} no longer exists`, 'cluster-gone');
+  }
+}
+
+/**
+ * The cluster exists but GKE reports no endpoint (still provisioning, or being deleted): its Kubernetes API cannot
+ * be reached, so what it exports is unknown. Permanent and not "not found", so a check that must see every member
+ * cluster (the cross-project rule) fails instead of passing without it.
+ */
+export class NoEndpointError extends PermanentError {
+  constructor(cluster: string) {
+    super(`cluster ${cluster} has no endpoint`, 'no-endpoint');
+  }
+}
+
+/**
  * The gateway host for a membership location: the global host for `global`, `https://LOCATION-connectgateway…`
  * otherwise. A local override is a template whose `{location}` is replaced the same way for every location.
  */
@@ -62,9 +84,8 @@ export class KubeConnectorAdapter implements KubeConnector {
 
   private async viaEndpoint(target: KubeTarget): Promise<{ server: string; caCertificate?: string }> {
     const cluster = target.cluster ?? (await this.clusters.get(target.ref));
-    if (!cluster?.endpoint) {
-      throw Object.assign(new Error(`cluster ${target.ref.name} has no endpoint`), { code: 404 });
-    }
+    if (!cluster) throw new ClusterGoneError(target.ref.name);
+    if (!cluster.endpoint) throw new NoEndpointError(target.ref.name);
     return { server: `https://${cluster.endpoint}`, caCertificate: cluster.caCertificate };
   }
 }

@@ -230,14 +230,6 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   google(
     'gkehub',
-    'projects.locations.memberships.get',
-    'projects.locations.memberships.get',
-    ['gkehub.memberships.get'],
-    'fleet',
-    'read a membership named by cluster.fleet.membership',
-  ),
-  google(
-    'gkehub',
     'projects.locations.memberships.create',
     'projects.locations.memberships.create',
     ['gkehub.memberships.create'],

@@ -134,7 +134,6 @@ export interface NewMembership {
 export interface FleetPort {
   /** Every membership of the fleet project, in every location (`locations/-`). */
   listMemberships(fleetProject: string): Promise<Membership[]>;
-  getMembership(name: string): Promise<Membership | undefined>;
   /** memberships.create + wait for the LRO. Throws an ALREADY_EXISTS-classified error when the id is taken. */
   createMembership(
     fleetProject: string,
@@ -202,7 +201,10 @@ export interface KubePort {
   deleteServiceExport(namespace: string, name: string): Promise<void>;
   /** Ready endpoints behind a Service, counted over its EndpointSlices. */
   countReadyEndpoints(namespace: string, service: string): Promise<number>;
-  /** Records an Event on the Service, folding repeats into one (count/lastTimestamp) like kubelet does. */
+  /**
+   * Records an Event on the Service once: its name is derived from what it says, so a repeat finds it and writes
+   * nothing ('unchanged'); count and lastTimestamp are never bumped.
+   */
   recordEvent(event: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'>;
 }
 

@@ -23,10 +23,14 @@ export const STEPS = [
   'mcs-feature',
   'peering',
   'advertise',
+  // Building the cluster's Kubernetes client (Connect gateway or endpoint), before the steps that use it.
+  'kube-connect',
   'namespaces',
   'exports',
   'offboard',
-  // A project or fleet request publishing one cluster request per cluster (not a row of its own).
+  // A project or fleet request listing the clusters of a project, then publishing one cluster request per cluster
+  // (neither a row of its own).
+  'list-clusters',
   'fan-out',
 ] as const;
 

@@ -126,7 +126,8 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
     kube = await kubeFor(ctx, { ref, membership, cluster });
   } catch (error) {
     records.push(
-      await failed(ctx, 'namespaces', target, error),
+      await failed(ctx, 'kube-connect', target, error),
+      skipped('namespaces', target, ctx, 'the Kubernetes API is unreachable'),
       skipped('exports', target, ctx, 'the Kubernetes API is unreachable'),
     );
     return records;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterRef } from '../events/types';
+import { isDns1123Label } from '../validators';
 
 /** Kubernetes label on namespaces and ServiceExports that Spokefleet created. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -42,8 +43,6 @@ export function regionOf(location: string): string {
   return /^[a-z]+-[a-z]+\d+-[a-z]$/.test(location) ? location.slice(0, -2) : location;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 /** Lower-cases, replaces invalid characters and trims to a DNS-1123 label of at most `max` characters. */
 export function toDnsLabel(raw: string, max = 63): string {
   const cleaned = raw
@@ -56,7 +55,7 @@ export function toDnsLabel(raw: string, max = 63): string {
 }
 
 export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS1123_LABEL.test(value);
+  return isDns1123Label(value);
 }
 
 /** The preferred membership id: the template filled in, made a DNS-1123 label. */

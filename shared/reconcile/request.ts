@@ -68,7 +68,7 @@ export async function resolveScope(
     try {
       for (const cluster of await ctx.cloud.clusters.list(project)) refs.push(cluster.ref);
     } catch (error) {
-      records.push(await failed(ctx, 'spoke', project, error));
+      records.push(await failed(ctx, 'list-clusters', project, error));
     }
   }
   return { refs, records };

@@ -219,7 +219,9 @@ describe('e2e: cluster onboarding through functions-framework and direct CloudEv
     assert.deepEqual(membershipOf(r), []);
   });
 
-  it('onboards through 20 % injected transient faults on every API, by in-process retry and redelivery', async () => {
+  it('onboards through 20 % injected transient faults on the Hub, Compute, Kubernetes and Resource Manager APIs, by in-process retry and redelivery', async () => {
+    // GKE is left out here: the developer's own create and status polls go through the same stand-in and would
+    // fail too. test/reliability/faults.test.ts puts faults on GKE alone and on every API at once.
     const r = ref('e2e-faults');
     sandbox.cloud.faults.reseed(42);
     sandbox.cloud.faults.setRule('gkehub.*', {

@@ -268,10 +268,6 @@ export class FakeCloud implements Cloud {
       this.log.record('fleet', 'listMemberships', [fleetProject]);
       return [...this.memberships.values()].filter((m) => m.name.startsWith(`projects/${fleetProject}/`));
     },
-    getMembership: async (name: string) => {
-      this.log.record('fleet', 'getMembership', [name]);
-      return this.memberships.get(name);
-    },
     createMembership: async (fleetProject: string, location: string, id: string, spec: NewMembership) => {
       this.log.record('fleet', 'createMembership', [fleetProject, location, id, spec]);
       const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;

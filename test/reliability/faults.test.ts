@@ -101,6 +101,8 @@ describe('reliability: faults', function () {
     let rel: RelCloud;
     const BUDGET_MS = 250;
     const durations: Array<{ api: string; ms: number; failedSteps: number }> = [];
+    /** Steps whose success claims were checked against the local cloud during an outage, over all APIs. */
+    const claimsChecked = new Set<string>();
     before(async () => {
       rel = await startRelCloud();
     });
@@ -125,6 +127,18 @@ describe('reliability: faults', function () {
           name: `f100-${api === '*' ? 'all' : api}`,
         };
         await createClusterNow(rel, ref, CLUSTER_SLOTS[1].spec);
+        // A labelled Service already there, so the cluster reconcile has an export to claim (or not). One name per
+        // test: the clusters of the earlier tests still export theirs, and at most 5 clusters may export one name.
+        const service = `api-${ref.name.slice('f100-'.length)}`;
+        const dev = developerClients(rel, ref);
+        await dev.core.createNamespace({ body: { metadata: { name: 'mcs-common' } } });
+        await dev.core.createNamespacedService({
+          namespace: 'mcs-common',
+          body: {
+            metadata: { name: service, labels: { [EXPORT_LABEL]: 'true' } },
+            spec: { ports: [{ port: 80 }] },
+          },
+        });
         const [created] = rel.sink.drain().filter((m) => {
           const text = m.data.toString();
           return (
@@ -163,13 +177,28 @@ describe('reliability: faults', function () {
           harness.logs.records(mark).some((r) => r.severity === 'WARNING' && r.reason === 'transient'),
           'a WARNING says the event will be redelivered',
         );
-        assertClaimsHold(rel, ref, records);
+        for (const step of assertClaimsHold(rel, ref, records)) claimsChecked.add(step);
         // The outage ends: the next redelivery is acknowledged and the cluster is onboarded.
+        const after = harness.logs.lines.length;
         assert.equal(await harness.deliverUntilAcked(created, { maxAttempts: 3 }), 1);
         assertOnboarded(rel, ref);
+        assert.ok(
+          rel.cloud.kube(ref).api.store.get('serviceexports', 'mcs-common', service),
+          'exported after',
+        );
+        assertClaimsHold(
+          rel,
+          ref,
+          harness.logs.records(after).filter((r) => typeof r.step === 'string'),
+        );
         assert.deepEqual(harness.logs.leaks, []);
       });
     }
+
+    it('during the outages, success claims of the peering and exports steps were checked too', () => {
+      for (const step of ['workload-identity', 'membership', 'namespaces', 'peering', 'exports'])
+        assert.ok(claimsChecked.has(step), `${step}: checked ${[...claimsChecked].join(', ')}`);
+    });
   });
 
   describe('permanent faults (403, 400) on each method the handlers call', () => {
@@ -205,6 +234,9 @@ describe('reliability: faults', function () {
       it(`${kind}: every delivery acknowledged with a reason, ≤ 2 calls of the failing method per delivery`, async () => {
         let worst = 0;
         for (const [i, method] of methods.entries()) {
+          // From a fleet without the MCS feature, as the probe started: features.create is reached once per fleet.
+          for (const feature of rel.cloud.hub.store.list().features)
+            rel.cloud.hub.store.deleteFeature(feature.name);
           const harness = createHarness(rel);
           const calls = await story(
             rel,
@@ -221,20 +253,20 @@ describe('reliability: faults', function () {
             worst = Math.max(worst, n);
           }
           assert.deepEqual(calls.nacked, [], `${method}: every delivery acknowledged`);
-          if (calls.total > 0) {
-            const status =
-              kind === 'permission-denied'
-                ? /403|PERMISSION_DENIED|forbidden|permission/i
-                : /400|INVALID_ARGUMENT|BadRequest|invalid/i;
-            const explained = harness.logs
-              .records()
-              .some(
-                (r) =>
-                  (r.severity === 'ERROR' || r.severity === 'WARNING') &&
-                  status.test(`${r.reason} ${r.error ?? ''}`),
-              );
-            assert.ok(explained, `${method}: an ERROR/WARNING line gives the reason`);
-          }
+          // The story reached this method without faults; under its fault it must be reached again and say so.
+          assert.ok(calls.total > 0, `${method} was called under its fault`);
+          const status =
+            kind === 'permission-denied'
+              ? /403|PERMISSION_DENIED|forbidden|permission/i
+              : /400|INVALID_ARGUMENT|BadRequest|invalid/i;
+          const explained = harness.logs
+            .records()
+            .some(
+              (r) =>
+                (r.severity === 'ERROR' || r.severity === 'WARNING') &&
+                status.test(`${r.reason} ${r.error ?? ''}`),
+            );
+          assert.ok(explained, `${method}: an ERROR/WARNING line gives the reason`);
           assert.deepEqual(harness.logs.leaks, []);
         }
         results.push(
@@ -423,16 +455,41 @@ async function story(
   return out;
 }
 
-/** Every step record that claims the desired state must be true of the local cloud. */
-function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<string, unknown>>): void {
+/**
+ * Every step record that claims the desired state must be true of the local cloud. Returns the steps whose claims
+ * were checked, so a test can tell that a step it means to cover was reached.
+ */
+function assertClaimsHold(
+  rel: RelCloud,
+  ref: ClusterRef,
+  records: Array<Record<string, unknown>>,
+): Set<string> {
   const done = new Set(['created', 'updated', 'unchanged']);
+  const checked = new Set<string>();
   const cluster = rel.cloud.container.store.getCluster(ref) as unknown as {
     workloadIdentityConfig?: { workloadPool?: string };
     nodePools: Array<{ config: { workloadMetadataConfig: { mode: string } } }>;
+    network: string;
+    privateClusterConfig?: { peeringName?: string };
   };
   const link = `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+  const kube = rel.cloud.kube(ref).api.store;
   for (const r of records) {
+    if (r.step === 'exports') {
+      // `ns/name` ends the target; "exported…" is the reason of an unchanged record that found the export there.
+      const [namespace, name] = String(r.target).split('/').slice(-2);
+      const found = kube.get('serviceexports', namespace, name);
+      if (r.outcome === 'created' || (r.outcome === 'unchanged' && /^exported/.test(String(r.reason)))) {
+        assert.ok(found, `claimed ServiceExport ${namespace}/${name}`);
+        checked.add('exports');
+      } else if (r.outcome === 'deleted') {
+        assert.equal(found, undefined, `claimed ServiceExport ${namespace}/${name} deleted`);
+        checked.add('exports');
+      }
+      continue;
+    }
     if (!done.has(String(r.outcome))) continue;
+    checked.add(String(r.step));
     switch (r.step) {
       case 'workload-identity':
         assert.equal(
@@ -457,13 +514,18 @@ function assertClaimsHold(rel: RelCloud, ref: ClusterRef, records: Array<Record<
         assert.ok(rel.cloud.hub.store.list().features.length > 0, 'claimed MCS feature');
         break;
       case 'namespaces':
-        assert.ok(
-          rel.cloud.kube(ref).api.store.get('namespaces', undefined, 'mcs-common'),
-          'claimed namespace',
-        );
+        assert.ok(kube.get('namespaces', undefined, 'mcs-common'), 'claimed namespace');
         break;
+      case 'peering': {
+        const peering = rel.cloud.compute.store
+          .getNetwork(ref.project, cluster.network)
+          ?.peerings?.find((p) => p.name === cluster.privateClusterConfig?.peeringName);
+        assert.equal(peering?.exportCustomRoutes, true, 'claimed peering exports custom routes');
+        break;
+      }
     }
   }
+  return checked;
 }
 
 function assertOnboarded(rel: RelCloud, ref: ClusterRef): void {

@@ -3,6 +3,9 @@
  * functions-framework's own HTTP server (getTestServer) in process, with the production handlers and the
  * adapters on the local cloud. Expected: 0 crashes, 0 writes on any stand-in, every message acknowledged (2xx)
  * with a reason in a log line carrying its event id, and the function still serving a valid event afterwards.
+ * Malformed resource names and resource labels must be refused by the parser with the reason code that names the
+ * fault (outcome `refused`), and well-formed look-alikes must get past it: a parser that lets a bad name through
+ * fails here even when nothing downstream happens to write.
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
@@ -46,6 +49,11 @@ interface Case {
   push?: boolean;
   /** Not JSON: refused with 400 by functions-framework's body parser; the function never runs. */
   frameworkRejects?: boolean;
+  /**
+   * The parser must refuse it before any work: a log line with outcome `refused` and this reason code. `null`: a
+   * well-formed name, so it must get past the parser (no `refused` line from the parser's reasons).
+   */
+  refused?: string | null;
 }
 
 const b = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
@@ -84,8 +92,8 @@ function withResourceName(entry: LogEntry, resourceName: unknown): LogEntry {
 /** Every hostile message: fuzzed bytes, hostile JSON, path tricks, look-alikes, forged fields, broken envelopes. */
 function hostileCases(selfPrincipal: string): Case[] {
   const cases: Case[] = [];
-  const audit = (what: string, data: Buffer, push = false) =>
-    cases.push({ target: 'audit', what, data, push });
+  const audit = (what: string, data: Buffer, push = false, refused?: string | null) =>
+    cases.push({ target: 'audit', what, data, push, refused });
   const reconcile = (what: string, data: Buffer) => cases.push({ target: 'reconcile', what, data });
 
   // Fuzzed bytes and random JSON, seeded.
@@ -209,72 +217,96 @@ function hostileCases(selfPrincipal: string): Case[] {
 
   // Path tricks and look-alikes in resourceName, for the onboarded cluster.
   const svc = serviceEntry('mcs-common', 'api');
-  const names = [
-    'core/v1/namespaces/../services/api',
-    'core/v1/namespaces/mcs-common/services/api/status',
-    'core/v1/namespaces/mcs-common/services/api/../../../secrets/token',
-    'core/v1/namespaces/mcs-common/services/',
-    '/core/v1/namespaces/mcs-common/services/api',
-    'core/v1/namespaces/mcs-common/services/api%2F..%2Fother',
-    'core/v1/namespaces/mcs-common/services/api?watch=true',
-    'core/v1/namespaces/mcs-common/services/api#fragment',
-    'core/v1/namespaces/mcs-common/services/api\u0000',
-    'core/v1/namespaces/mcs-common/services/ api',
-    'core/v1/namespaces/mcs-common/secrets/api',
-    'apps/v1/namespaces/mcs-common/deployments/api',
-    'core/v1/namespaces/mcs-common/services/API',
-    'core/v1/namespaces/m\u0441s-common/services/api', // Cyrillic с
-    'core/v1/namespaces/mcs-common/services/\u0430pi', // Cyrillic а
-    'core/v1/namespaces/\uff4d\uff43\uff53-common/services/api', // fullwidth
-    `core/v1/namespaces/mcs-common/services/${'a'.repeat(64)}`,
-    `core/v1/namespaces/${'n'.repeat(64)}/services/api`,
-    'core/v1/namespaces/-bad-/services/api',
-    'core/v1/namespaces/mcs-common/services/1api',
-    `core/v1/namespaces/mcs-common/services/${'x/'.repeat(300)}`,
-    'core/v1/namespaces/kube-system/services/kube-dns',
-    'core/v1/namespaces/default/services/kubernetes',
-    'core/v1/namespaces/default/services/api',
-    'core/v1/namespaces/kube-system/services/api',
+  const malformed = 'malformed-resource-name';
+  const badService = 'invalid-service-name';
+  const badNamespace = 'invalid-namespace';
+  const names: Array<[string, string | null]> = [
+    ['core/v1/namespaces/../services/api', malformed],
+    ['core/v1/namespaces/mcs-common/services/api/status', malformed],
+    ['core/v1/namespaces/mcs-common/services/api/../../../secrets/token', malformed],
+    ['core/v1/namespaces/mcs-common/services/', malformed],
+    ['/core/v1/namespaces/mcs-common/services/api', malformed],
+    ['core/v1/namespaces/mcs-common/services/api%2F..%2Fother', badService],
+    ['core/v1/namespaces/mcs-common/services/api?watch=true', badService],
+    ['core/v1/namespaces/mcs-common/services/api#fragment', badService],
+    ['core/v1/namespaces/mcs-common/services/api\u0000', badService],
+    ['core/v1/namespaces/mcs-common/services/ api', badService],
+    ['core/v1/namespaces/mcs-common/secrets/api', malformed],
+    ['apps/v1/namespaces/mcs-common/deployments/api', malformed],
+    ['core/v1/namespaces/mcs-common/services/API', badService],
+    ['core/v1/namespaces/m\u0441s-common/services/api', badNamespace], // Cyrillic с
+    ['core/v1/namespaces/mcs-common/services/\u0430pi', badService], // Cyrillic а
+    ['core/v1/namespaces/\uff4d\uff43\uff53-common/services/api', badNamespace], // fullwidth
+    [`core/v1/namespaces/mcs-common/services/${'a'.repeat(64)}`, badService],
+    [`core/v1/namespaces/${'n'.repeat(64)}/services/api`, badNamespace],
+    ['core/v1/namespaces/-bad-/services/api', badNamespace],
+    ['core/v1/namespaces/mcs-common/services/1api', badService],
+    [`core/v1/namespaces/mcs-common/services/${'x/'.repeat(300)}`, malformed],
+    // Well-formed names: past the parser, then the policy decides (forbidden namespaces, nothing labelled).
+    ['core/v1/namespaces/kube-system/services/kube-dns', null],
+    ['core/v1/namespaces/default/services/kubernetes', null],
+    ['core/v1/namespaces/default/services/api', null],
+    ['core/v1/namespaces/kube-system/services/api', null],
   ];
-  for (const name of names)
+  for (const [name, refused] of names)
     audit(
       `Service resourceName ${JSON.stringify(name).slice(0, 60)}`,
       b(withResourceName(svc, name)),
       name.includes('kube'),
+      refused,
     );
-  const clusterNames = [
-    'projects/spokefleet-demo/zones/../clusters/hostile-a',
-    'projects/spokefleet-demo/locations/us-east4/clusters/hostile-a/nodePools/x',
-    'projects/evil-project-1/locations/us-east4/clusters/hostile-a',
-    'projects/spokefleet-demo/locations/us-east4/clusters/other-cluster',
-    '//container.googleapis.com/projects/spokefleet-demo/locations/us-east4/clusters/hostile-a',
-    'projects/spokefleet-demo/locations/us-east4/clusters/',
+  const mismatch = 'resource-name-mismatch';
+  const clusterNames: Array<[string, string | null]> = [
+    ['projects/spokefleet-demo/zones/../clusters/hostile-a', malformed],
+    ['projects/spokefleet-demo/locations/us-east4/clusters/hostile-a/nodePools/x', malformed],
+    ['projects/evil-project-1/locations/us-east4/clusters/hostile-a', mismatch],
+    ['projects/spokefleet-demo/locations/us-east4/clusters/other-cluster', mismatch],
+    ['//container.googleapis.com/projects/spokefleet-demo/locations/us-east4/clusters/hostile-a', malformed],
+    ['projects/spokefleet-demo/locations/us-east4/clusters/', malformed],
+    ['projects/spokefleet-demo/zones/us-east4/clusters/hostile-a', null],
   ];
-  for (const name of clusterNames)
-    audit(`cluster resourceName ${name}`, b(setPath(created, 'protoPayload.resourceName', name)));
+  for (const [name, refused] of clusterNames)
+    audit(
+      `cluster resourceName ${name}`,
+      b(setPath(created, 'protoPayload.resourceName', name)),
+      false,
+      refused,
+    );
 
   // Names and projects that are wrong, too long, or look alike; clusters that are not allowed or not there.
-  const labelCases: Array<[string, Record<string, unknown>]> = [
-    ['cluster name of 41 characters', { cluster_name: `c${'x'.repeat(40)}` }],
-    ['cluster name of 64 characters', { cluster_name: `c${'x'.repeat(63)}` }],
-    ['cluster name with a Cyrillic letter', { cluster_name: 'hostile-\u0430' }],
-    ['cluster name with a slash', { cluster_name: 'hostile-a/../b' }],
-    ['uppercase cluster name', { cluster_name: 'HOSTILE-A' }],
-    ['project not allowed', { project_id: 'evil-project-1' }],
-    ['project id with a fullwidth letter', { project_id: 'spokefleet-d\uff45mo' }],
-    ['project id too long', { project_id: `p${'x'.repeat(40)}` }],
-    ['location with a path', { location: 'us-east4/../../x' }],
-    ['location of 80 characters', { location: `us-east${'4'.repeat(73)}` }],
-    ['a cluster that does not exist', { cluster_name: 'nobody-here' }],
-    ['the other project, no such cluster', { project_id: DEMO_PROJECT_2.id, cluster_name: 'hostile-a' }],
+  const labelCases: Array<[string, Record<string, unknown>, string | undefined]> = [
+    ['cluster name of 41 characters', { cluster_name: `c${'x'.repeat(40)}` }, 'invalid-cluster-name'],
+    ['cluster name of 64 characters', { cluster_name: `c${'x'.repeat(63)}` }, 'invalid-cluster-name'],
+    ['cluster name with a Cyrillic letter', { cluster_name: 'hostile-\u0430' }, 'invalid-cluster-name'],
+    ['cluster name with a slash', { cluster_name: 'hostile-a/../b' }, 'invalid-cluster-name'],
+    ['uppercase cluster name', { cluster_name: 'HOSTILE-A' }, 'invalid-cluster-name'],
+    ['project not allowed', { project_id: 'evil-project-1' }, undefined],
+    ['project id with a fullwidth letter', { project_id: 'spokefleet-d\uff45mo' }, 'invalid-project-id'],
+    ['project id too long', { project_id: `p${'x'.repeat(40)}` }, 'invalid-project-id'],
+    ['location with a path', { location: 'us-east4/../../x' }, 'invalid-location'],
+    ['location of 80 characters', { location: `us-east${'4'.repeat(73)}` }, 'invalid-location'],
+    ['a cluster that does not exist', { cluster_name: 'nobody-here' }, undefined],
+    [
+      'the other project, no such cluster',
+      { project_id: DEMO_PROJECT_2.id, cluster_name: 'hostile-a' },
+      undefined,
+    ],
   ];
-  for (const [what, labels] of labelCases) {
+  for (const [what, labels, refused] of labelCases) {
     for (const [kind, entry] of [
       ['Service', service],
       ['CreateCluster', created],
     ] as const) {
       const base = entry.resource as { labels: Record<string, string> };
-      audit(`${kind} entry, ${what}`, b(setPath(entry, 'resource.labels', { ...base.labels, ...labels })));
+      // A cluster resourceName that no longer matches the changed labels is refused as a mismatch first.
+      const clusterRefused =
+        kind === 'CreateCluster' && refused === undefined ? 'resource-name-mismatch' : refused;
+      audit(
+        `${kind} entry, ${what}`,
+        b(setPath(entry, 'resource.labels', { ...base.labels, ...labels })),
+        false,
+        clusterRefused,
+      );
     }
   }
   audit(
@@ -584,6 +616,19 @@ describe('reliability: hostile input against both functions (functions-framework
       [],
       'every message is explained by a log line with its event id and a reason',
     );
+    // Refused by the parser, with the reason that names what is wrong, and never processed; well-formed names go on.
+    const parserReasons = new Set(cases.flatMap((c) => (c.refused ? [c.refused] : [])));
+    const misjudged: string[] = [];
+    for (const a of answers) {
+      if (a.c.refused === undefined) continue;
+      const refusals = (byId.get(a.id) ?? []).filter(
+        (r) => r.outcome === 'refused' && parserReasons.has(String(r.reason)),
+      );
+      const got = refusals.map((r) => r.reason).join(',') || 'not refused';
+      if (a.c.refused === null ? refusals.length > 0 : got !== a.c.refused)
+        misjudged.push(`${a.c.what}: ${got}, want ${a.c.refused ?? 'past the parser'}`);
+    }
+    assert.deepEqual(misjudged, [], 'the parser refuses exactly the malformed names, each with its reason');
     const anonymous = (byId.get('') ?? []).filter(
       (r) => r.severity === 'ERROR' && typeof r.reason === 'string',
     );

@@ -255,11 +255,13 @@ describe('reliability: resources', function () {
       assert.deepEqual(writeCounts(rel.cloud), writes, 'steady state: reads only');
       const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
       assert.ok(total(after) <= total(before) + 4, `handles: ${total(before)} before, ${total(after)} after`);
-      for (const type of ['TCPSocketWrap', 'TLSSocket', 'TCPWRAP'])
-        assert.ok(
-          (after[type] ?? 0) <= (before[type] ?? 0) + 2,
-          `${type}: ${before[type] ?? 0} → ${after[type] ?? 0}`,
-        );
+      // A client socket, TLS or not, is a `TCPSocketWrap` in getActiveResourcesInfo(); the warm pools hold some, so
+      // a name that Node does not report (and that would always count 0) fails here first.
+      assert.ok((before.TCPSocketWrap ?? 0) > 0, `warm pools hold client sockets: ${JSON.stringify(before)}`);
+      assert.ok(
+        (after.TCPSocketWrap ?? 0) <= before.TCPSocketWrap + 2,
+        `client sockets: ${before.TCPSocketWrap} → ${after.TCPSocketWrap ?? 0}`,
+      );
     });
   });
 });

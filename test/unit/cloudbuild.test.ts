@@ -107,7 +107,15 @@ describe('cloudbuild.yaml', () => {
     const called = build()
       .steps.filter((s) => s.entrypoint === 'npm' && s.args?.[0] === 'run')
       .map((s) => s.args?.[1] ?? '');
-    assert.deepStrictEqual(called, ['lint', 'typecheck', 'test:unit', 'test:wire', 'build']);
+    assert.deepStrictEqual(called, [
+      'lint',
+      'typecheck',
+      'test:unit',
+      'test:wire',
+      'test:reliability',
+      'build',
+      'test:e2e:dist',
+    ]);
     assert.deepStrictEqual(
       called.filter((name) => !(name in scripts)),
       [],
@@ -126,6 +134,35 @@ describe('cloudbuild.yaml', () => {
       'typecheck',
     ]);
     assert.ok(byId.get('terraform-plan')?.waitFor?.includes('build'), 'plan needs the bundle');
+  });
+
+  it('runs every suite — unit, wire, reliability, and e2e on the built bundle — before any plan', () => {
+    const config = build();
+    const byId = new Map(config.steps.map((s) => [s.id, s]));
+    const scripts = packageScripts();
+    // The suites by what they run, so a step that keeps its id but runs less fails here.
+    const suite = (id: string) => {
+      const step = byId.get(id);
+      assert.equal(step?.entrypoint, 'npm', id);
+      return scripts[String(step?.args?.[1])];
+    };
+    assert.match(suite('test-unit'), /mocha 'test\/unit\/\*\*\/\*\.test\.ts'/);
+    assert.match(suite('test-wire'), /mocha 'test\/wire\/\*\*\/\*\.test\.ts'/);
+    assert.match(suite('test-reliability'), /mocha 'test\/reliability\/\*\*\/\*\.test\.ts'/);
+    assert.match(suite('test-e2e'), /mocha 'test\/e2e\/\*\*\/\*\.test\.ts'/);
+    assert.deepStrictEqual(byId.get('test-e2e')?.waitFor, ['build'], 'e2e runs the bundle the build made');
+    // Plan (and so apply) only after all of them, directly or through the build.
+    const upstream = (id: string): Set<string> => {
+      const out = new Set<string>();
+      for (const dep of byId.get(id)?.waitFor ?? []) {
+        out.add(dep);
+        for (const d of upstream(dep)) out.add(d);
+      }
+      return out;
+    };
+    const plan = upstream('terraform-plan');
+    for (const id of ['test-unit', 'test-wire', 'test-reliability', 'test-e2e'])
+      assert.ok(plan.has(id), `terraform-plan waits for ${id}`);
   });
 
   it('runs terraform fmt, init, plan and apply, in that order, apply after plan, and nothing after apply', () => {

@@ -3,7 +3,6 @@ import {
   ConfigError,
   isLoopbackUrl,
   loadConfig,
-  membershipIdFromTemplate,
   parseConfig,
   parseConfigJson,
   resetConfigCache,
@@ -658,18 +657,4 @@ describe('config: parseConfigJson and loadConfig', () => {
       else process.env.SPOKEFLEET_CONFIG = saved;
     }
   });
-});
-
-describe('config: membershipIdFromTemplate', () => {
-  const ref = { project: 'spoke-prj-one', location: 'us-east4', name: 'gke-1' };
-  const table: Array<[string, string]> = [
-    ['{cluster}', 'gke-1'],
-    ['{project}-{location}-{cluster}', 'spoke-prj-one-us-east4-gke-1'],
-    ['{cluster}-{cluster}', 'gke-1-gke-1'],
-  ];
-  for (const [template, expected] of table) {
-    it(`${template} → ${expected}`, () => {
-      assert.equal(membershipIdFromTemplate(template, ref), expected);
-    });
-  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../../shared/cloud/operations';
-import { invocationDeadline, withDeadline } from '../../shared/deadline';
+import { invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
 import { classify, withRetry } from '../../shared/errors';
 
 const unavailable = () => Object.assign(new Error('unavailable'), { code: 14 });
@@ -16,12 +16,17 @@ describe('invocation deadline', () => {
     });
   });
 
-  it('cuts withRetry short: no sleep that would end past the invocation deadline', async () => {
+  it('cuts withRetry short: no sleep that would end past the invocation deadline (fake clock)', async () => {
     const sleeps: number[] = [];
     let attempts = 0;
+    let clock = 0;
+    let workEnds = 0;
     await assert.rejects(
-      withDeadline(300, () =>
-        withRetry(
+      withDeadline(1_000, () => {
+        // The fake clock starts at the real one (the deadline was set from it) and moves only by the sleeps.
+        clock = Date.now();
+        workEnds = workDeadline() ?? Number.NaN;
+        return withRetry(
           async () => {
             attempts++;
             throw unavailable();
@@ -32,15 +37,21 @@ describe('invocation deadline', () => {
             maxDelayMs: 200,
             maxAttempts: 100,
             random: () => 1,
-            sleep: async (ms) => void sleeps.push(ms),
+            now: () => clock,
+            sleep: async (ms) => {
+              sleeps.push(ms);
+              clock += ms;
+            },
           },
-        ),
-      ),
+        );
+      }),
       (e) => classify(e) === 'transient',
     );
-    // Sleeps are instant here, so the loop may go on while the clock stays under 300 ms; each planned sleep must fit.
-    assert.ok(attempts >= 1);
-    assert.ok(sleeps.every((ms) => ms <= 300));
+    // 1,000 ms less the 250 ms answer reserve leaves about 750 ms: sleeps end at 200, 400, 600; one more would end
+    // at 800, past it, so the fourth failure is rethrown. Without the deadline the 60 s budget allows 100 attempts.
+    assert.deepEqual(sleeps, [200, 200, 200]);
+    assert.equal(attempts, 4);
+    assert.ok(clock <= workEnds, 'no sleep ended past the work deadline');
   });
 
   it('with a real clock, a 60 s retry budget stops at a 250 ms invocation deadline', async () => {

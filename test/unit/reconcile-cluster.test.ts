@@ -107,6 +107,24 @@ describe('reconcileCluster', () => {
     );
   });
 
+  it('a Kubernetes client that cannot be built fails its own step; namespaces and exports are skipped', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer' }));
+    cloud.peerings.set(`${PROJECT}/gcp-spoke100-us-east4/gke-n1-peer`, {
+      name: 'gke-n1-peer',
+      exportCustomRoutes: true,
+      importCustomRoutes: false,
+    });
+    cloud.log.failures.set('kube.connect', () => Object.assign(new Error('unavailable'), { code: 14 }));
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(records).slice(-3), [
+      'kube-connect:failed',
+      'namespaces:skipped',
+      'exports:skipped',
+    ]);
+    assert.equal(records.find((r) => r.step === 'kube-connect')?.retryable, true);
+  });
+
   const refusals: Array<{ name: string; setup: (c: FakeCloud) => void; expect: string[]; reason: RegExp }> = [
     {
       name: 'non-spoke network → skipped, nothing else',
@@ -579,6 +597,7 @@ describe('offboardCluster', () => {
 
   it('no membership → unchanged; twice → still nothing written', async () => {
     const cloud = new FakeCloud();
+    assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
     assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
     assert.deepEqual(cloud.log.writes(), []);
   });

@@ -73,6 +73,7 @@ describe('reconcileRequest (manual and periodic)', () => {
     const result = await reconcileRequest(testContext(cloud).ctx, { scope: 'fleet' });
     assert.equal(result.clusters, 2);
     const failure = result.records.find((r) => r.outcome === 'failed');
+    assert.equal(failure?.step, 'list-clusters', 'named for what failed, not the spoke check');
     assert.equal(failure?.target, PROJECT);
     assert.equal(failure?.retryable, true);
   });
