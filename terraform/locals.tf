@@ -24,6 +24,7 @@ locals {
       "gkehub.features.get",
       "gkehub.memberships.create",
       "gkehub.memberships.delete",
+      "gkehub.memberships.get",
       "gkehub.memberships.list",
       "gkehub.memberships.update",
       "gkehub.operations.get",

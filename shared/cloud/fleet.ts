@@ -47,6 +47,20 @@ export class FleetAdapter implements FleetPort {
     return memberships;
   }
 
+  /** One membership, or undefined when it is gone (awaitMembership polls it while it settles). */
+  private async getMembership(name: string): Promise<Membership | undefined> {
+    try {
+      const { data } = await withRetry(
+        () => this.hub().projects.locations.memberships.get({ name }),
+        this.retry,
+      );
+      return toMembership(data);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async createMembership(
     fleetProject: string,
     location: string,

@@ -230,6 +230,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   google(
     'gkehub',
+    'projects.locations.memberships.get',
+    'projects.locations.memberships.get',
+    ['gkehub.memberships.get'],
+    'fleet',
+    'poll a membership that is CREATING or UPDATING (started by an earlier invocation) until it settles',
+  ),
+  google(
+    'gkehub',
     'projects.locations.memberships.create',
     'projects.locations.memberships.create',
     ['gkehub.memberships.create'],

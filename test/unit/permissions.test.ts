@@ -177,6 +177,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
         'gkehub.features.get',
         'gkehub.memberships.create',
         'gkehub.memberships.delete',
+        'gkehub.memberships.get',
         'gkehub.memberships.list',
         'gkehub.memberships.update',
         'gkehub.operations.get',
