@@ -25,9 +25,17 @@ import {
   TransientError,
   withRetry,
 } from '../errors';
-import type { KubeEventSpec, KubePort, KubeService, KubeServiceExport, ObjectMeta } from './ports';
+import type {
+  KubeEventSpec,
+  KubePort,
+  KubeService,
+  KubeServiceExport,
+  KubeServiceImport,
+  ObjectMeta,
+} from './ports';
 
 const MCS = { group: 'net.gke.io', version: 'v1', plural: 'serviceexports' } as const;
+const IMPORTS = { group: 'net.gke.io', version: 'v1', plural: 'serviceimports' } as const;
 
 export interface KubeEndpoint {
   /** `https://connectgateway.googleapis.com/v1/projects/N/locations/L/gkeMemberships/ID` or `https://IP`. */
@@ -136,6 +144,21 @@ function toExport(raw: RawExport): KubeServiceExport {
   };
 }
 
+interface RawImport {
+  metadata?: Meta;
+  spec?: { ips?: string[]; ports?: Array<{ name?: string; port?: number; protocol?: string }> };
+  status?: { clusters?: Array<{ cluster?: string }> };
+}
+
+function toImport(raw: RawImport): KubeServiceImport {
+  return {
+    metadata: meta(raw.metadata),
+    ips: raw.spec?.ips ?? [],
+    ports: (raw.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port ?? 0, protocol: p.protocol })),
+    clusters: (raw.status?.clusters ?? []).flatMap((c) => (c.cluster ? [c.cluster] : [])),
+  };
+}
+
 /**
  * A 404 for the resource type itself — the API server's "the server could not find the requested resource", whose
  * Status names no object — rather than for an object. On GKE the `net.gke.io` CRDs are installed some minutes
@@ -163,6 +186,8 @@ async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
 export class KubeAdapter implements KubePort {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  /** A CustomObjectsApi used only for `net.gke.io` ServiceImports (reads), so each client method has one use. */
+  private readonly imports: CustomObjectsApi;
   private readonly discovery: DiscoveryV1Api;
 
   constructor(
@@ -172,6 +197,7 @@ export class KubeAdapter implements KubePort {
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.imports = kc.makeApiClient(CustomObjectsApi);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
   }
 
@@ -259,6 +285,28 @@ export class KubeAdapter implements KubePort {
     await this.call('kube.serviceexports.delete', () =>
       this.custom.deleteNamespacedCustomObject({ ...MCS, namespace, name }),
     );
+  }
+
+  async getServiceImport(namespace: string, name: string): Promise<KubeServiceImport | undefined> {
+    const raw = await this.call('kube.serviceimports.get', () =>
+      // A 404 for the object and for the type (CRDs not installed yet) both mean "not imported here".
+      orUndefined(
+        () => this.imports.getNamespacedCustomObject({ ...IMPORTS, namespace, name }) as Promise<RawImport>,
+      ),
+    );
+    return raw ? toImport(raw) : undefined;
+  }
+
+  async listServiceImports(): Promise<KubeServiceImport[]> {
+    const list = (await this.call('kube.serviceimports.list', async () => {
+      try {
+        return await this.imports.listClusterCustomObject({ ...IMPORTS });
+      } catch (error) {
+        if (isTypeNotServed(error)) return { items: [] };
+        throw error;
+      }
+    })) as { items?: RawImport[] };
+    return (list.items ?? []).map(toImport);
   }
 
   async countReadyEndpoints(namespace: string, service: string): Promise<number> {

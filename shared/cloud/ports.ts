@@ -134,6 +134,16 @@ export interface KubeServiceExport {
   conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
 }
 
+/** A `net.gke.io/v1` ServiceImport: what GKE's MCS controller writes in a member cluster for an exported name. */
+export interface KubeServiceImport {
+  metadata: ObjectMeta;
+  /** `spec.ips`: the clusterset IP(s). */
+  ips: string[];
+  ports: Array<{ name?: string; port: number; protocol?: string }>;
+  /** `status.clusters[].cluster`: the exporting clusters (memberships). */
+  clusters: string[];
+}
+
 export interface KubeEventSpec {
   namespace: string;
   /** The Service the event is about. */
@@ -159,6 +169,10 @@ export interface KubePort {
     labels: Record<string, string>,
   ): Promise<KubeServiceExport>;
   deleteServiceExport(namespace: string, name: string): Promise<void>;
+  /** The ServiceImport of that name, undefined when absent or when the cluster does not serve `net.gke.io` yet. */
+  getServiceImport(namespace: string, name: string): Promise<KubeServiceImport | undefined>;
+  /** ServiceImports in every namespace ([] when the cluster does not serve `net.gke.io` yet). */
+  listServiceImports(): Promise<KubeServiceImport[]>;
   /** Ready endpoints behind a Service, counted over its EndpointSlices. */
   countReadyEndpoints(namespace: string, service: string): Promise<number>;
   /** Records an Event on the Service, folding repeats into one (count/lastTimestamp) like kubelet does. */

@@ -9,6 +9,7 @@ import type {
   KubePort,
   KubeService,
   KubeServiceExport,
+  KubeServiceImport,
   KubeTarget,
   Membership,
   NewMembership,
@@ -71,6 +72,7 @@ export class FakeKube implements KubePort {
   namespaces = new Map<string, Record<string, string>>();
   services = new Map<string, KubeService>();
   exports = new Map<string, KubeServiceExport>();
+  imports = new Map<string, KubeServiceImport>();
   endpoints = new Map<string, number>();
   events: Array<KubeEventSpec & { count: number }> = [];
 
@@ -130,6 +132,14 @@ export class FakeKube implements KubePort {
   async deleteServiceExport(namespace: string, name: string) {
     this.call('deleteServiceExport', namespace, name);
     if (!this.exports.delete(`${namespace}/${name}`)) throw notFound();
+  }
+  async getServiceImport(namespace: string, name: string) {
+    this.call('getServiceImport', namespace, name);
+    return this.imports.get(`${namespace}/${name}`);
+  }
+  async listServiceImports() {
+    this.call('listServiceImports');
+    return [...this.imports.values()];
   }
   async countReadyEndpoints(namespace: string, service: string) {
     this.call('countReadyEndpoints', namespace, service);

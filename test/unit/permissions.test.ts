@@ -104,6 +104,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
         'core',
         'custom',
         'discovery',
+        'imports',
       ]);
       assert.deepStrictEqual(clientFields(code(join(CLOUD_DIR, 'peering.ts'))).sort(), [
         'networks',
@@ -283,6 +284,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
           resources: ['serviceexports'],
           verbs: ['create', 'delete', 'get', 'list'],
         },
+        { apiGroups: ['net.gke.io'], resources: ['serviceimports'], verbs: ['get', 'list'] },
       ]);
     });
 
