@@ -12,6 +12,7 @@ import { buildRequest, parseClusterArg, parseTopicArg, UsageError } from './args
 import type { ConfigValidateArgs } from './commands/config';
 import type { PlanArgs } from './commands/plan';
 import type { ReconcileArgs } from './commands/reconcile';
+import type { ServicesArgs } from './commands/services';
 import type { StatusArgs } from './commands/status';
 import { ProblemsError } from './engine';
 import { type Io, println } from './io';
@@ -22,6 +23,7 @@ export interface Handlers {
   reconcile(args: ReconcileArgs, io: Io): Promise<number>;
   plan(args: PlanArgs, io: Io): Promise<number>;
   status(args: StatusArgs, io: Io): Promise<number>;
+  services(args: ServicesArgs, io: Io): Promise<number>;
   configValidate(args: ConfigValidateArgs, io: Io): Promise<number>;
 }
 
@@ -32,6 +34,8 @@ export const defaultHandlers: Handlers = {
   plan: (args, io) => (require('./commands/plan') as typeof import('./commands/plan')).planCommand(args, io),
   status: (args, io) =>
     (require('./commands/status') as typeof import('./commands/status')).statusCommand(args, io),
+  services: (args, io) =>
+    (require('./commands/services') as typeof import('./commands/services')).servicesCommand(args, io),
   configValidate: (args, io) =>
     (require('./commands/config') as typeof import('./commands/config')).configValidateCommand(args, io),
 };
@@ -230,8 +234,18 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
           argument(parseClusterArg),
         ),
       )
-      .addOption(new Option('--project <P>', 'only the clusters of this project')),
-  ).action(async (flags: ScopeFlags & CommonFlags) => {
+      .addOption(new Option('--project <P>', 'only the clusters of this project'))
+      .addOption(
+        new Option(
+          '--services',
+          'one row per exported Service of the fleet: exporting and importing clusters, DNS name, conditions, problems',
+        ).conflicts(['cluster', 'project']),
+      ),
+  ).action(async (flags: ScopeFlags & CommonFlags & { services?: boolean }) => {
+    if (flags.services) {
+      done(await handlers.services(engineFlags(flags), io));
+      return;
+    }
     const request = buildRequest(scopeOf(flags), { defaultFleet: true });
     done(await handlers.status({ request, ...engineFlags(flags) }, io));
   });
