@@ -5,7 +5,7 @@
  * Read-only: per member cluster, one list each of ServiceExports, ServiceImports and labelled Services, and one
  * read per namespace in question.
  */
-import type { KubeServiceExport, KubeServiceImport } from '../../shared/cloud/ports';
+import type { Cloud, KubeServiceExport, KubeServiceImport } from '../../shared/cloud/ports';
 import { mapSettled } from '../../shared/concurrency';
 import type { Config } from '../../shared/config';
 import { describeError } from '../../shared/errors';
@@ -225,18 +225,43 @@ export interface ServicesArgs extends EngineOptions {
   json: boolean;
 }
 
-export async function servicesCommand(args: ServicesArgs, io: Io): Promise<number> {
-  const started = Date.now();
+/** The fleet's exported Services, read as `status --services` reads them. */
+async function readServices(args: EngineOptions & { cloud?: Cloud }, io: Io) {
   const { config } = resolveConfig(args, io);
   const log = engineLogger(config, io, args.verbose === true);
   if (config.endpoints) process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const cloud = (require('../../shared/cloud') as typeof import('../../shared/cloud')).createCloud(
-    config,
-    log,
-  );
+  const cloud =
+    args.cloud ??
+    (require('../../shared/cloud') as typeof import('../../shared/cloud')).createCloud(config, log);
   const ctx: ReconcileContext = { config, cloud: readOnlyCloud(cloud), log, dryRun: true, memo: new Memo() };
   const members = await readMembers(ctx);
-  const rows = servicesStatus(config.limits, members);
+  return { config, members, rows: servicesStatus(config.limits, members) };
+}
+
+/** For `spokefleet status`: per member cluster, Services exported, imports held, Services with problems. */
+export async function clusterServicesSummary(
+  args: EngineOptions & { cloud?: Cloud },
+  io: Io,
+): Promise<ClusterServices[]> {
+  const { members, rows } = await readServices(args, io);
+  return clusterServices(members, rows);
+}
+
+export function clusterServicesTable(rows: readonly ClusterServices[]): string {
+  return formatTable(
+    rows.map((r) => ({
+      cluster: r.cluster,
+      'services-exported': r.exports,
+      'services-imported': r.imports,
+      'service-problems': r.problems,
+    })),
+    ['cluster', 'services-exported', 'services-imported', 'service-problems'],
+  );
+}
+
+export async function servicesCommand(args: ServicesArgs, io: Io): Promise<number> {
+  const started = Date.now();
+  const { config, members, rows } = await readServices(args, io);
   const clusters = clusterServices(members, rows);
   const problems = rows.reduce((n, r) => n + r.problems.length, 0);
   if (args.json) {

@@ -10,6 +10,7 @@ import { describeScope } from '../args';
 import { type DryRunOptions, dryRun } from '../engine';
 import { type Io, println } from '../io';
 import { duration, exitCodeFor, formatTable, printJson } from '../output';
+import { clusterServicesSummary, clusterServicesTable } from './services';
 
 export type Tri = 'yes' | 'no' | 'unknown' | '-';
 
@@ -230,11 +231,17 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   }
   const rows = deriveStatus(result.records);
   const fleet = fleetStatus(result.records, result.config.fleetProject);
+  // Exported Services per member cluster (details: `status --services`); a read failure only drops the summary.
+  const services = await clusterServicesSummary(args, io).catch(() => undefined);
   if (args.json) {
-    printJson(io, { scope: args.request, fleet, clusters: rows, durationMs: result.durationMs });
+    printJson(io, { scope: args.request, fleet, clusters: rows, services, durationMs: result.durationMs });
   } else {
     println(io.stdout, statusTable(rows));
     println(io.stdout);
+    if (services?.length) {
+      println(io.stdout, clusterServicesTable(services));
+      println(io.stdout);
+    }
     const problems = rows.reduce((n, r) => n + r.problems.length, 0);
     println(
       io.stdout,
