@@ -3,9 +3,10 @@
  * Per fleet, over the clusters that serve `net.gke.io` (members of a fleet with the feature):
  * - every ServiceExport gets `status.conditions`: `Initialized` and `Exported` once its Service is read, `Exported`
  *   False when the Service is missing, and `Conflict` True with reason `PortConflict` on every export of the name
- *   when the exporting clusters' Services disagree on ports (the oldest export's ports win, as the MCS API says);
+ *   when the exporting clusters' Services disagree on ports (the import exposes the union of their ports, the
+ *   oldest export winning where two cannot both be kept, as the MCS API's KEP says);
  * - every exported name gets a ServiceImport (`net.gke.io/v1`) in each member cluster that has the namespace, with
- *   the winning ports, a clusterset IP and the exporting memberships; imports with no export left are deleted.
+ *   those ports, a clusterset IP and the exporting memberships; imports with no export left are deleted.
  * Changes are applied `delayMs` after the last store change (GKE takes minutes; the default here is short).
  */
 import { createHash } from 'node:crypto';
@@ -58,6 +59,24 @@ function portsOf(service: KubeObject): ImportPort[] {
 }
 
 const samePorts = (a: ImportPort[], b: ImportPort[]) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The union of the exporters' ports, oldest first, merged by name, then by protocol and port: a port whose name,
+ * or whose protocol and number, an older export already uses is left out (a Service may not have two ports of
+ * one name, or of one protocol and number).
+ */
+function mergePorts(perExporter: ImportPort[][]): ImportPort[] {
+  const merged: ImportPort[] = [];
+  for (const ports of perExporter) {
+    for (const port of ports) {
+      const taken = merged.some(
+        (m) => (m.name ?? '') === (port.name ?? '') || (m.port === port.port && m.protocol === port.protocol),
+      );
+      if (!taken) merged.push(port);
+    }
+  }
+  return merged.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+}
 
 /**
  * GKE allocates the clusterset IP; no source says from which range. The stand-in derives one per name from
@@ -141,12 +160,13 @@ export class McsController {
     );
     const withService = ordered.filter((e) => e.ports);
     const winner = withService[0];
+    const ports = mergePorts(withService.map((e) => e.ports ?? []));
     const disagreeing = winner
-      ? withService.filter((e) => e !== winner && !samePorts(e.ports ?? [], winner.ports ?? []))
+      ? withService.filter((e) => !samePorts(e.ports ?? [], winner.ports ?? []))
       : [];
     const conflict =
       disagreeing.length > 0
-        ? `Ports from cluster ${disagreeing.map((e) => `"${e.member.membership}"`).join(', ')} do not match ports of the oldest ServiceExport in cluster "${winner?.member.membership}"; the ServiceImport uses the ports of the oldest.`
+        ? `Conflicting ports. Exposing the union of the ports, the oldest service export in "${winner?.member.membership}" first. ${disagreeing.length}/${withService.length} clusters disagree: ${disagreeing.map((e) => `"${e.member.membership}"`).join(', ')}.`
         : undefined;
 
     for (const exporter of ordered) {
@@ -178,7 +198,7 @@ export class McsController {
         continue;
       }
       const existing = member.store.get('serviceimports', namespace, name);
-      const spec = { ips: [clustersetIp(namespace, name)], type: 'ClusterSetIP', ports: winner.ports ?? [] };
+      const spec = { ips: [clustersetIp(namespace, name)], type: 'ClusterSetIP', ports };
       const status = { clusters };
       if (
         existing &&

@@ -106,7 +106,7 @@ describe('wire: the stand-in MCS controller (ServiceImports, ServiceExport condi
     await until(async () => (await importIn(CLUSTER_2, 'team-only-1', 'imp-b')) !== undefined, 'late import');
   });
 
-  it('two exporting clusters that disagree on ports: Conflict/PortConflict on both, the oldest ports win', async () => {
+  it('two exporting clusters that disagree on ports: Conflict/PortConflict on both, the oldest wins a clash', async () => {
     await deployNginx(sandbox, CLUSTER_1, 'mcs-common', 'imp-c');
     await exportService(CLUSTER_1, 'mcs-common', 'imp-c');
     await until(async () => (await importIn(CLUSTER_2, 'mcs-common', 'imp-c')) !== undefined, 'import');
@@ -127,7 +127,10 @@ describe('wire: the stand-in MCS controller (ServiceImports, ServiceExport condi
       const conflict = (await conditionsOf(ref, 'mcs-common', 'imp-c')).find((c) => c.type === 'Conflict');
       assert.equal(conflict?.status, 'True');
       assert.equal(conflict?.reason, 'PortConflict');
-      assert.match(conflict?.message ?? '', /gke-us-east4-cluster-2.*oldest.*gke-us-east4-cluster-1/);
+      assert.match(
+        conflict?.message ?? '',
+        /oldest service export in "gke-us-east4-cluster-1".*1\/2 clusters disagree: "gke-us-east4-cluster-2"/,
+      );
       const imported = await importIn(ref, 'mcs-common', 'imp-c');
       assert.deepEqual(imported?.spec.ports, [{ name: 'http', port: 80, protocol: 'TCP' }]);
     }
@@ -141,6 +144,32 @@ describe('wire: the stand-in MCS controller (ServiceImports, ServiceExport condi
       async () => !(await conditionsOf(CLUSTER_1, 'mcs-common', 'imp-c')).some((c) => c.type === 'Conflict'),
       'conflict cleared',
     );
+  });
+
+  it('ports that can both be kept: the import exposes their union, with a PortConflict', async () => {
+    await deployNginx(sandbox, CLUSTER_1, 'mcs-common', 'imp-d');
+    await exportService(CLUSTER_1, 'mcs-common', 'imp-d');
+    await until(async () => (await importIn(CLUSTER_2, 'mcs-common', 'imp-d')) !== undefined, 'import');
+    await developerKube(sandbox, CLUSTER_2).core.createNamespacedService({
+      namespace: 'mcs-common',
+      body: {
+        metadata: { name: 'imp-d', namespace: 'mcs-common' },
+        spec: { selector: { app: 'imp-d' }, ports: [{ name: 'metrics', port: 9090, targetPort: 9090 }] },
+      },
+    });
+    await exportService(CLUSTER_2, 'mcs-common', 'imp-d');
+    await until(
+      async () => ((await importIn(CLUSTER_1, 'mcs-common', 'imp-d'))?.spec.ports.length ?? 0) === 2,
+      'union of ports',
+    );
+    assert.deepEqual((await importIn(CLUSTER_2, 'mcs-common', 'imp-d'))?.spec.ports, [
+      { name: 'http', port: 80, protocol: 'TCP' },
+      { name: 'metrics', port: 9090, protocol: 'TCP' },
+    ]);
+    const conflict = (await conditionsOf(CLUSTER_2, 'mcs-common', 'imp-d')).find(
+      (c) => c.type === 'Conflict',
+    );
+    assert.equal(conflict?.reason, 'PortConflict');
   });
 
   it('the import goes when the last export goes', async () => {
