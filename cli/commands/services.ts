@@ -115,7 +115,14 @@ export function servicesStatus(
         problems.push(`namespace ${namespace} missing in ${missing.join(', ')} (not imported there)`);
       }
     }
-    for (const c of conditions) problems.push(`${c.cluster}: ${conditionText(c)}`);
+    // One problem per distinct condition, naming every export that carries it (a Conflict is on all of them).
+    const byText = new Map<string, string[]>();
+    for (const c of conditions)
+      byText.set(conditionText(c), [...(byText.get(conditionText(c)) ?? []), c.cluster]);
+    for (const [text, clusters] of byText) {
+      const [head, ...message] = text.split(': ');
+      problems.push(`${head} on ${clusters.join(', ')}${message.length ? `: ${message.join(': ')}` : ''}`);
+    }
     return {
       service: key,
       dnsName: clustersetDnsName(namespace, name),

@@ -150,7 +150,9 @@ describe('e2e: MCS imports, export health and `status --services`', function () 
     const row = services.find((s) => s.service === 'mcs-common/web');
     assert.deepEqual(row?.exporting, [refString(CLUSTER_1), refString(CLUSTER_2)].sort());
     assert.ok(
-      row?.problems.some((p) => /Conflict=True \(PortConflict\)/.test(p)),
+      row?.problems.some((p) =>
+        p.startsWith(`Conflict=True (PortConflict) on ${refString(CLUSTER_1)}, ${refString(CLUSTER_2)}: `),
+      ),
       JSON.stringify(row?.problems),
     );
     assert.equal(code, 1);

@@ -79,7 +79,7 @@ describe('cli: status --services', () => {
       `labelled but not exported in ${C2} (see the ExportRefused Event on the Service)`,
       'exported from 2 projects; MCS exports a Service from one project',
       `namespace team missing in ${C2} (not imported there)`,
-      `${C1}: Conflict=True (PortConflict): ports differ`,
+      `Conflict=True (PortConflict) on ${C1}: ports differ`,
     ]);
     assert.deepEqual(rows[0].conditions, [{ ...conflict, cluster: C1 }]);
     assert.deepEqual(
