@@ -287,16 +287,6 @@ export class KubeAdapter implements KubePort {
     );
   }
 
-  async getServiceImport(namespace: string, name: string): Promise<KubeServiceImport | undefined> {
-    const raw = await this.call('kube.serviceimports.get', () =>
-      // A 404 for the object and for the type (CRDs not installed yet) both mean "not imported here".
-      orUndefined(
-        () => this.imports.getNamespacedCustomObject({ ...IMPORTS, namespace, name }) as Promise<RawImport>,
-      ),
-    );
-    return raw ? toImport(raw) : undefined;
-  }
-
   async listServiceImports(): Promise<KubeServiceImport[]> {
     const list = (await this.call('kube.serviceimports.list', async () => {
       try {

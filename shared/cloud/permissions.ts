@@ -336,19 +336,11 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   kube(
     'imports',
-    'getNamespacedCustomObject',
-    'GET',
-    { apiGroup: MCS, resource: 'serviceimports', verb: 'get' },
-    'container.thirdPartyObjects.get',
-    "is an exported Service imported in a member cluster (its export's health)",
-  ),
-  kube(
-    'imports',
     'listClusterCustomObject',
     'GET',
     { apiGroup: MCS, resource: 'serviceimports', verb: 'list' },
     'container.thirdPartyObjects.list',
-    'every import of a member cluster, for `spokefleet status --services`',
+    "every import of a member cluster: is an exported Service imported there (its export's health, `status --services`)",
   ),
   kube(
     'custom',

@@ -169,8 +169,6 @@ export interface KubePort {
     labels: Record<string, string>,
   ): Promise<KubeServiceExport>;
   deleteServiceExport(namespace: string, name: string): Promise<void>;
-  /** The ServiceImport of that name, undefined when absent or when the cluster does not serve `net.gke.io` yet. */
-  getServiceImport(namespace: string, name: string): Promise<KubeServiceImport | undefined>;
   /** ServiceImports in every namespace ([] when the cluster does not serve `net.gke.io` yet). */
   listServiceImports(): Promise<KubeServiceImport[]>;
   /** Ready endpoints behind a Service, counted over its EndpointSlices. */

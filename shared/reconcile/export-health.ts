@@ -143,6 +143,10 @@ async function memberNamespace(
   });
 }
 
+function memberImports(ctx: ReconcileContext, kube: KubePort, cluster: string) {
+  return ctx.memo.get(`serviceimports:${cluster}`, () => kube.listServiceImports());
+}
+
 /** Each member cluster's view of one exported Service (reads in parallel, bounded by `concurrency`). */
 export async function readMemberImports(
   ctx: ReconcileContext,
@@ -154,7 +158,9 @@ export async function readMemberImports(
     const cluster = refString(target.ref);
     const kube = await kubeFor(ctx, target);
     const ns = await memberNamespace(ctx, kube, cluster, namespace);
-    const imported = ns.has && !ns.created ? Boolean(await kube.getServiceImport(namespace, name)) : false;
+    // One list per member and invocation, shared by every exported Service a cluster reconcile checks.
+    const imports = ns.has && !ns.created ? await memberImports(ctx, kube, cluster) : [];
+    const imported = imports.some((i) => i.metadata.namespace === namespace && i.metadata.name === name);
     return { cluster, hasNamespace: ns.has, imported, namespaceCreated: ns.created };
   });
   return results.map((r, i) =>

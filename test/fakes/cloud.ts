@@ -133,10 +133,6 @@ export class FakeKube implements KubePort {
     this.call('deleteServiceExport', namespace, name);
     if (!this.exports.delete(`${namespace}/${name}`)) throw notFound();
   }
-  async getServiceImport(namespace: string, name: string) {
-    this.call('getServiceImport', namespace, name);
-    return this.imports.get(`${namespace}/${name}`);
-  }
   async listServiceImports() {
     this.call('listServiceImports');
     return [...this.imports.values()];

@@ -284,7 +284,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
           resources: ['serviceexports'],
           verbs: ['create', 'delete', 'get', 'list'],
         },
-        { apiGroups: ['net.gke.io'], resources: ['serviceimports'], verbs: ['get', 'list'] },
+        { apiGroups: ['net.gke.io'], resources: ['serviceimports'], verbs: ['list'] },
       ]);
     });
 

@@ -400,7 +400,7 @@ describe('after creating an export: its health', () => {
     const { ctx } = testContext(cloud, {}, true);
     await syncServiceExport(ctx, kubes[0], ref, 'mcs-common', 'nginx');
     assert.equal(kubes[0].events.length, 0);
-    assert.equal(cloud.log.calls.filter((c) => c.method === 'getServiceImport').length, 0);
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listServiceImports').length, 0);
   });
 });
 
