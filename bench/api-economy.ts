@@ -62,7 +62,7 @@ const SERVICE_READS = {
 const HEALTH_READS = {
   'kube.namespaces.get': MEMBERS,
   'kube.serviceimports.list': MEMBERS,
-  'kube.events.get': 1,
+  'kube.events.list': 1, // the cluster's ExportHealth Events, once per invocation
 };
 
 export const MINIMUMS: Record<string, Minimum> = {

@@ -232,7 +232,10 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   const rows = deriveStatus(result.records);
   const fleet = fleetStatus(result.records, result.config.fleetProject);
   // Exported Services per member cluster (details: `status --services`); a read failure only drops the summary.
-  const services = await clusterServicesSummary(args, io).catch(() => undefined);
+  const inScope = new Set(rows.map((r) => r.cluster));
+  const services = (await clusterServicesSummary(args, io).catch(() => undefined))?.filter((s) =>
+    inScope.has(s.cluster),
+  );
   if (args.json) {
     printJson(io, { scope: args.request, fleet, clusters: rows, services, durationMs: result.durationMs });
   } else {

@@ -299,6 +299,15 @@ export class KubeAdapter implements KubePort {
     return (list.items ?? []).map(toImport);
   }
 
+  async listEventNames(reason: string): Promise<Set<string>> {
+    const list = await this.call('kube.events.list', () =>
+      this.core.listEventForAllNamespaces({
+        fieldSelector: `reason=${reason},reportingComponent=spokefleet`,
+      }),
+    );
+    return new Set(list.items.map((e) => `${e.metadata?.namespace}/${e.metadata?.name}`));
+  }
+
   async countReadyEndpoints(namespace: string, service: string): Promise<number> {
     const slices = await this.call('kube.endpointslices.list', () =>
       this.discovery.listNamespacedEndpointSlice({
@@ -318,14 +327,19 @@ export class KubeAdapter implements KubePort {
    * One Event per (object, reason, message), named deterministically from them: a repeat of the same refusal is
    * one read and no write, and concurrent deliveries cannot create two.
    */
-  async recordEvent(spec: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'> {
+  async recordEvent(
+    spec: KubeEventSpec,
+    known?: ReadonlySet<string>,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const digest = createHash('sha256')
       .update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`)
       .digest('hex');
     const name = `${spec.involved.name.slice(0, 200)}.${digest.slice(0, 16)}`;
-    const existing = await this.call('kube.events.get', () =>
-      orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
-    );
+    const existing = known
+      ? known.has(`${spec.namespace}/${name}`)
+      : await this.call('kube.events.get', () =>
+          orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
+        );
     if (existing) return 'unchanged';
     const now = new Date();
     const body: CoreV1Event = {

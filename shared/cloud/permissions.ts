@@ -392,6 +392,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   kube(
     'core',
+    'listEventForAllNamespaces',
+    'GET',
+    { apiGroup: CORE, resource: 'events', verb: 'list' },
+    'container.events.list',
+    'the ExportHealth Events already recorded in a cluster: one list per invocation, not a read per Service',
+  ),
+  kube(
+    'core',
     'createNamespacedEvent',
     'POST',
     { apiGroup: CORE, resource: 'events', verb: 'create' },

@@ -173,8 +173,16 @@ export interface KubePort {
   listServiceImports(): Promise<KubeServiceImport[]>;
   /** Ready endpoints behind a Service, counted over its EndpointSlices. */
   countReadyEndpoints(namespace: string, service: string): Promise<number>;
-  /** Records an Event on the Service, folding repeats into one (count/lastTimestamp) like kubelet does. */
-  recordEvent(event: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'>;
+  /**
+   * Records an Event on the Service; an Event of the same object, reason and message is recorded once. With
+   * `existing` (the names `listEventNames` returned), the check costs no read.
+   */
+  recordEvent(
+    event: KubeEventSpec,
+    existing?: ReadonlySet<string>,
+  ): Promise<'created' | 'updated' | 'unchanged'>;
+  /** Names of the Events with this reason that Spokefleet recorded, in every namespace (`namespace/name`). */
+  listEventNames(reason: string): Promise<Set<string>>;
 }
 
 /** Which cluster to reach; the connector reads what it is missing (endpoint mode needs the ClusterInfo). */

@@ -147,26 +147,58 @@ function memberImports(ctx: ReconcileContext, kube: KubePort, cluster: string) {
   return ctx.memo.get(`serviceimports:${cluster}`, () => kube.listServiceImports());
 }
 
-/** Each member cluster's view of one exported Service (reads in parallel, bounded by `concurrency`). */
+interface MemberNamespaceView {
+  cluster: string;
+  hasNamespace?: boolean;
+  namespaceCreated?: boolean;
+  /** `namespace/name` of the ServiceImports the member holds. */
+  imports?: Set<string>;
+  error?: string;
+}
+
+/**
+ * Every member's view of one namespace, read once per invocation: a cluster reconcile checks each of its exported
+ * Services against it without reading (or awaiting) anything per Service and member.
+ */
+function namespaceView(ctx: ReconcileContext, namespace: string): Promise<MemberNamespaceView[]> {
+  return ctx.memo.get(`member-view:${namespace}`, async () => {
+    const members = await fleetMembers(ctx);
+    const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
+      const cluster = refString(target.ref);
+      const kube = await kubeFor(ctx, target);
+      const ns = await memberNamespace(ctx, kube, cluster, namespace);
+      // One list per member and invocation, shared by every namespace.
+      const imports = ns.has && !ns.created ? await memberImports(ctx, kube, cluster) : [];
+      return {
+        cluster,
+        hasNamespace: ns.has,
+        namespaceCreated: ns.created,
+        imports: new Set(imports.map((i) => `${i.metadata.namespace}/${i.metadata.name}`)),
+      };
+    });
+    return results.map((r, i) =>
+      r.status === 'fulfilled'
+        ? r.value
+        : { cluster: refString(members[i].ref), error: describeError(r.reason) },
+    );
+  });
+}
+
+/** Each member cluster's view of one exported Service. */
 export async function readMemberImports(
   ctx: ReconcileContext,
   namespace: string,
   name: string,
 ): Promise<MemberImport[]> {
-  const members = await fleetMembers(ctx);
-  const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
-    const cluster = refString(target.ref);
-    const kube = await kubeFor(ctx, target);
-    const ns = await memberNamespace(ctx, kube, cluster, namespace);
-    // One list per member and invocation, shared by every exported Service a cluster reconcile checks.
-    const imports = ns.has && !ns.created ? await memberImports(ctx, kube, cluster) : [];
-    const imported = imports.some((i) => i.metadata.namespace === namespace && i.metadata.name === name);
-    return { cluster, hasNamespace: ns.has, imported, namespaceCreated: ns.created };
-  });
-  return results.map((r, i) =>
-    r.status === 'fulfilled'
-      ? r.value
-      : { cluster: refString(members[i].ref), error: describeError(r.reason) },
+  return (await namespaceView(ctx, namespace)).map((m) =>
+    m.error !== undefined
+      ? { cluster: m.cluster, error: m.error }
+      : {
+          cluster: m.cluster,
+          hasNamespace: m.hasNamespace,
+          namespaceCreated: m.namespaceCreated,
+          imported: m.imports?.has(`${namespace}/${name}`) ?? false,
+        },
   );
 }
 
@@ -196,13 +228,20 @@ export async function checkExportHealth(
     );
     if (!service) return health;
     const message = healthMessage(health);
-    const recorded = await kube.recordEvent({
-      namespace,
-      involved: { kind: 'Service', apiVersion: 'v1', name, uid: service.metadata.uid },
-      reason: EXPORT_HEALTH_REASON,
-      message,
-      type: health.ok ? 'Normal' : 'Warning',
-    });
+    // The cluster's health Events, listed once per invocation: a reconcile of many exports reads them once.
+    const known = await ctx.memo.get(`health-events:${refString(ref)}`, () =>
+      kube.listEventNames(EXPORT_HEALTH_REASON),
+    );
+    const recorded = await kube.recordEvent(
+      {
+        namespace,
+        involved: { kind: 'Service', apiVersion: 'v1', name, uid: service.metadata.uid },
+        reason: EXPORT_HEALTH_REASON,
+        message,
+        type: health.ok ? 'Normal' : 'Warning',
+      },
+      known,
+    );
     if (recorded === 'created') {
       const fields = { cluster: refString(ref), service: `${namespace}/${name}`, health };
       if (health.ok) ctx.log.info(`export health: ${message}`, fields);

@@ -275,7 +275,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
 
     it('make the ClusterRole the issue describes', () => {
       assert.deepStrictEqual(kubernetesRbacRules(), [
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'get'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'get', 'list'] },
         { apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'get'] },
         { apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
