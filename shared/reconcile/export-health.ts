@@ -220,12 +220,14 @@ export async function checkExportHealth(
   if (ctx.dryRun) return undefined;
   try {
     const current = exported ?? (await kube.getServiceExport(namespace, name));
-    const health = assessExport(
-      namespace,
-      name,
-      current?.conditions ?? [],
-      await readMemberImports(ctx, namespace, name),
-    );
+    const members = await readMemberImports(ctx, namespace, name);
+    const health = assessExport(namespace, name, current?.conditions ?? [], members);
+    // Why members could not be read, for the log line (the Event names them only).
+    const error =
+      members
+        .filter((m) => m.error !== undefined)
+        .map((m) => `${m.cluster}: ${m.error}`)
+        .join('; ') || undefined;
     if (!service) return health;
     const message = healthMessage(health);
     // The cluster's health Events, listed once per invocation: a reconcile of many exports reads them once.
@@ -242,10 +244,12 @@ export async function checkExportHealth(
       },
       known,
     );
+    const fields = { cluster: refString(ref), service: `${namespace}/${name}`, health, error };
     if (recorded === 'created') {
-      const fields = { cluster: refString(ref), service: `${namespace}/${name}`, health };
       if (health.ok) ctx.log.info(`export health: ${message}`, fields);
       else ctx.log.warn(`export health: ${message}`, fields);
+    } else if (error) {
+      ctx.log.warn(`export health: ${message}`, fields);
     }
     return health;
   } catch (error) {
