@@ -189,3 +189,49 @@ describe('e2e: MCS imports, export health and `status --services`', function () 
     );
   });
 });
+
+describe('e2e: namespaces "auto" creates an exported Service\'s namespace in every member', function () {
+  this.timeout(90_000);
+  let sandbox: Sandbox;
+
+  before(async () => {
+    sandbox = await startSandbox({ config: { namespaces: 'auto' } });
+    await createCluster(sandbox, CLUSTER_1, SEED_CLUSTERS[0].spec);
+    await createCluster(sandbox, CLUSTER_2, SEED_CLUSTERS[1].spec);
+    await sandbox.settle();
+  });
+  after(async () => {
+    await sandbox?.stop();
+  });
+
+  it('no seed namespace up front; exporting from team-x creates team-x (managed) in the other member, which imports it', async () => {
+    const namespaceIn = async (ref: ClusterRef, name: string) => {
+      try {
+        return await developerKube(sandbox, ref).core.readNamespace({ name });
+      } catch {
+        return undefined;
+      }
+    };
+    assert.equal(await namespaceIn(CLUSTER_2, 'mcs-common'), undefined, 'nothing seeded');
+    await ensureNamespace(sandbox, CLUSTER_1, 'team-x');
+    await deployNginx(sandbox, CLUSTER_1, 'team-x', 'svc');
+    await labelService(sandbox, CLUSTER_1, 'team-x', 'svc', { [LABEL]: 'true' });
+    await sandbox.settle();
+    const created = await namespaceIn(CLUSTER_2, 'team-x');
+    assert.equal(created?.metadata?.labels?.['app.kubernetes.io/managed-by'], 'spokefleet');
+    await until(async () => {
+      try {
+        await developerKube(sandbox, CLUSTER_2).custom.getNamespacedCustomObject({
+          group: 'net.gke.io',
+          version: 'v1',
+          plural: 'serviceimports',
+          namespace: 'team-x',
+          name: 'svc',
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'import in cluster-2');
+  });
+});
