@@ -58,6 +58,12 @@ const SERVICE_READS = {
   'kube.services.get': 1, // level-based: the Service as it is now
   'kube.serviceexports.get': 1, // and its export
 };
+/** The export's health: its namespace and the ServiceImports in each member, and the Event it last recorded. */
+const HEALTH_READS = {
+  'kube.namespaces.get': MEMBERS,
+  'kube.serviceimports.list': MEMBERS,
+  'kube.events.list': 1, // the cluster's ExportHealth Events, once per invocation
+};
 
 export const MINIMUMS: Record<string, Minimum> = {
   'spoke cluster created': {
@@ -99,20 +105,21 @@ export const MINIMUMS: Record<string, Minimum> = {
       ...SERVICE_READS,
       'kube.endpointslices.list': 1, // ready endpoints
       'kube.serviceexports.list': MEMBERS, // the fleet-wide view, one list per member cluster
-      'kube.serviceexports.get': 2, // + the read-back for a Conflict condition (docs/decisions.md)
+      'kube.serviceexports.get': 2, // + the read-back of its conditions (docs/decisions.md)
       // With several allowed projects, the cross-project check is made again after the create against the members
       // read again (a cluster onboarded concurrently may have joined): a second list, by design.
       'gkehub.memberships.list': 2,
+      ...HEALTH_READS,
     },
-    writes: { 'kube.serviceexports.create': 1 },
+    writes: { 'kube.serviceexports.create': 1, 'kube.events.create': 1 },
     lros: 0,
-    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, cross-project re-check with the members read again, read-back`,
+    why: `Service + export, endpoints, fleet view (${MEMBERS} member clusters), create, cross-project re-check with the members read again, read-back, health (namespace + import per member), its first ExportHealth Event`,
   },
   'Service event redelivered': {
-    reads: SERVICE_READS,
+    reads: { ...SERVICE_READS, ...HEALTH_READS },
     writes: {},
     lros: 0,
-    why: 'Service + export read, already exported',
+    why: 'Service + export read, already exported; health read again, unchanged, so no Event',
   },
   'Service unlabelled': {
     reads: SERVICE_READS,

@@ -55,6 +55,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<LocalCloud
     provisionDelayMs: opDelayMs,
     peeringOpMs: opDelayMs,
     hubOpDelayMs: opDelayMs,
+    // GKE's MCS controller imports minutes after an export: the benches count Spokefleet's calls, with no
+    // controller writing imports and conditions between two measured events.
+    mcsImportDelayMs: 3_600_000,
   });
   seedNetworks(cloud);
   return cloud;

@@ -12,6 +12,7 @@ import { buildRequest, parseClusterArg, parseTopicArg, resolveTopic, UsageError 
 import type { ConfigValidateArgs } from './commands/config';
 import type { PlanArgs } from './commands/plan';
 import type { ReconcileArgs } from './commands/reconcile';
+import type { ServicesArgs } from './commands/services';
 import type { StatusArgs } from './commands/status';
 import { ProblemsError } from './engine';
 import { type Io, println } from './io';
@@ -22,6 +23,7 @@ export interface Handlers {
   reconcile(args: ReconcileArgs, io: Io): Promise<number>;
   plan(args: PlanArgs, io: Io): Promise<number>;
   status(args: StatusArgs, io: Io): Promise<number>;
+  services(args: ServicesArgs, io: Io): Promise<number>;
   configValidate(args: ConfigValidateArgs, io: Io): Promise<number>;
 }
 
@@ -32,6 +34,8 @@ export const defaultHandlers: Handlers = {
   plan: (args, io) => (require('./commands/plan') as typeof import('./commands/plan')).planCommand(args, io),
   status: (args, io) =>
     (require('./commands/status') as typeof import('./commands/status')).statusCommand(args, io),
+  services: (args, io) =>
+    (require('./commands/services') as typeof import('./commands/services')).servicesCommand(args, io),
   configValidate: (args, io) =>
     (require('./commands/config') as typeof import('./commands/config')).configValidateCommand(args, io),
 };
@@ -289,11 +293,20 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         new Option('-o, --output <format>', 'wide: every column, whole names, problems spelled out').choices([
           'wide',
         ]),
+      )
+      .addOption(
+        new Option(
+          '--services',
+          'one row per exported Service of the fleet: exporting and importing clusters, DNS name, conditions, problems',
+        ).conflicts(['cluster', 'project']),
       ),
   )
     .addHelpText(
       'after',
       [
+        '',
+        'With --services: one row per exported Service (exporting and importing clusters, clusterset DNS name,',
+        'conditions, problems); without it, a summary of exported and imported Services follows the clusters.',
         '',
         'Columns: NAME, LOCATION (PROJECT when the rows span projects), SPOKE, WI (workload identity), FLEET',
         '(membership: yes, no, no-wi), PEERING (custom routes exported), ADVERT (aviatrix.advertise only), NS',
@@ -302,6 +315,7 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         exampleText([
           ['every cluster of the sandbox', 'spokefleet status --sandbox'],
           ['one project, every column', 'spokefleet status --project my-spokes --config config.json -o wide'],
+          ['every exported Service, where it is imported', 'spokefleet status --services --sandbox'],
           [
             'clusters that are not members, from JSON',
             "npx spokefleet status --sandbox --json | jq '.clusters[] | select(.member == false) | .name'",
@@ -309,7 +323,11 @@ export function buildProgram(io: Io, handlers: Handlers, done: (code: number) =>
         ]),
       ].join('\n'),
     )
-    .action(async (flags: ScopeFlags & CommonFlags & { output?: string }) => {
+    .action(async (flags: ScopeFlags & CommonFlags & { output?: string; services?: boolean }) => {
+      if (flags.services) {
+        done(await handlers.services(engineFlags(flags), io));
+        return;
+      }
       const request = buildRequest(scopeOf(flags), { defaultFleet: true });
       done(await handlers.status({ request, ...engineFlags(flags), wide: flags.output === 'wide' }, io));
     });

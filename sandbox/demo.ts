@@ -2,14 +2,16 @@
  * `npm start`: the seed story on the local cloud, driven by real events end to end, printed as tables.
  * 1. Three clusters are created with the real GKE client; their audit entries reach onAuditLogEvent, which
  *    onboards the two spoke clusters and skips the other.
- * 2. An nginx Service in mcs-common is labelled for export → a ServiceExport appears; a Service in `default` is
- *    labelled → refused with an Event; the nginx label is removed → the export goes.
+ * 2. A Service in `default` is labelled → refused with an Event; an nginx Service in mcs-common on cluster-1 is
+ *    labelled for export → a ServiceExport appears, GKE's MCS controller (the stand-in) imports it into
+ *    cluster-2, and the demo prints its clusterset DNS name and the ExportHealth Event on the Service.
  * Exits 0 when the final state is the expected one, 1 otherwise.
  */
 // First: on a Node.js too old for the project, stop with a message that names the version needed.
 import '../scripts/require-node.cjs';
 // Then: any connection or DNS lookup off loopback fails the run (the local cloud never needs one).
 import './loopback-guard.cjs';
+import type { ClusterRef } from '../shared/events/types';
 import type { FunctionProcess } from './functions';
 import { type Sandbox, startSandbox } from './harness';
 import {
@@ -17,6 +19,7 @@ import {
   CLUSTER_2,
   createCluster,
   deployNginx,
+  developerKube,
   ensureNamespace,
   labelService,
   SEED_CLUSTERS,
@@ -58,11 +61,6 @@ async function main(): Promise<number> {
       await phase(sandbox, `create ${ref.name} (${why})`, () => createCluster(sandbox, ref, spec));
     }
 
-    await phase(sandbox, 'deploy nginx in mcs-common on cluster-1, then label it for export', async () => {
-      await deployNginx(sandbox, CLUSTER_1, 'mcs-common');
-      await sandbox.settle();
-      await labelService(sandbox, CLUSTER_1, 'mcs-common', 'nginx', { [EXPORT_LABEL]: 'true' });
-    });
     await phase(
       sandbox,
       'label a Service in `default` on cluster-1 (MCS cannot export from default)',
@@ -78,14 +76,35 @@ async function main(): Promise<number> {
       const e = event as unknown as { reason?: string; message?: string; involvedObject?: { name?: string } };
       console.log(`Kubernetes Event on Service ${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
     }
-    await phase(sandbox, 'export nginx, then unlabel it', async () => {
-      await until(
-        () =>
-          sandbox.cloud.kube(CLUSTER_1).api.store.get('serviceexports', 'mcs-common', 'nginx') !== undefined,
-        'export',
-      );
-      await labelService(sandbox, CLUSTER_1, 'mcs-common', 'nginx', { [EXPORT_LABEL]: null });
+    await phase(sandbox, 'deploy nginx in mcs-common on cluster-1, then label it for export', async () => {
+      await deployNginx(sandbox, CLUSTER_1, 'mcs-common');
+      await sandbox.settle();
+      await labelService(sandbox, CLUSTER_1, 'mcs-common', 'nginx', { [EXPORT_LABEL]: 'true' });
     });
+    // GKE's MCS controller (here its stand-in) imports the export into every member that has mcs-common.
+    const labelled = Date.now();
+    await until(() => importedIn(sandbox, CLUSTER_2, 'mcs-common', 'nginx'), 'nginx imported in cluster-2');
+    console.log(
+      `\nnginx imported in ${CLUSTER_2.name} ${Date.now() - labelled} ms after the export was read`,
+    );
+    console.log("\n== reconcile cluster-1 (as the periodic reconcile does): read the export's health");
+    const mark = sandbox.reconcile.logs.length;
+    await sandbox.requestReconcile({
+      scope: 'cluster',
+      project: CLUSTER_1.project,
+      location: CLUSTER_1.location,
+      cluster: CLUSTER_1.name,
+    });
+    await sandbox.settle();
+    printTable(
+      actionRecords(sandbox.reconcile, mark).filter((r) => r.step === 'exports'),
+      ['step', 'target', 'outcome', 'reason'],
+    );
+    const health = await exportHealthEvents(sandbox, CLUSTER_1, 'mcs-common', 'nginx');
+    // One Event per distinct health line: the first from the export itself, the next once imported.
+    for (const message of health) console.log(`Kubernetes Event on Service nginx: ExportHealth: ${message}`);
+    const dnsName = 'nginx.mcs-common.svc.clusterset.local';
+    console.log(`\nnginx is exported from ${CLUSTER_1.name} and imported in ${CLUSTER_2.name} as ${dnsName}`);
 
     const state = summarize(sandbox);
     console.log('\n== final state');
@@ -98,19 +117,52 @@ async function main(): Promise<number> {
       'peeringExport',
       'namespaces',
       'exports',
+      'imports',
     ]);
     const ok =
       state.find((c) => c.cluster === CLUSTER_1.name)?.membership !== '-' &&
       state.find((c) => c.cluster === CLUSTER_2.name)?.peeringExport === 'true' &&
       state.find((c) => c.cluster === 'gke-us-east4-shared')?.membership === '-' &&
       refusal.length === 1 &&
-      sandbox.cloud.kube(CLUSTER_1).api.store.list('serviceexports').length === 0;
+      sandbox.cloud.kube(CLUSTER_1).api.store.get('serviceexports', 'mcs-common', 'nginx') !== undefined &&
+      (await importedIn(sandbox, CLUSTER_2, 'mcs-common', 'nginx')) &&
+      health.some((m) => m.startsWith(`Imported in 2 of 2 member clusters as ${dnsName}`));
     const failures = sandbox.audit.logs.filter((l) => l.outcome === 'failed');
     console.log(`\n${ok && failures.length === 0 ? 'demo OK' : 'demo FAILED'} in ${Date.now() - started} ms`);
     return ok && failures.length === 0 ? 0 : 1;
   } finally {
     await sandbox.stop();
   }
+}
+
+/** Is the Service imported in the cluster? Read through the Kubernetes API, as `kubectl get serviceimport` would. */
+async function importedIn(
+  sandbox: Sandbox,
+  ref: ClusterRef,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
+  try {
+    await developerKube(sandbox, ref).custom.getNamespacedCustomObject({
+      group: 'net.gke.io',
+      version: 'v1',
+      plural: 'serviceimports',
+      namespace,
+      name,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The ExportHealth Events Spokefleet recorded on a Service. */
+async function exportHealthEvents(sandbox: Sandbox, ref: ClusterRef, namespace: string, name: string) {
+  const events = await developerKube(sandbox, ref).core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.name=${name},reason=ExportHealth`,
+  });
+  return events.items.map((e) => e.message ?? '');
 }
 
 function summarize(sandbox: Sandbox) {
@@ -142,6 +194,10 @@ function summarize(sandbox: Sandbox) {
       peeringExport: peering ? String(peering.exportCustomRoutes) : 'n/a',
       namespaces: kube?.get('namespaces', undefined, 'mcs-common') ? 'mcs-common' : '-',
       exports: String(kube?.list('serviceexports').length ?? 0),
+      imports:
+        (kube?.list('serviceimports') ?? [])
+          .map((i) => `${i.metadata.namespace}/${i.metadata.name}`)
+          .join(',') || '-',
     };
   });
 }

@@ -13,6 +13,7 @@ import { startContainerServer } from './container/server';
 import { FaultInjector, type FaultRule } from './faults';
 import { type GkeHubServer, startGkeHubServer } from './gkehub/server';
 import { type KubeServer, startKubeServer } from './kube';
+import { McsController, type McsMember } from './mcs-controller';
 import type { Timing } from './timing';
 
 export interface SandboxProject {
@@ -33,6 +34,11 @@ export interface LocalCloudOptions {
    * appear (default 100 ms; on GKE, minutes). Until then ServiceExport calls get the API server's 404.
    */
   mcsDelayMs?: number;
+  /**
+   * How long after a change (a ServiceExport, a Service, a namespace) the stand-in MCS controller writes the
+   * ServiceImports and export conditions that follow from it (default 50 ms; on GKE, minutes).
+   */
+  mcsImportDelayMs?: number;
   /** Serve `net.gke.io` in every cluster from the start, for tests about other behaviour (default false). */
   mcsAtStart?: boolean;
   /** Bearer token → principal, for the Kubernetes APIs and the audit entries they write. */
@@ -61,6 +67,9 @@ class SwitchSink implements AuditSink {
   }
 }
 
+/** What the MCS controller's output depends on, in each cluster. */
+const MCS_INPUTS = new Set(['serviceexports', 'services', 'namespaces']);
+
 const refKey = (ref: ClusterRef) => `${ref.project}/${ref.location}/${ref.name}`;
 
 /** `//container.googleapis.com/projects/P/locations|zones/L/clusters/C` → `P/L/C`. */
@@ -76,6 +85,8 @@ export class LocalCloud {
   private gatewayServer?: Server;
   private readonly mcsTimers = new Map<string, NodeJS.Timeout>();
   private adminServer?: Server;
+  private readonly mcsUnsubscribes: Array<() => void> = [];
+  readonly mcs: McsController;
   container!: { address: string; store: ContainerStore };
   compute!: ComputeServer;
   hub!: GkeHubServer;
@@ -86,7 +97,9 @@ export class LocalCloud {
     readonly options: LocalCloudOptions,
     readonly faults: FaultInjector,
     readonly principals: Record<string, string>,
-  ) {}
+  ) {
+    this.mcs = new McsController(() => this.mcsMembers(), options.mcsImportDelayMs ?? 50);
+  }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
     const faults = options.faults ?? new FaultInjector();
@@ -146,6 +159,11 @@ export class LocalCloud {
           name: o.metadata.name,
           labels: o.metadata.labels ?? {},
         })),
+        serviceimports: store.list('serviceimports').map((o) => ({
+          namespace: o.metadata.namespace,
+          name: o.metadata.name,
+          ports: (o.spec as { ports?: unknown } | undefined)?.ports,
+        })),
         events: store.list('events').map((o) => ({
           namespace: o.metadata.namespace,
           name: o.metadata.name,
@@ -166,13 +184,23 @@ export class LocalCloud {
     };
   }
 
-  /**
-   * GKE installs the MCS CRDs in a cluster some time after it is a (READY) member of a fleet that has the
-   * `multiclusterservicediscovery` feature: schedule that for every cluster that qualifies now.
-   */
-  private syncMcs(): void {
+  /** The clusters the MCS controller serves: READY members of a fleet with the feature, whose CRDs are installed. */
+  private mcsMembers(): McsMember[] {
     const { memberships, features } = this.hub.store.list();
-    const mcsFleets = new Set(
+    const mcsFleets = this.mcsFleets(features);
+    const members: McsMember[] = [];
+    for (const m of memberships) {
+      const fleet = m.name.split('/')[1];
+      const key = refKeyOfLink(m.endpoint?.gkeCluster?.resourceLink);
+      const kube = key && this.kubes.get(key);
+      if (m.state.code !== 'READY' || !mcsFleets.has(fleet) || !kube || !kube.api.servesMcs) continue;
+      members.push({ key, fleet, membership: m.name.split('/').pop() ?? '', store: kube.api.store });
+    }
+    return members;
+  }
+
+  private mcsFleets(features: Array<{ name: string; resourceState: { state: string } }>): Set<string> {
+    return new Set(
       features
         .filter(
           (f) =>
@@ -180,6 +208,17 @@ export class LocalCloud {
         )
         .map((f) => f.name.split('/')[1]),
     );
+  }
+
+  /**
+   * GKE installs the MCS CRDs in a cluster some time after it is a (READY) member of a fleet that has the
+   * `multiclusterservicediscovery` feature: schedule that for every cluster that qualifies now.
+   */
+  private syncMcs(): void {
+    const { memberships, features } = this.hub.store.list();
+    const mcsFleets = this.mcsFleets(features);
+    // Membership changes change which clusters get imports.
+    this.mcs.schedule();
     for (const [key, kube] of this.kubes) {
       if (kube.api.servesMcs || this.mcsTimers.has(key)) continue;
       const member = memberships.some(
@@ -193,6 +232,7 @@ export class LocalCloud {
         () => {
           this.mcsTimers.delete(key);
           kube.api.serveMcs();
+          this.mcs.schedule();
         },
         this.options.timing?.draw('mcsResourcesArrival') ?? this.options.mcsDelayMs ?? 100,
       );
@@ -202,6 +242,8 @@ export class LocalCloud {
   }
 
   async close(): Promise<void> {
+    this.mcs.close();
+    for (const unsubscribe of this.mcsUnsubscribes) unsubscribe();
     for (const timer of this.mcsTimers.values()) clearTimeout(timer);
     this.mcsTimers.clear();
     for (const kube of this.kubes.values()) await kube.close().catch(() => undefined);
@@ -247,12 +289,18 @@ export class LocalCloud {
             mcsServed: this.options.mcsAtStart === true,
           });
           this.kubes.set(refKey(ref), kube);
+          this.mcsUnsubscribes.push(
+            kube.api.store.subscribe((change) => {
+              if (MCS_INPUTS.has(change.resource.resource)) this.mcs.schedule();
+            }),
+          );
           this.syncMcs();
           return { endpoint: new URL(kube.url).host, caCertificate: kube.caCertificate };
         },
         releaseKube: async (ref) => {
           await this.kubes.get(refKey(ref))?.close();
           this.kubes.delete(refKey(ref));
+          this.mcs.schedule();
         },
         addPeering: async (project, network, peeringName) => {
           if (!this.compute.store.getNetwork(project, network)) {

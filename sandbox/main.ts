@@ -128,10 +128,11 @@ function streamRecords(functions: FunctionProcess[]): () => void {
   };
 }
 
-/** The seed spoke clusters are onboarded: their seeded namespaces exist. */
+/** The seed spoke clusters are onboarded: their seeded namespaces exist (with `namespaces: "auto"` none is seeded). */
 async function seedOnboarded(sandbox: Sandbox): Promise<void> {
   const spokes = new Set(sandbox.config.spokes.map((s) => ('network' in s ? s.network : '')));
-  const namespaces = sandbox.config.namespaces ?? ['mcs-common'];
+  const configured = sandbox.config.namespaces ?? ['mcs-common'];
+  const namespaces = configured === 'auto' ? [] : configured;
   await until(
     () =>
       SEED_CLUSTERS.filter(({ spec }) => spokes.has(String(spec.network))).every(({ ref }) => {

@@ -140,8 +140,15 @@ const schema = z
         importCustomRoutes: z.boolean().optional(),
       })
       .prefault({}),
+    /**
+     * Namespaces seeded in every onboarded cluster, or `"auto"`: none up front, and the namespace of each exported
+     * Service created in every member cluster (MCS imports a Service only where its namespace exists).
+     */
     namespaces: z
-      .array(z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label').max(63))
+      .union([
+        z.literal('auto'),
+        z.array(z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label').max(63)),
+      ])
       .default(['mcs-common']),
     export: z
       .strictObject({
@@ -253,7 +260,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export type Config = z.output<typeof schema>;
+type ParsedConfig = z.output<typeof schema>;
+/** `namespaces: "auto"` is read as no seed list plus `autoNamespaces`. */
+export type Config = Omit<ParsedConfig, 'namespaces'> & { namespaces: string[]; autoNamespaces?: boolean };
 export type ConfigInput = z.input<typeof schema>;
 export type SpokeMatcher = Config['spokes'][number];
 /** The schema itself, for tools that explain a problem further (`spokefleet config validate`). */
@@ -271,7 +280,12 @@ export class ConfigError extends Error {
 /** Validates a config object; throws ConfigError listing every problem. */
 export function parseConfig(input: unknown): Config {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { namespaces, ...rest } = result.data;
+    return namespaces === 'auto'
+      ? { ...rest, namespaces: [], autoNamespaces: true }
+      : { ...rest, namespaces, autoNamespaces: false };
+  }
   const problems = result.error.issues.map((issue) => {
     const path = issue.path.length ? issue.path.join('.') : '(root)';
     return `${path}: ${issue.message}`;

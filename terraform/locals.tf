@@ -54,6 +54,7 @@ locals {
     "container.endpointSlices.list",
     "container.events.create",
     "container.events.get",
+    "container.events.list",
     "container.namespaces.create",
     "container.namespaces.get",
     "container.services.get",

@@ -11,6 +11,7 @@ import { type DryRunOptions, dryRun } from '../engine';
 import { type Io, println } from '../io';
 import { duration, exitCodeFor, printJson } from '../output';
 import { type Column, renderTable } from '../table';
+import { clusterServicesSummary, clusterServicesTable } from './services';
 
 export type Tri = 'yes' | 'no' | 'unknown' | '-';
 
@@ -308,16 +309,26 @@ export async function statusCommand(args: StatusArgs, io: Io): Promise<number> {
   }
   const rows = deriveStatus(result.records);
   const fleet = fleetStatus(result.records, result.config.fleetProject);
+  // Exported Services per member cluster (details: `status --services`); a read failure only drops the summary.
+  const inScope = new Set(rows.map((r) => r.cluster));
+  const services = (await clusterServicesSummary(args, io).catch(() => undefined))?.filter((s) =>
+    inScope.has(s.cluster),
+  );
   if (args.json) {
     printJson(io, {
       scope: args.request,
       fleet,
       clusters: rows.map(statusJson),
+      services,
       durationMs: result.durationMs,
     });
   } else {
     println(io.stdout, statusTable(rows, { wide: args.wide }));
     println(io.stdout);
+    if (services?.length) {
+      println(io.stdout, clusterServicesTable(services));
+      println(io.stdout);
+    }
     const problems = rows.reduce((n, r) => n + r.problems.length, 0);
     println(
       io.stdout,

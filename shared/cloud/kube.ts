@@ -25,9 +25,17 @@ import {
   TransientError,
   withRetry,
 } from '../errors';
-import type { KubeEventSpec, KubePort, KubeService, KubeServiceExport, ObjectMeta } from './ports';
+import type {
+  KubeEventSpec,
+  KubePort,
+  KubeService,
+  KubeServiceExport,
+  KubeServiceImport,
+  ObjectMeta,
+} from './ports';
 
 const MCS = { group: 'net.gke.io', version: 'v1', plural: 'serviceexports' } as const;
+const IMPORTS = { group: 'net.gke.io', version: 'v1', plural: 'serviceimports' } as const;
 
 export interface KubeEndpoint {
   /** `https://connectgateway.googleapis.com/v1/projects/N/locations/L/gkeMemberships/ID` or `https://IP`. */
@@ -136,6 +144,21 @@ function toExport(raw: RawExport): KubeServiceExport {
   };
 }
 
+interface RawImport {
+  metadata?: Meta;
+  spec?: { ips?: string[]; ports?: Array<{ name?: string; port?: number; protocol?: string }> };
+  status?: { clusters?: Array<{ cluster?: string }> };
+}
+
+function toImport(raw: RawImport): KubeServiceImport {
+  return {
+    metadata: meta(raw.metadata),
+    ips: raw.spec?.ips ?? [],
+    ports: (raw.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port ?? 0, protocol: p.protocol })),
+    clusters: (raw.status?.clusters ?? []).flatMap((c) => (c.cluster ? [c.cluster] : [])),
+  };
+}
+
 /**
  * A 404 for the resource type itself — the API server's "the server could not find the requested resource", whose
  * Status names no object — rather than for an object. On GKE the `net.gke.io` CRDs are installed some minutes
@@ -163,6 +186,8 @@ async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
 export class KubeAdapter implements KubePort {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  /** A CustomObjectsApi used only for `net.gke.io` ServiceImports (reads), so each client method has one use. */
+  private readonly imports: CustomObjectsApi;
   private readonly discovery: DiscoveryV1Api;
 
   constructor(
@@ -172,6 +197,7 @@ export class KubeAdapter implements KubePort {
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.imports = kc.makeApiClient(CustomObjectsApi);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
   }
 
@@ -261,6 +287,27 @@ export class KubeAdapter implements KubePort {
     );
   }
 
+  async listServiceImports(): Promise<KubeServiceImport[]> {
+    const list = (await this.call('kube.serviceimports.list', async () => {
+      try {
+        return await this.imports.listClusterCustomObject({ ...IMPORTS });
+      } catch (error) {
+        if (isTypeNotServed(error)) return { items: [] };
+        throw error;
+      }
+    })) as { items?: RawImport[] };
+    return (list.items ?? []).map(toImport);
+  }
+
+  async listEventNames(reason: string): Promise<Set<string>> {
+    const list = await this.call('kube.events.list', () =>
+      this.core.listEventForAllNamespaces({
+        fieldSelector: `reason=${reason},reportingComponent=spokefleet`,
+      }),
+    );
+    return new Set(list.items.map((e) => `${e.metadata?.namespace}/${e.metadata?.name}`));
+  }
+
   async countReadyEndpoints(namespace: string, service: string): Promise<number> {
     const slices = await this.call('kube.endpointslices.list', () =>
       this.discovery.listNamespacedEndpointSlice({
@@ -280,14 +327,19 @@ export class KubeAdapter implements KubePort {
    * One Event per (object, reason, message), named deterministically from them: a repeat of the same refusal is
    * one read and no write, and concurrent deliveries cannot create two.
    */
-  async recordEvent(spec: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'> {
+  async recordEvent(
+    spec: KubeEventSpec,
+    known?: ReadonlySet<string>,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const digest = createHash('sha256')
       .update(`${spec.involved.kind}/${spec.involved.name}/${spec.reason}/${spec.message}`)
       .digest('hex');
     const name = `${spec.involved.name.slice(0, 200)}.${digest.slice(0, 16)}`;
-    const existing = await this.call('kube.events.get', () =>
-      orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
-    );
+    const existing = known
+      ? known.has(`${spec.namespace}/${name}`)
+      : await this.call('kube.events.get', () =>
+          orUndefined(() => this.core.readNamespacedEvent({ namespace: spec.namespace, name })),
+        );
     if (existing) return 'unchanged';
     const now = new Date();
     const body: CoreV1Event = {

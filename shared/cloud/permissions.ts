@@ -38,6 +38,8 @@ export const CLIENTS = {
   core: { file: 'kube.ts', accessor: 'core', service: 'kubernetes' },
   /** @kubernetes/client-node CustomObjectsApi, kube.ts (only ever net.gke.io/v1 serviceexports) */
   custom: { file: 'kube.ts', accessor: 'custom', service: 'kubernetes' },
+  /** @kubernetes/client-node CustomObjectsApi, kube.ts (only ever net.gke.io/v1 serviceimports, read-only) */
+  imports: { file: 'kube.ts', accessor: 'imports', service: 'kubernetes' },
   /** @kubernetes/client-node DiscoveryV1Api, kube.ts */
   discovery: { file: 'kube.ts', accessor: 'discovery', service: 'kubernetes' },
   /** @google-cloud/pubsub PubSub (gRPC), publisher.ts: the fan-out's cluster requests */
@@ -85,7 +87,7 @@ export interface GoogleApiCall {
 }
 
 export interface KubernetesCall {
-  client: Extract<ClientName, 'core' | 'custom' | 'discovery'>;
+  client: Extract<ClientName, 'core' | 'custom' | 'imports' | 'discovery'>;
   method: string;
   /** The HTTP verb the client sends; through the Connect gateway it is authorised as `gkehub.gateway.<verb>`. */
   http: 'GET' | 'POST' | 'DELETE';
@@ -337,6 +339,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
     'find every Service labelled for export',
   ),
   kube(
+    'imports',
+    'listClusterCustomObject',
+    'GET',
+    { apiGroup: MCS, resource: 'serviceimports', verb: 'list' },
+    'container.thirdPartyObjects.list',
+    "every import of a member cluster: is an exported Service imported there (its export's health, `status --services`)",
+  ),
+  kube(
     'custom',
     'getNamespacedCustomObject',
     'GET',
@@ -386,6 +396,14 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
   ),
   kube(
     'core',
+    'listEventForAllNamespaces',
+    'GET',
+    { apiGroup: CORE, resource: 'events', verb: 'list' },
+    'container.events.list',
+    'the ExportHealth Events already recorded in a cluster: one list per invocation, not a read per Service',
+  ),
+  kube(
+    'core',
     'createNamespacedEvent',
     'POST',
     { apiGroup: CORE, resource: 'events', verb: 'create' },
@@ -395,7 +413,10 @@ export const API_CALLS: readonly ApiCall[] = Object.freeze([
 ]);
 
 export const isKubernetesCall = (call: ApiCall): call is KubernetesCall =>
-  call.client === 'core' || call.client === 'custom' || call.client === 'discovery';
+  call.client === 'core' ||
+  call.client === 'custom' ||
+  call.client === 'imports' ||
+  call.client === 'discovery';
 
 export const isGoogleApiCall = (call: ApiCall): call is GoogleApiCall => !isKubernetesCall(call);
 

@@ -174,6 +174,16 @@ export interface KubeServiceExport {
   conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
 }
 
+/** A `net.gke.io/v1` ServiceImport: what GKE's MCS controller writes in a member cluster for an exported name. */
+export interface KubeServiceImport {
+  metadata: ObjectMeta;
+  /** `spec.ips`: the clusterset IP(s). */
+  ips: string[];
+  ports: Array<{ name?: string; port: number; protocol?: string }>;
+  /** `status.clusters[].cluster`: the exporting clusters (memberships). */
+  clusters: string[];
+}
+
 export interface KubeEventSpec {
   namespace: string;
   /** The Service the event is about. */
@@ -199,13 +209,20 @@ export interface KubePort {
     labels: Record<string, string>,
   ): Promise<KubeServiceExport>;
   deleteServiceExport(namespace: string, name: string): Promise<void>;
+  /** ServiceImports in every namespace ([] when the cluster does not serve `net.gke.io` yet). */
+  listServiceImports(): Promise<KubeServiceImport[]>;
   /** Ready endpoints behind a Service, counted over its EndpointSlices. */
   countReadyEndpoints(namespace: string, service: string): Promise<number>;
   /**
-   * Records an Event on the Service once: its name is derived from what it says, so a repeat finds it and writes
-   * nothing ('unchanged'); count and lastTimestamp are never bumped.
+   * Records an Event on the Service; an Event of the same object, reason and message is recorded once. With
+   * `existing` (the names `listEventNames` returned), the check costs no read.
    */
-  recordEvent(event: KubeEventSpec): Promise<'created' | 'updated' | 'unchanged'>;
+  recordEvent(
+    event: KubeEventSpec,
+    existing?: ReadonlySet<string>,
+  ): Promise<'created' | 'updated' | 'unchanged'>;
+  /** Names of the Events with this reason that Spokefleet recorded, in every namespace (`namespace/name`). */
+  listEventNames(reason: string): Promise<Set<string>>;
 }
 
 /** Which cluster to reach; the connector reads what it is missing (endpoint mode needs the ClusterInfo). */

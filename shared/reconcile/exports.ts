@@ -10,6 +10,7 @@ import type { ClusterRef } from '../events/types';
 import { endpointsRefusal, type FleetExports, fleetRefusal, namespaceRefusal } from '../policy/limits';
 import type { ActionRecord } from './action';
 import { type Decision, type ReconcileContext, runStep, wrote } from './context';
+import { checkExportHealth } from './export-health';
 import { kubeFor } from './kube';
 import { fleetMemberships } from './membership';
 import { MANAGED_BY, MANAGED_BY_LABEL, refFromResourceLink, refString } from './names';
@@ -98,6 +99,7 @@ async function converge(
     return wrote(ctx, 'deleted', service ? 'Service no longer labelled for export' : 'Service deleted');
   }
   if (existing) {
+    await checkExportHealth(ctx, kube, ref, namespace, name, service, existing);
     return {
       outcome: 'unchanged',
       reason: isManaged(existing) ? 'exported' : 'exported by a user-owned ServiceExport',
@@ -154,7 +156,7 @@ async function converge(
     }
   }
   // limitRefusal already counted this export in the invocation's fleet view.
-  await reportConflicts(ctx, kube, namespace, name);
+  await checkExportHealth(ctx, kube, ref, namespace, name, service);
   return wrote(ctx, 'created', 'ServiceExport');
 }
 
@@ -243,22 +245,4 @@ function forgetExport(ctx: ReconcileContext, ref: ClusterRef, namespace: string,
   void ctx.memo
     .peek<FleetExports>('fleet-exports')
     ?.then((view) => view.get(`${namespace}/${name}`)?.delete(refString(ref)));
-}
-
-/** The MCS controller reports a Conflict condition when exports of one name disagree (ports, type). */
-async function reportConflicts(
-  ctx: ReconcileContext,
-  kube: KubePort,
-  namespace: string,
-  name: string,
-): Promise<void> {
-  const created = await kube.getServiceExport(namespace, name);
-  for (const condition of created?.conditions ?? []) {
-    if (condition.type === 'Conflict' && condition.status === 'True') {
-      ctx.log.warn(`ServiceExport ${namespace}/${name} has a Conflict condition`, {
-        reason: condition.reason,
-        conflict: condition.message,
-      });
-    }
-  }
 }

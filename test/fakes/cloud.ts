@@ -9,6 +9,7 @@ import type {
   KubePort,
   KubeService,
   KubeServiceExport,
+  KubeServiceImport,
   KubeTarget,
   Membership,
   NetworkOperation,
@@ -70,10 +71,14 @@ export function clusterInfo(ref: ClusterRef, overrides: Partial<ClusterInfo> = {
   };
 }
 
+/** The fake's Event name: stands for the adapter's deterministic one (same object, reason, message). */
+const eventName = (e: KubeEventSpec) => `${e.involved.name}.${e.reason}.${e.message}`;
+
 export class FakeKube implements KubePort {
   namespaces = new Map<string, Record<string, string>>();
   services = new Map<string, KubeService>();
   exports = new Map<string, KubeServiceExport>();
+  imports = new Map<string, KubeServiceImport>();
   endpoints = new Map<string, number>();
   events: Array<KubeEventSpec & { count: number }> = [];
 
@@ -134,11 +139,21 @@ export class FakeKube implements KubePort {
     this.call('deleteServiceExport', namespace, name);
     if (!this.exports.delete(`${namespace}/${name}`)) throw notFound();
   }
+  async listServiceImports() {
+    this.call('listServiceImports');
+    return [...this.imports.values()];
+  }
   async countReadyEndpoints(namespace: string, service: string) {
     this.call('countReadyEndpoints', namespace, service);
     return this.endpoints.get(`${namespace}/${service}`) ?? 1;
   }
-  async recordEvent(event: KubeEventSpec) {
+  async listEventNames(reason: string) {
+    this.call('listEventNames', reason);
+    return new Set(
+      this.events.filter((e) => e.reason === reason).map((e) => `${e.namespace}/${eventName(e)}`),
+    );
+  }
+  async recordEvent(event: KubeEventSpec, _known?: ReadonlySet<string>) {
     const same = this.events.find(
       (e) =>
         e.involved.name === event.involved.name && e.reason === event.reason && e.message === event.message,

@@ -176,6 +176,9 @@ export async function startRelCloud(options: { provisionDelayMs?: number } = {})
     // The model lets developers own ServiceExports in any cluster at any time; the late arrival of the MCS
     // resources is proven by the wire and e2e suites.
     mcsAtStart: true,
+    // The model attributes every change during a handler to Spokefleet: GKE's MCS controller (ServiceImports,
+    // export conditions) is held back here; test/wire/mcs-controller.test.ts and test/e2e/mcs.test.ts prove it.
+    mcsImportDelayMs: 3_600_000,
   });
   seedNetworks(cloud);
   const sink = new QueueSink();

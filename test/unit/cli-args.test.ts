@@ -36,6 +36,7 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
     reconcile: record('reconcile'),
     plan: record('plan'),
     status: record('status'),
+    services: record('services'),
     configValidate: record('configValidate'),
   };
   const code = await run(argv, io, handlers);
@@ -137,6 +138,11 @@ describe('cli: argument parsing', () => {
     { argv: ['plan', '--fleet', '--all'], command: 'plan', args: { all: true } },
     { argv: ['plan', '--fleet'], command: 'plan', args: { all: false } },
     {
+      argv: ['status', '--services', '--json', '--sandbox'],
+      command: 'services',
+      args: { json: true, sandbox: '.sandbox/endpoints.json' },
+    },
+    {
       argv: ['config', 'validate', 'spokefleet.json'],
       command: 'configValidate',
       args: { file: 'spokefleet.json', sandbox: undefined, json: false },
@@ -204,6 +210,7 @@ describe('cli: argument parsing', () => {
     { argv: ['plan', '--fleet', '--bogus'], message: /unknown option '--bogus'/ },
     { argv: ['plan', '--fleet', 'extra'], message: /too many arguments/ },
     { argv: ['status', '--fleet'], message: /unknown option '--fleet'/ },
+    { argv: ['status', '--services', '--project', 'p-1'], message: /--services.*cannot be used with/ },
     {
       argv: ['reconcile', '--fleet'],
       message: /--topic projects\/PROJECT\/topics\/TOPIC is required \(or --sandbox\)/,
@@ -277,6 +284,7 @@ describe('cli: argument parsing', () => {
       reconcile: failing,
       plan: failing,
       status: failing,
+      services: failing,
       configValidate: failing,
     });
     assert.equal(code, 1);
@@ -287,7 +295,13 @@ describe('cli: argument parsing', () => {
     const io: Io = { stdout: new Capture(), stderr: new Capture(), env: {}, cwd: '/' };
     const one = async () => 1;
     assert.equal(
-      await run(['status'], io, { reconcile: one, plan: one, status: one, configValidate: one }),
+      await run(['status'], io, {
+        reconcile: one,
+        plan: one,
+        status: one,
+        services: one,
+        configValidate: one,
+      }),
       1,
     );
   });

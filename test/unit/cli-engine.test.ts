@@ -168,6 +168,10 @@ describe('cli engine: plan and status on the fake cloud', () => {
       ],
     );
     assert.deepEqual(status.clusters[0].namespaces, { present: [], missing: ['mcs-common'], unknown: [] });
+    // Below the rows: the member clusters' exported and imported Services (gke-other is no member).
+    assert.deepEqual(status.services, [
+      { cluster: `${PROJECT}/us-east4/gke-a`, exports: 0, imports: 0, problems: 0 },
+    ]);
     assert.deepEqual(cloud.log.writes(), []);
   });
 });

@@ -50,6 +50,22 @@ function withField(
   return config;
 }
 
+describe('config: namespaces', () => {
+  it('"auto" seeds no namespace up front and creates each exported Service\'s namespace', () => {
+    const config = parseConfig({ ...base(), namespaces: 'auto' });
+    assert.deepEqual([config.namespaces, config.autoNamespaces], [[], true]);
+  });
+
+  it('a list seeds those namespaces and creates nothing per export', () => {
+    const config = parseConfig({ ...base(), namespaces: ['team-a'] });
+    assert.deepEqual([config.namespaces, config.autoNamespaces], [['team-a'], false]);
+  });
+
+  it('any other string is refused', () => {
+    assert.throws(() => parseConfig({ ...base(), namespaces: 'all' }), /namespaces/);
+  });
+});
+
 describe('config: defaults', () => {
   it('fills every optional field with its documented default', () => {
     assert.deepEqual(parseConfig(base()), {
@@ -58,6 +74,7 @@ describe('config: defaults', () => {
       workloadIdentity: { policy: 'enable', nodePools: 'migrate-new' },
       peering: { exportCustomRoutes: true },
       namespaces: ['mcs-common'],
+      autoNamespaces: false,
       export: { label: 'spokefleet.io/export', value: 'true' },
       limits: {
         forbiddenNamespaces: ['default', 'kube-system'],

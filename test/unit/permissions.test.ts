@@ -104,6 +104,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
         'core',
         'custom',
         'discovery',
+        'imports',
       ]);
       assert.deepStrictEqual(clientFields(code(join(CLOUD_DIR, 'peering.ts'))).sort(), [
         'networks',
@@ -275,7 +276,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
 
     it('make the ClusterRole the issue describes', () => {
       assert.deepStrictEqual(kubernetesRbacRules(), [
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'get'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'get', 'list'] },
         { apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'get'] },
         { apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
@@ -284,6 +285,7 @@ describe('cloud/permissions: the API call → IAM permission table', () => {
           resources: ['serviceexports'],
           verbs: ['create', 'delete', 'get', 'list'],
         },
+        { apiGroups: ['net.gke.io'], resources: ['serviceimports'], verbs: ['list'] },
       ]);
     });
 

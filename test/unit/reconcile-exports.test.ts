@@ -289,11 +289,12 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
   });
 });
 
-describe('after creating an export', () => {
-  it('logs a Conflict condition the MCS controller reports, as one WARNING line', async () => {
+describe('after creating an export: its health', () => {
+  it('a Conflict condition the MCS controller reports is one WARNING line and one Warning Event on the Service', async () => {
     const cloud = new FakeCloud();
     const [kube] = fleet(cloud, 1);
     kube.addService('mcs-common', 'nginx', LABEL);
+    kube.namespaces.set('mcs-common', {});
     // The MCS controller marks the export as conflicting as soon as it exists.
     const create = kube.createServiceExport.bind(kube);
     kube.createServiceExport = async (ns, name, labels) => {
@@ -311,17 +312,95 @@ describe('after creating an export', () => {
     assert.equal(record.outcome, 'created');
     const warnings = transport.records().filter((r) => r.severity === 'WARNING');
     assert.equal(warnings.length, 1);
-    assert.match(String(warnings[0].message), /Conflict condition/);
-    assert.equal(warnings[0].conflict, 'ports differ across clusters');
+    assert.match(String(warnings[0].message), /Conflict=True \(PortConflict\): ports differ across clusters/);
+    assert.deepEqual(
+      kube.events.map((e) => [e.reason, e.type, e.involved.name]),
+      [['ExportHealth', 'Warning', 'nginx']],
+    );
+    // The Service itself is never written.
+    assert.equal(
+      cloud.log.calls.filter((c) => /Service$/.test(c.method) && /^(create|patch|update)/.test(c.method))
+        .length,
+      0,
+    );
   });
 
-  it('no Conflict condition, no warning', async () => {
+  it('imported in every member, no bad condition: a Normal Event naming the clusterset DNS name, no warning', async () => {
     const cloud = new FakeCloud();
-    const [kube] = fleet(cloud, 1);
-    kube.addService('mcs-common', 'nginx', LABEL);
+    const kubes = fleet(cloud, 2);
+    kubes[0].addService('mcs-common', 'nginx', LABEL);
+    for (const k of kubes) {
+      k.namespaces.set('mcs-common', {});
+      k.imports.set('mcs-common/nginx', {
+        metadata: { name: 'nginx', namespace: 'mcs-common' },
+        ips: ['10.255.0.1'],
+        ports: [{ port: 80 }],
+        clusters: ['cluster-1'],
+      });
+    }
     const { ctx, transport } = testContext(cloud);
-    await syncServiceExport(ctx, kube, ref, 'mcs-common', 'nginx');
+    await syncServiceExport(ctx, kubes[0], ref, 'mcs-common', 'nginx');
     assert.equal(transport.records().filter((r) => r.severity === 'WARNING').length, 0);
+    assert.deepEqual(
+      kubes[0].events.map((e) => [e.reason, e.type, e.message]),
+      [
+        [
+          'ExportHealth',
+          'Normal',
+          'Imported in 2 of 2 member clusters as nginx.mcs-common.svc.clusterset.local',
+        ],
+      ],
+    );
+  });
+
+  it('a member without the namespace is named; the same health again records nothing new', async () => {
+    const cloud = new FakeCloud();
+    const kubes = fleet(cloud, 2);
+    kubes[0].addService('mcs-common', 'nginx', LABEL);
+    kubes[0].addExport('mcs-common', 'nginx');
+    kubes[0].namespaces.set('mcs-common', {});
+    kubes[0].imports.set('mcs-common/nginx', {
+      metadata: { name: 'nginx', namespace: 'mcs-common' },
+      ips: [],
+      ports: [],
+      clusters: [],
+    });
+    for (let i = 0; i < 2; i++) {
+      const { ctx } = testContext(cloud);
+      await syncServiceExport(ctx, kubes[0], ref, 'mcs-common', 'nginx');
+    }
+    assert.equal(kubes[0].events.length, 1);
+    assert.equal(kubes[0].events[0].type, 'Warning');
+    assert.match(
+      kubes[0].events[0].message,
+      /^Imported in 1 of 2 member clusters as nginx\.mcs-common\.svc\.clusterset\.local; namespace mcs-common is missing in spoke-prj-one\/us-east4\/cluster-2 /,
+    );
+  });
+
+  it('namespaces: auto creates the missing namespace (managed) in the member cluster', async () => {
+    const cloud = new FakeCloud();
+    const kubes = fleet(cloud, 2);
+    kubes[0].addService('mcs-common', 'nginx', LABEL);
+    kubes[0].addExport('mcs-common', 'nginx');
+    kubes[0].namespaces.set('mcs-common', {});
+    const { ctx } = testContext(cloud, { namespaces: 'auto' });
+    await syncServiceExport(ctx, kubes[0], ref, 'mcs-common', 'nginx');
+    assert.deepEqual(kubes[1].namespaces.get('mcs-common'), { 'app.kubernetes.io/managed-by': 'spokefleet' });
+    assert.match(
+      kubes[0].events[0].message,
+      /namespace mcs-common created in spoke-prj-one\/us-east4\/cluster-2/,
+    );
+  });
+
+  it('dry run reads no health and records nothing', async () => {
+    const cloud = new FakeCloud();
+    const kubes = fleet(cloud, 2);
+    kubes[0].addService('mcs-common', 'nginx', LABEL);
+    kubes[0].addExport('mcs-common', 'nginx');
+    const { ctx } = testContext(cloud, {}, true);
+    await syncServiceExport(ctx, kubes[0], ref, 'mcs-common', 'nginx');
+    assert.equal(kubes[0].events.length, 0);
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listServiceImports').length, 0);
   });
 });
 

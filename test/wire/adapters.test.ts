@@ -282,6 +282,44 @@ describe('wire: cloud adapters on the real clients', function () {
       assert.equal(local.kube(ref).api.store.list('events', 'team-a').length, 2);
     });
 
+    it('listEventNames: the names recordEvent gave, and recordEvent with them reads nothing', async () => {
+      const spec = {
+        namespace: 'team-a',
+        involved: { kind: 'Service', apiVersion: 'v1', name: 'web' },
+        reason: 'ExportHealth',
+        message: 'Imported in 1 of 1 member clusters as web.team-a.svc.clusterset.local',
+        type: 'Normal' as const,
+      };
+      assert.equal(await kube.recordEvent(spec), 'created');
+      const known = await kube.listEventNames('ExportHealth');
+      assert.equal(known.size, 1);
+      assert.match([...known][0], /^team-a\/web\.[0-9a-f]{16}$/);
+      const calls = () =>
+        ['kube.events.get', 'kube.events.create'].map((m) => local.faults.counters()[m]?.calls ?? 0);
+      const before = calls();
+      assert.equal(await kube.recordEvent(spec, known), 'unchanged');
+      assert.deepEqual(calls(), before, 'neither a read nor a create');
+      assert.deepEqual(await kube.listEventNames('ExportRefused').then((n) => n.size), 2);
+    });
+
+    it('listServiceImports reads the ServiceImports GKE writes for an export', async () => {
+      local.kube(ref).api.store.put({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: 'team-a' },
+        spec: { ports: [{ name: 'http', port: 80 }] },
+      });
+      await kube.createServiceExport('team-a', 'web', {});
+      await until(async () => (await kube.listServiceImports()).length > 0, 'the import');
+      const [imported] = await kube.listServiceImports();
+      assert.deepEqual(
+        [imported.metadata.namespace, imported.metadata.name, imported.ports, imported.clusters],
+        ['team-a', 'web', [{ name: 'http', port: 80, protocol: 'TCP' }], ['adapter-1']],
+      );
+      assert.equal(imported.ips.length, 1);
+      await kube.deleteServiceExport('team-a', 'web');
+    });
+
     it('a Kubernetes 503 is retried; a 403 is permanent', async () => {
       local.faults.setRule('kube.namespaces.get', { times: 2, faults: ['unavailable'] });
       for (let i = 0; i < 4; i++) assert.ok(await kube.getNamespace('team-a'));
