@@ -8,6 +8,8 @@ import type { ClusterRef } from '../events/types';
 /** Kubernetes label on namespaces and ServiceExports that Spokefleet created. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'spokefleet';
+/** Which deployment created a managed object (config `owner`): a deployment deletes only its own. */
+export const OWNER_LABEL = 'spokefleet.io/owner';
 /** GCP resource labels allow no `/` or `.`: memberships and features carry this one instead. */
 export const MEMBERSHIP_MANAGED_LABEL = 'managed-by';
 
