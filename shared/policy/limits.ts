@@ -17,6 +17,8 @@ export interface FleetExport {
   name: string;
   /** `project/location/name` of the cluster exporting it. */
   cluster: string;
+  /** The cluster's fleet membership, to reach it through the Connect gateway. */
+  membership?: string;
   /** `metadata.creationTimestamp`; undefined while only reserved (it ranks as the newest). */
   createdAt?: string;
   /** Managed by this deployment: the only exports it may ever withdraw. */
@@ -104,9 +106,8 @@ const time = (createdAt: string | undefined) => {
 };
 
 /**
- * The exports beyond a limit, each with why, in the deterministic order. `yielding` (an export of the fleet) is
- * placed after every other export created in the same second or earlier: an invocation that has just created it
- * cannot see what else was created in that second (timestamps have second precision), so it gives way on ties.
+ * The exports beyond a limit, each with why, in the deterministic order; `yielding` (one of `exports`) is placed
+ * after every other export created in the same second or earlier (a candidate not created yet).
  */
 export function exportsBeyondLimits(
   limits: Limits,

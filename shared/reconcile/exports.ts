@@ -264,11 +264,12 @@ async function createExport(
 
 /**
  * Another invocation (another function instance, another cluster) may have passed the same checks at the same
- * time. Now that this export exists, rank it in a fresh view of the whole fleet (members read again too: a
- * cluster onboarded concurrently may have joined since): every export created before it is in that view, so if
- * it is beyond a limit there, it is withdrawn and the event retried (the retry then refuses, with the Event, or
- * wins). It gives way to exports created in the same second, which it cannot order for certain; of two such
- * racers the later one to create always sees the earlier one.
+ * time. Now that this export exists, rank the whole fleet again from a fresh read (members read again too: a
+ * cluster onboarded concurrently may have joined since). Every export created before this one is in that read;
+ * if this one is beyond a limit, it is withdrawn and the event retried (the retry then refuses, with the Event).
+ * Exports created in the same second that rank after it may not have seen it (timestamps have second precision):
+ * those that are this deployment's and beyond are withdrawn here, with the refusal Event on their Service. Every
+ * invocation ranks the same way, so they agree on who stays.
  */
 async function verifyWithinLimits(
   ctx: ReconcileContext,
@@ -277,30 +278,63 @@ async function verifyWithinLimits(
   namespace: string,
   name: string,
 ): Promise<void> {
-  let beyond: string | undefined;
+  let own: FleetExport | undefined;
+  let beyond: Map<FleetExport, string>;
   try {
     const fresh = await readFleetView(ctx, true);
-    const own = fresh.get(namespace, name, refString(ref));
+    own = fresh.get(namespace, name, refString(ref));
     if (!own) {
       throw new TransientError(
         `ServiceExport ${namespace}/${name} was deleted while it was being checked; the event will be retried`,
         'export-race',
       );
     }
-    beyond = exportsBeyondLimits(ctx.config.limits, fresh.all(), own).get(own);
+    beyond = exportsBeyondLimits(ctx.config.limits, fresh.all());
   } catch (error) {
     // Unverified: withdraw it, so the redelivered event checks again from the start.
     await withdraw(ctx, kube, ref, namespace, name, error);
     throw error;
   }
-  if (beyond) {
+  const mine = beyond.get(own);
+  if (mine) {
     await withdraw(ctx, kube, ref, namespace, name);
     throw new TransientError(
-      `${beyond}: exported concurrently by another invocation, so this export was withdrawn; the event will be retried`,
+      `${mine}: exported concurrently by another invocation, so this export was withdrawn; the event will be retried`,
       'export-race',
     );
   }
+  const second = (t: string | undefined) => t?.slice(0, 19);
+  for (const [other, reason] of beyond) {
+    if (other.owned && other.createdAt && second(other.createdAt) === second(own.createdAt)) {
+      await withdrawTied(ctx, other, reason);
+    }
+  }
 }
+
+/** Withdraws another cluster's export that ranks beyond this one, created in the same second. */
+async function withdrawTied(ctx: ReconcileContext, e: FleetExport, reason: string): Promise<void> {
+  const ref = refFromString(e.cluster);
+  const kube = await kubeFor(ctx, { ref, membership: e.membership });
+  try {
+    await kube.deleteServiceExport(e.namespace, e.name);
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  ctx.log.warn(`ServiceExport ${e.cluster}/${exportKey(e)} withdrawn: ${reason}`, {
+    step: 'exports',
+    target: `${e.cluster}/${exportKey(e)}`,
+    reason,
+  });
+  const service = await kube.getService(e.namespace, e.name);
+  if (service && wantsExport(ctx.config, service))
+    await recordRefusal(kube, e.namespace, e.name, service, reason);
+}
+
+const refFromString = (cluster: string): ClusterRef => {
+  const [project, location, name] = cluster.split('/');
+  return { project, location, name };
+};
 
 /**
  * Deletes the managed ServiceExport this invocation has just created. A withdraw that fails leaves an unverified
@@ -402,6 +436,7 @@ async function readFleetView(ctx: ReconcileContext, freshMembers = false): Promi
       (e): FleetExport => ({
         ...metaOf(e),
         cluster: refString(target.ref),
+        membership: target.membership,
         createdAt: e.metadata.creationTimestamp,
         owned: ownsExport(ctx.config, e),
       }),
