@@ -283,3 +283,120 @@ function schedule(s: fc.Scheduler, kube: FakeKube, cloud: FakeCloud): void {
     });
   }
 }
+
+describe('a member cluster whose ServiceExports cannot be read', () => {
+  const forbidden = () => Object.assign(new Error('serviceexports is forbidden'), { code: 403 });
+
+  it('fails a new export transiently, naming the member; other Services are not held up; exported once readable', async () => {
+    const cloud = new FakeCloud();
+    const fleet = members(cloud, 9);
+    const [first] = fleet;
+    first.kube.addService(NS, 'new-one', LABEL);
+    first.kube.addService(NS, 'exported', LABEL);
+    first.kube.addExport(NS, 'exported', OWNED);
+    first.kube.addService(NS, 'unlabelled', {});
+    first.kube.addExport(NS, 'unlabelled', OWNED);
+    cloud.log.failures.set(`kube:${fleet[4].kube.cluster}.listServiceExports`, forbidden);
+
+    const record = await syncServiceExport(testContext(cloud).ctx, first.kube, first.ref, NS, 'new-one');
+    assert.equal(record.outcome, 'failed');
+    assert.equal(record.retryable, true, 'never acknowledged without the export');
+    assert.match(
+      record.reason ?? '',
+      new RegExp(
+        `could not read the ServiceExports of member cluster ${fleet[4].kube.cluster} \\(.*forbidden`,
+      ),
+    );
+    assert.equal(first.kube.exports.has(`${NS}/new-one`), false);
+
+    const others = await Promise.all(
+      ['exported', 'unlabelled'].map((n) =>
+        syncServiceExport(testContext(cloud).ctx, first.kube, first.ref, NS, n),
+      ),
+    );
+    assert.deepEqual(
+      others.map((r) => r.outcome),
+      ['unchanged', 'deleted'],
+    );
+
+    cloud.log.failures.clear();
+    const again = await syncServiceExport(testContext(cloud).ctx, first.kube, first.ref, NS, 'new-one');
+    assert.equal(again.outcome, 'created', again.reason);
+  });
+});
+
+describe('a withdraw that fails', () => {
+  it('is logged as an ERROR and fails the event transiently', async () => {
+    const cloud = new FakeCloud();
+    const [first, second] = members(cloud, 2);
+    first.kube.addService(NS, 'nginx', LABEL);
+    // The re-check after the create cannot read the other member, and the withdraw of the unverified export fails.
+    let lists = 0;
+    const list = second.kube.listServiceExports.bind(second.kube);
+    second.kube.listServiceExports = async () => {
+      if (++lists === 2) throw Object.assign(new Error('backend unavailable'), { code: 503 });
+      return list();
+    };
+    first.kube.deleteServiceExport = async () => {
+      throw Object.assign(new Error('internal error'), { code: 500 });
+    };
+    const { ctx, transport } = testContext(cloud);
+    const record = await syncServiceExport(ctx, first.kube, first.ref, NS, 'nginx');
+    assert.equal(record.outcome, 'failed');
+    assert.equal(record.retryable, true);
+    assert.match(
+      record.reason ?? '',
+      /could not withdraw ServiceExport .*not verified within the MCS limits/,
+    );
+    const errors = transport.records().filter((r) => r.severity === 'ERROR');
+    assert.ok(
+      errors.some(
+        (r) => /could not withdraw/.test(String(r.message)) && /backend unavailable/.test(String(r.why)),
+      ),
+      JSON.stringify(errors),
+    );
+  });
+});
+
+describe('ownership per deployment (config owner)', () => {
+  const A = { owner: 'fleet-a' };
+  const B = { owner: 'fleet-b' };
+
+  it('labels what it creates with its owner; two deployments never delete each other’s exports', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    m.kube.addService(NS, 'nginx', LABEL);
+    assert.equal((await deliver(cloud, m, 'nginx', A)).outcome, 'created');
+    assert.deepEqual(m.kube.exports.get(`${NS}/nginx`)?.metadata.labels, {
+      'app.kubernetes.io/managed-by': 'spokefleet',
+      'spokefleet.io/owner': 'fleet-a',
+    });
+    m.kube.services.delete(`${NS}/nginx`);
+    m.kube.addService(NS, 'nginx', {});
+
+    const byB = [await deliver(cloud, m, 'nginx', B), ...(await reconcileCluster(cloud, m, B))];
+    assert.ok(byB.every((r) => r.outcome === 'unchanged'));
+    assert.match(byB[0].reason ?? '', /another Spokefleet deployment \(owner fleet-a\)/);
+    assert.ok(m.kube.exports.has(`${NS}/nginx`));
+
+    assert.equal((await deliver(cloud, m, 'nginx', A)).outcome, 'deleted');
+    assert.equal(m.kube.exports.has(`${NS}/nginx`), false);
+  });
+
+  it('a managed export without an owner label (an older version) is left alone', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    m.kube.addExport(NS, 'old', { 'app.kubernetes.io/managed-by': 'spokefleet' });
+    const records = await reconcileCluster(cloud, m);
+    assert.deepEqual(records, []);
+    const record = await deliver(cloud, m, 'old');
+    assert.equal(record.outcome, 'unchanged');
+    assert.match(record.reason ?? '', /without an spokefleet.io\/owner label left alone/);
+    assert.ok(m.kube.exports.has(`${NS}/old`));
+  });
+
+  it('config: owner defaults to spokefleet and must be a lowercase label', () => {
+    assert.equal(testContext(new FakeCloud()).config.owner, 'spokefleet');
+    assert.throws(() => testContext(new FakeCloud(), { owner: 'Fleet.A' }), /owner: must be 1–63 lowercase/);
+  });
+});
