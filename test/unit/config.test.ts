@@ -60,6 +60,7 @@ describe('config: defaults', () => {
       peering: { exportCustomRoutes: true },
       namespaces: ['mcs-common'],
       export: { label: 'spokefleet.io/export', value: 'true' },
+      owner: 'spokefleet',
       limits: {
         forbiddenNamespaces: ['default', 'kube-system'],
         maxClustersPerService: 5,
