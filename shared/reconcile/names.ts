@@ -12,6 +12,8 @@ export const MANAGED_BY = 'spokefleet';
 export const OWNER_LABEL = 'spokefleet.io/owner';
 /** GCP resource labels allow no `/` or `.`: memberships and features carry this one instead. */
 export const MEMBERSHIP_MANAGED_LABEL = 'managed-by';
+/** The owner (config `owner`) of a membership Spokefleet created, as a GCP label. */
+export const MEMBERSHIP_OWNER_LABEL = 'spokefleet-owner';
 
 export const MCS_FEATURE = 'multiclusterservicediscovery';
 
