@@ -68,9 +68,7 @@ export function planExport(
   if (existing) {
     return {
       action: 'none',
-      reason: ownsExport(config, existing)
-        ? 'exported'
-        : `exported by a ServiceExport Spokefleet leaves alone`,
+      reason: ownsExport(config, existing) ? 'exported' : `exported (${notOursReason(existing)})`,
     };
   }
   return { action: 'create' };
@@ -118,12 +116,11 @@ export async function reconcileExports(
   const cluster = refString(ref);
   // Only exports whose Service still wants one: the others are deleted below anyway.
   const labelled = new Set(services.map((s) => exportKey(metaOf(s))));
-  const recount = await withdrawBeyondLimits(
-    ctx,
-    kube,
-    ref,
-    (e) => e.cluster === cluster && labelled.has(exportKey(e)),
-  );
+  // The fleet view is read only when this cluster has exports the recount could withdraw.
+  const withdrawable = exports.some((e) => ownsExport(ctx.config, e) && labelled.has(exportKey(metaOf(e))));
+  const recount = withdrawable
+    ? await withdrawBeyondLimits(ctx, kube, ref, (e) => e.cluster === cluster && labelled.has(exportKey(e)))
+    : { records: [], withdrawn: new Set<string>() };
   records.push(...recount.records);
   for (const key of recount.withdrawn) exportByKey.delete(key);
   const wanted = new Set<string>();
