@@ -137,6 +137,11 @@ describe('MCS limits under concurrent invocations', () => {
     const records = await Promise.all(fleet.map((m) => deliver(cloud, m, 'nginx', { projects: [PROJECT] })));
     const exporters = fleet.filter((m) => m.kube.exports.has(`${NS}/nginx`));
     assert.equal(exporters.length, 5, records.map((r) => `${r.outcome}: ${r.reason}`).join('\n'));
+    // Created in one second, so the cluster name decides who stays.
+    assert.deepEqual(
+      exporters.map((m) => m.ref.name),
+      ['cluster-1', 'cluster-2', 'cluster-3', 'cluster-4', 'cluster-5'],
+    );
     assert.deepEqual(records.map((r) => r.outcome).sort(), [
       'created',
       'created',
