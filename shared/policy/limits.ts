@@ -106,8 +106,9 @@ const time = (createdAt: string | undefined) => {
 };
 
 /**
- * The exports beyond a limit, each with why, in the deterministic order; `yielding` (one of `exports`) is placed
- * after every other export created in the same second or earlier (a candidate not created yet).
+ * The exports beyond a limit, each with why, in the deterministic order. `yielding` (one of `exports`) goes after
+ * every other export of the same creation time: a candidate not created yet ranks after everything, reservations
+ * included.
  */
 export function exportsBeyondLimits(
   limits: Limits,
