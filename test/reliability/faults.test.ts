@@ -220,7 +220,13 @@ describe('reliability: faults', function () {
             assert.ok(n <= 2, `${method} called ${n} times while delivering ${phase}`);
             worst = Math.max(worst, n);
           }
-          assert.deepEqual(calls.nacked, [], `${method}: every delivery acknowledged`);
+          if (method === 'kube.serviceexports.list') {
+            // By design: a member whose ServiceExports cannot be read holds a new export back (its exports may be
+            // the ones that reach an MCS limit), redelivered rather than acknowledged without the export.
+            assert.ok(calls.nacked.length > 0, `${method}: the new export is held back`);
+            for (const nack of calls.nacked)
+              assert.match(nack, /^Service labelled: .*failed transiently: exports /);
+          } else assert.deepEqual(calls.nacked, [], `${method}: every delivery acknowledged`);
           if (calls.total > 0) {
             const status =
               kind === 'permission-denied'
