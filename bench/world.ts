@@ -39,7 +39,7 @@ export const FLEET = DEMO_PROJECT.id;
 export const REGION = 'us-east4';
 export const NAMESPACE = 'mcs-common';
 export const EXPORT_LABEL = 'spokefleet.io/export';
-export const MANAGED = { 'app.kubernetes.io/managed-by': 'spokefleet' };
+export const MANAGED = { 'app.kubernetes.io/managed-by': 'spokefleet', 'spokefleet.io/owner': 'spokefleet' };
 export { NON_SPOKE, SPOKES };
 
 export interface WorldOptions {
@@ -191,7 +191,7 @@ export async function exportRoutes(cloud: LocalCloud, ref: ClusterRef): Promise<
 /** The MCS feature in the fleet project, as Spokefleet creates it. */
 export async function seedFeature(cloud: LocalCloud): Promise<void> {
   cloud.hub.store.createFeature(FLEET, 'global', 'multiclusterservicediscovery', {
-    labels: { 'managed-by': 'spokefleet' },
+    labels: { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' },
   });
 }
 

@@ -11,6 +11,8 @@ const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** Valid both as a Kubernetes label value and as a Google Cloud label value (lowercase, no dots). */
+const OWNER = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
 /** Pub/Sub's resource name rules: a topic id starts with a letter, 3–255 characters, not starting with `goog`. */
 const PUBSUB_TOPIC =
@@ -156,6 +158,15 @@ const schema = z
         value: z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value').default('true'),
       })
       .prefault({}),
+    /**
+     * This deployment's name, on every object Spokefleet may later delete (the `spokefleet.io/owner` label): a
+     * deployment only ever deletes objects carrying its own name, so two deployments sharing a fleet never delete
+     * each other's. Terraform sets it to `owner`, else `name_prefix`.
+     */
+    owner: z
+      .string()
+      .regex(OWNER, 'must be 1–63 lowercase letters, digits and hyphens, starting with a letter')
+      .default('spokefleet'),
     /** GKE's documented MCS limits; change only if Google's limits change for you. */
     limits: z
       .strictObject({

@@ -14,6 +14,7 @@ module "config" {
   peering                      = var.peering
   namespaces                   = var.namespaces
   export_label                 = var.export_label
+  owner                        = coalesce(var.owner, var.name_prefix)
   limits                       = var.limits
   kube_access                  = var.kube_access
   dry_run                      = var.dry_run

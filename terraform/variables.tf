@@ -214,6 +214,16 @@ variable "export_label" {
   }
 }
 
+variable "owner" {
+  description = "This deployment's name on every object Spokefleet may later delete (config `owner`, the `spokefleet.io/owner` label): a deployment deletes only objects carrying its own. Deployments sharing a fleet need different owners. null means name_prefix."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.owner == null || can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", var.owner))
+    error_message = "owner must be 1-63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
 variable "limits" {
   description = "GKE's documented MCS limits enforced before an export (config `limits`); change only if Google's limits change for you."
   type = object({

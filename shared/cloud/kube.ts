@@ -112,8 +112,13 @@ type Meta = {
   annotations?: Record<string, string>;
   uid?: string;
   resourceVersion?: string;
+  creationTimestamp?: Date | string;
   deletionTimestamp?: Date | string;
 };
+
+/** Typed objects carry Dates (client-node's deserializer), custom objects the JSON string. */
+const timestampOf = (t: Date | string | undefined) =>
+  t === undefined ? undefined : t instanceof Date ? t.toISOString() : String(t);
 
 function meta(m: Meta | undefined): ObjectMeta {
   return {
@@ -123,6 +128,7 @@ function meta(m: Meta | undefined): ObjectMeta {
     annotations: m?.annotations,
     uid: m?.uid,
     resourceVersion: m?.resourceVersion,
+    creationTimestamp: timestampOf(m?.creationTimestamp),
     deletionTimestamp: m?.deletionTimestamp ? String(m.deletionTimestamp) : undefined,
   };
 }

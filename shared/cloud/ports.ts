@@ -161,6 +161,8 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   uid?: string;
   resourceVersion?: string;
+  /** RFC 3339, second precision, set by the API server. */
+  creationTimestamp?: string;
   deletionTimestamp?: string;
 }
 

@@ -13,8 +13,8 @@ import { failed, type ReconcileContext, runStep, skipped, wrote } from './contex
 import { reconcileExports } from './exports';
 import { ensureMcsFeature } from './feature';
 import { kubeFor } from './kube';
-import { ensureMembership, findMembershipFor, fleetMemberships } from './membership';
-import { MANAGED_BY, MEMBERSHIP_MANAGED_LABEL, refString } from './names';
+import { ensureMembership, findMembershipFor, fleetMemberships, ownsMembership } from './membership';
+import { MANAGED_BY, MEMBERSHIP_MANAGED_LABEL, MEMBERSHIP_OWNER_LABEL, refString } from './names';
 import { ensureNamespaces } from './namespaces';
 import { ensurePeeringExport } from './peering';
 import { ensureNodePoolMetadata, ensureWorkloadIdentity } from './workload-identity';
@@ -153,10 +153,14 @@ export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): P
       return { outcome: 'skipped', reason: 'the cluster exists; not offboarding' };
     const membership = findMembershipFor(await fleetMemberships(ctx), ref);
     if (!membership) return { outcome: 'unchanged', reason: 'no membership for this cluster' };
-    if (membership.labels[MEMBERSHIP_MANAGED_LABEL] !== MANAGED_BY) {
+    if (!ownsMembership(ctx.config, membership)) {
+      const owner = membership.labels[MEMBERSHIP_OWNER_LABEL];
       return {
         outcome: 'skipped',
-        reason: `membership ${membership.name} was not created by Spokefleet; left alone`,
+        reason:
+          membership.labels[MEMBERSHIP_MANAGED_LABEL] !== MANAGED_BY
+            ? `membership ${membership.name} was not created by Spokefleet; left alone`
+            : `membership ${membership.name} belongs to ${owner ? `Spokefleet deployment ${owner}` : 'no Spokefleet deployment (no spokefleet-owner label)'}; left alone`,
       };
     }
     if (ctx.dryRun) return wrote(ctx, 'deleted', `membership ${membership.name}`);

@@ -4,6 +4,7 @@
  * then the fleet's memberships by resource link.
  */
 import type { ClusterInfo, Membership } from '../cloud/ports';
+import type { Config } from '../config';
 import { isAlreadyExists, isResourceExhausted, PermanentError, TransientError } from '../errors';
 import type { ClusterRef } from '../events/types';
 import { membershipResourceName, parseMembershipName, SETTLING_MEMBERSHIP_STATES } from '../membership-name';
@@ -15,6 +16,7 @@ import {
   fallbackMembershipId,
   MANAGED_BY,
   MEMBERSHIP_MANAGED_LABEL,
+  MEMBERSHIP_OWNER_LABEL,
   preferredMembershipId,
   regionOf,
   sameResourceLink,
@@ -120,7 +122,7 @@ export async function ensureMembership(
   const spec = {
     resourceLink: clusterResourceLink(cluster.ref),
     issuer: clusterIssuer(cluster.ref),
-    labels: { [MEMBERSHIP_MANAGED_LABEL]: MANAGED_BY },
+    labels: membershipLabels(ctx.config),
   };
   // Two tries at most: the second only after a concurrent writer took the id we chose (then the list, read again,
   // either shows our cluster's membership or makes chooseMembershipId fall back to the hashed id).
@@ -195,5 +197,18 @@ function chooseMembershipId(
   throw new PermanentError(
     `membership ids ${preferred} and ${fallback} are both taken by other clusters`,
     'membership-conflict',
+  );
+}
+
+/** The labels on every membership this deployment creates. */
+export function membershipLabels(config: Config): Record<string, string> {
+  return { [MEMBERSHIP_MANAGED_LABEL]: MANAGED_BY, [MEMBERSHIP_OWNER_LABEL]: config.owner };
+}
+
+/** Created by this deployment: the only memberships it ever deletes. */
+export function ownsMembership(config: Config, membership: Membership): boolean {
+  return (
+    membership.labels[MEMBERSHIP_MANAGED_LABEL] === MANAGED_BY &&
+    membership.labels[MEMBERSHIP_OWNER_LABEL] === config.owner
   );
 }

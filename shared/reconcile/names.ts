@@ -9,8 +9,12 @@ import { isDns1123Label } from '../validators';
 /** Kubernetes label on namespaces and ServiceExports that Spokefleet created. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'spokefleet';
+/** Which deployment created a managed object (config `owner`): a deployment deletes only its own. */
+export const OWNER_LABEL = 'spokefleet.io/owner';
 /** GCP resource labels allow no `/` or `.`: memberships and features carry this one instead. */
 export const MEMBERSHIP_MANAGED_LABEL = 'managed-by';
+/** The owner (config `owner`) of a membership Spokefleet created, as a GCP label. */
+export const MEMBERSHIP_OWNER_LABEL = 'spokefleet-owner';
 
 export const MCS_FEATURE = 'multiclusterservicediscovery';
 

@@ -62,7 +62,7 @@ describe('e2e: cluster onboarding through functions-framework and direct CloudEv
     assert.equal(cluster(r).workloadIdentityConfig?.workloadPool, `${P}.svc.id.goog`);
     const [membership] = membershipOf(r);
     assert.equal(membership.name, `projects/${P}/locations/global/memberships/e2e-peered`);
-    assert.deepEqual(membership.labels, { 'managed-by': 'spokefleet' });
+    assert.deepEqual(membership.labels, { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' });
     assert.equal(
       membership.authority?.issuer,
       `https://container.googleapis.com/v1/projects/${P}/locations/us-east4/clusters/e2e-peered`,

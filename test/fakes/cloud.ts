@@ -37,6 +37,17 @@ export class CallLog {
   readonly calls: Call[] = [];
   /** Set to make the next calls of `api.method` throw this error (a function: once per call). */
   readonly failures = new Map<string, () => unknown>();
+  /** Seconds since a fixed epoch: the API servers' clock for creationTimestamp (second precision, like theirs). */
+  clock = 0;
+  /** Seconds the clock advances at each object created; 0 makes every creation fall in the same second. */
+  tickPerCreate = 1;
+
+  /** The creationTimestamp of an object created now. */
+  created(): string {
+    const at = new Date(Date.UTC(2026, 0, 1) + this.clock * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.clock += this.tickPerCreate;
+    return at;
+  }
 
   record(api: string, method: string, args: unknown[]): void {
     this.calls.push({ api, method, args });
@@ -96,7 +107,10 @@ export class FakeKube implements KubePort {
   }
 
   addExport(namespace: string, name: string, labels: Record<string, string> = {}): void {
-    this.exports.set(`${namespace}/${name}`, { metadata: { name, namespace, labels }, conditions: [] });
+    this.exports.set(`${namespace}/${name}`, {
+      metadata: { name, namespace, labels, creationTimestamp: this.log.created() },
+      conditions: [],
+    });
   }
 
   async getNamespace(name: string) {
@@ -131,7 +145,10 @@ export class FakeKube implements KubePort {
     this.call('createServiceExport', namespace, name, labels);
     if (this.exports.has(`${namespace}/${name}`))
       throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
-    const created: KubeServiceExport = { metadata: { name, namespace, labels }, conditions: [] };
+    const created: KubeServiceExport = {
+      metadata: { name, namespace, labels, creationTimestamp: this.log.created() },
+      conditions: [],
+    };
     this.exports.set(`${namespace}/${name}`, created);
     return created;
   }

@@ -76,6 +76,7 @@ describe('config: defaults', () => {
       namespaces: ['mcs-common'],
       autoNamespaces: false,
       export: { label: 'spokefleet.io/export', value: 'true' },
+      owner: 'spokefleet',
       limits: {
         forbiddenNamespaces: ['default', 'kube-system'],
         maxClustersPerService: 5,

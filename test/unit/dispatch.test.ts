@@ -42,7 +42,7 @@ function onboarded(options: { cluster?: boolean } = {}) {
   cloud.memberships.set(MEMBERSHIP, {
     name: MEMBERSHIP,
     resourceLink: LINK,
-    labels: { 'managed-by': 'spokefleet' },
+    labels: { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' },
     workloadIdentityPool: `${FLEET}.svc.id.goog`,
   });
   const kube = options.cluster === false ? cloud.kubeOf(ref) : cloud.addCluster(clusterInfo(ref));
@@ -209,7 +209,16 @@ describe('handleDomainEvent: routing', () => {
     assert.deepEqual(outcomes(records), ['spoke:unchanged', 'vpc-native:unchanged', 'exports:created']);
     assert.deepEqual(
       cloud.log.writes().map((c) => [c.method, c.args]),
-      [['createServiceExport', ['mcs-common', 'nginx', { 'app.kubernetes.io/managed-by': 'spokefleet' }]]],
+      [
+        [
+          'createServiceExport',
+          [
+            'mcs-common',
+            'nginx',
+            { 'app.kubernetes.io/managed-by': 'spokefleet', 'spokefleet.io/owner': 'spokefleet' },
+          ],
+        ],
+      ],
     );
     // The Service was re-read from the cluster, not taken from the event.
     assert.ok(
@@ -219,7 +228,10 @@ describe('handleDomainEvent: routing', () => {
 
   it('ServiceDeleted → reconcileService: removes the managed export of the gone Service', async () => {
     const { cloud, kube } = onboarded();
-    kube.addExport('mcs-common', 'nginx', { 'app.kubernetes.io/managed-by': 'spokefleet' });
+    kube.addExport('mcs-common', 'nginx', {
+      'app.kubernetes.io/managed-by': 'spokefleet',
+      'spokefleet.io/owner': 'spokefleet',
+    });
     const { ctx } = testContext(cloud);
     const records = await handleDomainEvent(ctx, events.serviceDeleted, NOW);
     assert.deepEqual(outcomes(records), ['spoke:unchanged', 'vpc-native:unchanged', 'exports:deleted']);

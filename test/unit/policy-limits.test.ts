@@ -1,7 +1,7 @@
 /** The MCS limits as pure decisions (shared/policy/limits.ts), case by case; the ones the mutation run found open. */
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../shared/config';
-import { type FleetExports, fleetRefusal, namespaceRefusal } from '../../shared/policy/limits';
+import { FleetView, fleetRefusal, namespaceRefusal } from '../../shared/policy/limits';
 
 const SELF = 'spoke-one/us-east4/gke-1';
 const SAME_PROJECT = 'spoke-one/us-east4/gke-2';
@@ -16,10 +16,15 @@ function limits(overrides: Record<string, unknown> = {}) {
   }).limits;
 }
 
-const fleet = (entries: Record<string, string[]>): FleetExports =>
-  new Map(Object.entries(entries).map(([key, clusters]) => [key, new Set(clusters)]));
+const fleet = (entries: Record<string, string[]>): FleetView =>
+  new FleetView(
+    Object.entries(entries).flatMap(([key, clusters]) => {
+      const [namespace, name] = key.split('/');
+      return clusters.map((cluster) => ({ namespace, name, cluster, owned: true }));
+    }),
+  );
 
-const ask = (view: FleetExports) => ({ namespace: 'ns', name: 'api', cluster: SELF, fleet: view });
+const ask = (view: FleetView) => ({ namespace: 'ns', name: 'api', cluster: SELF, fleet: view });
 
 describe('policy: MCS limits', () => {
   it('a forbidden namespace is refused with the list of forbidden namespaces, comma-separated', () => {

@@ -61,7 +61,7 @@ describe('reconcileCluster', () => {
             {
               resourceLink: link,
               issuer: `https://container.googleapis.com/v1/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`,
-              labels: { 'managed-by': 'spokefleet' },
+              labels: { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' },
             },
           ],
         ],
@@ -564,7 +564,7 @@ describe('offboardCluster', () => {
     cloud.memberships.set(managed, {
       name: managed,
       resourceLink: link,
-      labels: { 'managed-by': 'spokefleet' },
+      labels: { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' },
     });
     const records = await offboardCluster(testContext(cloud).ctx, ref);
     assert.deepEqual(outcomes(records), ['offboard:deleted']);
@@ -573,6 +573,20 @@ describe('offboardCluster', () => {
       [['deleteMembership', [managed]]],
     );
   });
+
+  for (const [labels, why] of [
+    [{ 'managed-by': 'spokefleet', 'spokefleet-owner': 'fleet-b' }, /Spokefleet deployment fleet-b/],
+    [{ 'managed-by': 'spokefleet' }, /no spokefleet-owner label/],
+  ] as const) {
+    it(`leaves a managed membership of another owner alone (${JSON.stringify(labels)})`, async () => {
+      const cloud = new FakeCloud();
+      cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: { ...labels } });
+      const records = await offboardCluster(testContext(cloud).ctx, ref);
+      assert.deepEqual(outcomes(records), ['offboard:skipped']);
+      assert.match(records[0].reason ?? '', why);
+      assert.deepEqual(cloud.log.writes(), []);
+    });
+  }
 
   it('leaves an unmanaged membership alone', async () => {
     const cloud = new FakeCloud();

@@ -1193,6 +1193,7 @@ workload_identity_node_pools = "${nodePools}"
       peering: { exportCustomRoutes: true, importCustomRoutes: false },
       namespaces: ['mcs-common'],
       export: { label: 'spokefleet.io/export', value: 'true' },
+      owner: 'spokefleet',
       limits: {
         forbiddenNamespaces: ['default', 'kube-system'],
         maxClustersPerService: 5,
@@ -1354,6 +1355,7 @@ aviatrix = {
 peering = { export_custom_routes = true, import_custom_routes = false }
 membership = { location = "region", id_template = "{project}-{cluster}" }
 limits = { max_services_per_fleet = 40 }
+owner = "fleet-a"
 `.replace(/^spokes = \[[\s\S]*?^\]\n/m, '');
       const { json: rendered } = renderConfig(tfvars);
       const config = parseConfig(rendered);
@@ -1371,6 +1373,14 @@ limits = { max_services_per_fleet = 40 }
       assert.deepStrictEqual(config.membership, { location: 'region', idTemplate: '{project}-{cluster}' });
       assert.equal(config.limits.maxServicesPerFleet, 40);
       assert.equal(config.limits.maxClustersPerService, 5);
+      assert.equal(config.owner, 'fleet-a');
+    });
+
+    it('owner defaults to name_prefix, the deployment’s name', function () {
+      needTerraform(this);
+      this.timeout(60_000);
+      const tfvars = `${read(join(EXAMPLES, 'single-project.tfvars'))}\nname_prefix = "sf-prod"\n`;
+      assert.equal(parseConfig(renderConfig(tfvars).json).owner, 'sf-prod');
     });
   });
 

@@ -26,6 +26,7 @@ locals {
         label = var.export_label.label
         value = var.export_label.value
       }
+      owner = var.owner
       limits = {
         forbiddenNamespaces          = var.limits.forbidden_namespaces
         maxClustersPerService        = var.limits.max_clusters_per_service

@@ -74,6 +74,11 @@ variable "export_label" {
   })
 }
 
+variable "owner" {
+  description = "This deployment's name on managed objects (config owner)."
+  type        = string
+}
+
 variable "limits" {
   description = "MCS limits (config limits)."
   type = object({
