@@ -1,5 +1,5 @@
 /**
- * Row 11, the pure half: which of a cluster's ranges its spoke gateway must advertise, and the add-only include
+ * Which of a cluster's ranges its spoke gateway must advertise, and the add-only include
  * list that does it. Aviatrix's "Customize Spoke Advertised VPC CIDRs" include list *replaces* what the spoke
  * advertises (the provider's docs: "When configured, it will replace all advertised routes from this VPC"), so:
  * - a CIDR already in the list is never removed, reordered or rewritten;

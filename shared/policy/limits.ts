@@ -1,5 +1,5 @@
 /**
- * Row 9: GKE's documented Multi-Cluster Services limits, checked before an export is created so a refusal is
+ * GKE's documented Multi-Cluster Services limits, checked before an export is created so a refusal is
  * clear and local instead of a silent failure in the MCS controller, and enforced again after the fact, because
  * invocations running at the same time each see only their own reservations. Pure: the caller gathers the facts.
  *

@@ -1,5 +1,5 @@
 /**
- * Row 11 (opt-in, `aviatrix.advertise`): the spoke gateway of the cluster's VPC advertises the cluster's master
+ * Opt-in (`aviatrix.advertise`): the spoke gateway of the cluster's VPC advertises the cluster's master
  * and pod ranges (and the Service range if asked) to the Aviatrix transit, through the gateway's include list.
  *
  * Add-only, and guarded against concurrent writers: the Controller's `edit_gateway_advertised_cidr` replaces the

@@ -142,7 +142,7 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
   return records;
 }
 
-/** Row 10: a deleted cluster leaves no membership that Spokefleet created. */
+/** A deleted cluster leaves no membership that Spokefleet created. */
 export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): Promise<ActionRecord[]> {
   const record = await runStep(ctx, 'offboard', refString(ref), async () => {
     if (!ctx.config.projects.includes(ref.project)) {
@@ -173,7 +173,7 @@ export async function offboardCluster(ctx: ReconcileContext, ref: ClusterRef): P
     return wrote(ctx, 'deleted', `membership ${membership.name}`);
   });
   const records = [record];
-  // Row 11 is add-only: a deleted cluster's ranges are reported, never withdrawn (another cluster may reuse them,
+  // Advertising is add-only: a deleted cluster's ranges are reported, never withdrawn (another cluster may reuse them,
   // and a wrong removal cuts a VPC off the transit).
   if (ctx.config.aviatrix?.advertise && record.outcome !== 'skipped' && record.outcome !== 'refused') {
     records.push(

@@ -1,5 +1,5 @@
 /**
- * Row 4: the cluster is a fleet member, with workload identity. Never a second membership for a cluster that is
+ * The cluster is a fleet member, with workload identity. Never a second membership for a cluster that is
  * already in a fleet: GKE's own `fleet.membership` is checked first (born-in-fleet clusters have a regional one),
  * then the fleet's memberships by resource link.
  */

@@ -1,4 +1,4 @@
-/** Row 7: the seed namespaces exist in the cluster. */
+/** The seed namespaces exist in the cluster. */
 import type { KubePort } from '../cloud/ports';
 import { isAlreadyExists } from '../errors';
 import type { ActionRecord } from './action';

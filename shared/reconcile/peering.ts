@@ -1,4 +1,4 @@
-/** Row 6: the control-plane peering exports the VPC's custom routes (the ones Aviatrix programs). */
+/** The control-plane peering exports the VPC's custom routes (the ones Aviatrix programs). */
 import type { ClusterInfo } from '../cloud/ports';
 import { PermanentError } from '../errors';
 import { type Decision, type ReconcileContext, wrote } from './context';

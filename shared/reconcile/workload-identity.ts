@@ -1,5 +1,5 @@
 /**
- * Row 3: workload identity on with the pool of the cluster's own project (GKE accepts no other), and every node
+ * Workload identity on with the pool of the cluster's own project (GKE accepts no other), and every node
  * pool on the GKE metadata server — without it, in-cluster agents such as the MCS importer keep the node's
  * identity. The fleet's pool is the membership's business, never the cluster's.
  */

@@ -1,5 +1,5 @@
 /**
- * Row 11 on in-memory fakes: which ranges, which gateway, the add-only include list, dry run. The Controller's
+ * Spoke gateway advertisement on in-memory fakes: which ranges, which gateway, the add-only include list, dry run. The Controller's
  * wire format, its failures and concurrent writers are tested against the stand-in (test/wire/aviatrix.test.ts,
  * test/e2e/aviatrix.test.ts).
  */

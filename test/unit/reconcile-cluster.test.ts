@@ -545,6 +545,21 @@ describe('reconcileCluster', () => {
     assert.equal(records.find((r) => r.step === 'mcs-feature')?.outcome, 'created');
   });
 
+  it('the MCS feature created by another invocation since the read (409 AlreadyExists): unchanged, not failed', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    // Another cluster's event created the feature between this invocation's read and its create.
+    cloud.log.failures.set('fleet.createFeature', () =>
+      Object.assign(new Error('Feature "multiclusterservicediscovery" already exists'), {
+        response: { status: 409, data: { error: { code: 409, status: 'ALREADY_EXISTS' } } },
+      }),
+    );
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    const feature = records.find((r) => r.step === 'mcs-feature');
+    assert.equal(feature?.outcome, 'unchanged', feature?.reason);
+    assert.match(feature?.reason ?? '', /concurrently/);
+  });
+
   it('a permanent failure is not retryable', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(clusterInfo(ref));

@@ -1,5 +1,5 @@
 /**
- * Row 11 on the wire: the cluster ranges GKE reports (real ClusterManagerClient), the VPC's subnet ranges
+ * Spoke gateway advertisement on the wire: the cluster ranges GKE reports (real ClusterManagerClient), the VPC's subnet ranges
  * (real NetworksClient + SubnetworksClient), and the include-list step against the Aviatrix Controller stand-in
  * with concurrent writers, through the real adapters and the Controller client.
  */
