@@ -39,7 +39,10 @@ describe('reliability: MCS limits and ownership through the wire', function () {
   const dev = new Map<string, DeveloperClients>();
   const developer = (ref: ClusterRef) => {
     let clients = dev.get(ref.name);
-    if (!clients) dev.set(ref.name, (clients = developerClients(rel, ref)));
+    if (!clients) {
+      clients = developerClients(rel, ref);
+      dev.set(ref.name, clients);
+    }
     return clients;
   };
   const exportsOf = (name: string) =>
