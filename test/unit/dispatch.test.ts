@@ -208,7 +208,10 @@ describe('handleDomainEvent: routing', () => {
     const records = await handleDomainEvent(ctx, events.changed, NOW);
     assert.deepEqual(outcomes(records), ['spoke:unchanged', 'vpc-native:unchanged', 'exports:created']);
     assert.deepEqual(
-      cloud.log.writes().map((c) => [c.method, c.args]),
+      cloud.log
+        .writes()
+        .filter((c) => c.method !== 'recordEvent')
+        .map((c) => [c.method, c.args]),
       [
         [
           'createServiceExport',
@@ -219,6 +222,14 @@ describe('handleDomainEvent: routing', () => {
           ],
         ],
       ],
+    );
+    // Besides the export, only the export's health is recorded, as an Event on the Service.
+    assert.deepEqual(
+      cloud.log
+        .writes()
+        .filter((c) => c.method === 'recordEvent')
+        .map((c) => (c.args[0] as { reason: string }).reason),
+      ['ExportHealth'],
     );
     // The Service was re-read from the cluster, not taken from the event.
     assert.ok(
