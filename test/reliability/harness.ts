@@ -784,18 +784,24 @@ class SequenceRun {
     this.env.active++;
     const { faults } = this.rel.cloud;
     for (const [pattern, rule] of Object.entries(this.env.faultRules)) faults.setRule(pattern, rule);
+    // A nacked message goes back once, however many of its copies were nacked: Pub/Sub redelivers a message, it
+    // does not multiply it. (Requeueing every nacked copy, each delivered 1–5 times again, grew the queue
+    // geometrically whenever most deliveries failed — on a slow machine the deadline made them fail — until the
+    // process ran out of memory.)
+    const nacked = new Set<Message>();
     try {
       const deliverOne = async (message: Message) => {
         const result = await this.env.harness.deliver(message);
         this.stats.deliveries++;
         if (!result.acked) {
           this.stats.nacks++;
-          queue.push(message);
+          nacked.add(message);
         }
       };
       if (parallel) await Promise.all(copies.map(deliverOne));
       else for (const message of copies) await deliverOne(message);
     } finally {
+      queue.push(...nacked);
       if (Object.keys(this.env.faultRules).length > 0) faults.clearRules();
       this.env.active--;
     }
