@@ -12,7 +12,8 @@ module "config" {
   workload_identity            = var.workload_identity
   workload_identity_node_pools = var.workload_identity_node_pools
   peering                      = var.peering
-  namespaces                   = var.namespaces
+  namespaces                   = coalesce(var.namespaces, ["mcs-common"])
+  namespaces_auto              = var.namespaces_auto
   export_label                 = var.export_label
   owner                        = coalesce(var.owner, var.name_prefix)
   limits                       = var.limits

@@ -188,12 +188,24 @@ variable "peering" {
 }
 
 variable "namespaces" {
-  description = "Namespaces created in every managed cluster (config `namespaces`)."
+  description = "Namespaces created in every managed cluster (config `namespaces`); null means [\"mcs-common\"]. Leave it unset (or []) when namespaces_auto is true."
   type        = list(string)
-  default     = ["mcs-common"]
+  default     = null
   validation {
-    condition     = alltrue([for n in var.namespaces : length(n) <= 63 && can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", n))])
+    condition     = alltrue([for n in coalesce(var.namespaces, []) : length(n) <= 63 && can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", n))])
     error_message = "namespaces must be DNS-1123 labels of at most 63 characters."
+  }
+}
+
+variable "namespaces_auto" {
+  description = "Config `namespaces: \"auto\"` instead of a seed list: no namespace seeded up front; the namespace of each exported Service is created in every member cluster (MCS imports a Service only where its namespace exists)."
+  type        = bool
+  default     = false
+  nullable    = false
+  validation {
+    # A seed list next to auto would be silently ignored: refuse it rather than guess which one was meant.
+    condition     = !var.namespaces_auto || length(coalesce(var.namespaces, [])) == 0
+    error_message = "namespaces_auto = true replaces the namespaces list: leave namespaces unset (or [])."
   }
 }
 

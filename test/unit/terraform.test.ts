@@ -383,6 +383,15 @@ describe('terraform/', () => {
         variables: 'sink_excluded_principals = ["a\\"b"]',
         rejects: 'sink_excluded_principals',
       },
+      // Config `namespaces` is a seed list or "auto", never both: a list beside auto would be ignored unseen.
+      { name: 'namespaces_auto alone', variables: 'namespaces_auto = true' },
+      { name: 'namespaces_auto with an empty list', variables: 'namespaces_auto = true\nnamespaces = []' },
+      {
+        name: 'namespaces_auto with a seed list',
+        variables: 'namespaces_auto = true\nnamespaces = ["mcs-common"]',
+        rejects: 'namespaces_auto',
+      },
+      { name: 'namespace with a capital', variables: 'namespaces = ["Team-a"]', rejects: 'namespaces' },
     ];
 
     it('each case is accepted or rejected as its source says', function () {
@@ -1374,6 +1383,31 @@ owner = "fleet-a"
       assert.equal(config.limits.maxServicesPerFleet, 40);
       assert.equal(config.limits.maxClustersPerService, 5);
       assert.equal(config.owner, 'fleet-a');
+    });
+
+    /** The single-project example without its `namespaces = [...]` line, plus `extra`. */
+    const withoutNamespaces = (extra: string) =>
+      `${read(join(EXAMPLES, 'single-project.tfvars')).replace(/^namespaces = .*\n/m, '')}\n${extra}\n`;
+
+    it('namespaces_auto renders namespaces: "auto", which parseConfig reads as auto-created namespaces', function () {
+      needTerraform(this);
+      this.timeout(60_000);
+      const { json: rendered, byFunction } = renderConfig(withoutNamespaces('namespaces_auto = true'));
+      assert.equal(rendered.namespaces, 'auto');
+      const config = parseConfig(rendered);
+      assert.equal(config.autoNamespaces, true);
+      assert.deepStrictEqual(config.namespaces, []);
+      for (const [name, perFunction] of Object.entries(byFunction)) {
+        assert.equal(perFunction.namespaces, 'auto', name);
+      }
+    });
+
+    it('namespaces left unset renders the seed list ["mcs-common"]', function () {
+      needTerraform(this);
+      this.timeout(60_000);
+      const { json: rendered } = renderConfig(withoutNamespaces(''));
+      assert.deepStrictEqual(rendered.namespaces, ['mcs-common']);
+      assert.equal(parseConfig(rendered).autoNamespaces, false);
     });
 
     it('owner defaults to name_prefix, the deployment’s name', function () {

@@ -21,7 +21,9 @@ locals {
           importCustomRoutes = var.peering.import_custom_routes
         } : k => v if v != null
       }
-      namespaces = var.namespaces
+      # The string "auto" or the seed list. A conditional needs one type for both results, so each branch is JSON
+      # text and the chosen one is decoded.
+      namespaces = jsondecode(var.namespaces_auto ? jsonencode("auto") : jsonencode(var.namespaces))
       export = {
         label = var.export_label.label
         value = var.export_label.value

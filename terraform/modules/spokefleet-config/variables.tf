@@ -66,6 +66,11 @@ variable "namespaces" {
   type        = list(string)
 }
 
+variable "namespaces_auto" {
+  description = "Render config namespaces as \"auto\" instead of the seed list."
+  type        = bool
+}
+
 variable "export_label" {
   description = "Export label key and value (config export)."
   type = object({
