@@ -1,9 +1,10 @@
 /**
  * Fan-out at fleet scale, end to end: 200 spoke clusters in the local cloud (each with its own Kubernetes API), both
- * functions under functions-framework serving the built bundle, and the sandbox's direct delivery between them. One
- * fleet request makes the reconcile function publish one cluster request per cluster to the reconcile topic
- * (@google-cloud/pubsub against the Publish stand-in); each is delivered back and reconciled in an invocation of its
- * own. A second fleet request then finds nothing to write.
+ * functions under functions-framework serving the built bundle, and the sandbox's event path between them — direct
+ * delivery, then the Pub/Sub emulator's push subscriptions. One fleet request makes the reconcile function publish
+ * one cluster request per cluster to the reconcile topic (@google-cloud/pubsub, to the Publish stand-in or the
+ * emulator); each is delivered back and reconciled in an invocation of its own. A second fleet request then finds
+ * nothing to write.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
