@@ -43,6 +43,8 @@ interface Run {
   attempts: number;
   redeliveries: number;
   overdue: number;
+  /** Requests the delivery gave up on after the retry policy's last attempt. */
+  deadLettered: number;
   updateClusters: number;
   capped: boolean;
 }
@@ -139,6 +141,7 @@ async function adopt(options: {
       attempts: attempts.length,
       redeliveries: attempts.filter((a) => a.attempt > 1).length,
       overdue: attempts.filter((a) => a.timedOut).length,
+      deadLettered: sandbox.reconcileDelivery?.deadLettered.length ?? 0,
       updateClusters,
       capped,
     };
@@ -185,7 +188,7 @@ export const fleetAdoption: Benchmark = {
         baseline: 0,
         target: '= 0',
         met: fanned.overdue === 0,
-        note: `${fanned.attempts} attempts, UpdateCluster started ${fanned.updateClusters}× for ${onboarding} clusters`,
+        note: `${fanned.attempts} attempts, ${fanned.deadLettered} dead-lettered, UpdateCluster started ${fanned.updateClusters}× for ${onboarding} clusters`,
       },
       {
         group,
@@ -194,7 +197,7 @@ export const fleetAdoption: Benchmark = {
         unit: 'ms',
         baseline: single.chainMs,
         ratio: ratio(single.wallMs, single.chainMs),
-        note: `${single.attempts} attempts of the retry policy's ${DELIVERY.reconcile.maxDeliveryAttempts}, ${single.redeliveries} redeliveries, ${single.overdue} past the function timeout`,
+        note: `${single.attempts} attempts of the retry policy's ${DELIVERY.reconcile.maxDeliveryAttempts}, ${single.redeliveries} redeliveries, ${single.overdue} past the function timeout, ${single.deadLettered} dead-lettered`,
       },
     ];
     return figures;
