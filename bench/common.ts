@@ -54,6 +54,8 @@ export interface BenchOptions {
 
 export interface Benchmark {
   name: string;
+  /** false: left out of the smoke run (too slow for CI at any size); still run by `npm run bench` and `--only`. */
+  smoke?: boolean;
   run(options: BenchOptions): Promise<Figure[]>;
 }
 

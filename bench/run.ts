@@ -1,8 +1,10 @@
 /**
  * `npm run bench` (full sizes, under 5 minutes on 2 cores) and `npm run bench:smoke` (`--smoke`: tiny sizes).
  *
- *   tsx bench/run.ts [--smoke] [--only cold-start,api-economy,fleet,burst,onboarding,api-budget] [--json FILE]
- *     [--time-scale F]   (onboarding: the realistic profile's scale, default 0.005)
+ *   tsx bench/run.ts [--smoke] [--only cold-start,api-economy,fleet,burst,onboarding,api-budget,fleet-adoption]
+ *     [--json FILE] [--time-scale F]   (onboarding, fleet-adoption: the realistic profile's scale, default 0.005)
+ *
+ * fleet-adoption is not part of the smoke run (it needs the realistic profile's minutes at any fleet size).
  *
  * Prints one table (figure, value, baseline, ratio, target, met?) on stdout; progress goes to stderr. Every
  * baseline is measured in the same run, so the ratios hold on a busy machine where absolute times do not.
@@ -10,6 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { fleetAdoption } from './adoption';
 import { apiEconomy } from './api-economy';
 import { burst } from './burst';
 import { coldStart } from './cold-start';
@@ -17,7 +20,15 @@ import { type Benchmark, checkFigure, type Figure, formatTable } from './common'
 import { fleetReconcile } from './fleet';
 import { apiBudget, onboarding } from './onboarding';
 
-export const BENCHMARKS: Benchmark[] = [coldStart, apiEconomy, fleetReconcile, burst, onboarding, apiBudget];
+export const BENCHMARKS: Benchmark[] = [
+  coldStart,
+  apiEconomy,
+  fleetReconcile,
+  burst,
+  onboarding,
+  apiBudget,
+  fleetAdoption,
+];
 
 export interface RunResult {
   figures: Figure[];
@@ -37,6 +48,7 @@ export async function runBenchmarks(options: {
   const figures: Figure[] = [];
   for (const bench of BENCHMARKS) {
     if (options.only && !options.only.includes(bench.name)) continue;
+    if (options.smoke && bench.smoke === false) continue;
     const t = performance.now();
     figures.push(...(await bench.run({ smoke: options.smoke, progress })));
     progress(`${bench.name}: ${((performance.now() - t) / 1000).toFixed(1)} s`);

@@ -277,7 +277,14 @@ export class LocalCloud {
       faults,
       audit: this.sink,
       provisionDelayMs: options.provisionDelayMs,
-      operationMs: timing ? (type, pool) => timing.gkeOperationMs(type, pool) : undefined,
+      operationMs: timing
+        ? (type, pool, cluster) =>
+            timing.gkeOperationMs(
+              type,
+              pool,
+              cluster && `projects/${cluster.project}/locations/${cluster.location}/clusters/${cluster.name}`,
+            )
+        : undefined,
       principalFor: (token) => (token && this.principals[token]) || 'developer@example.com',
       hooks: {
         provisionKube: async (ref) => {

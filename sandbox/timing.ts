@@ -26,6 +26,8 @@ export interface Draw {
   /** Scaled ms. */
   ms: number;
   at: number;
+  /** What the operation works on (a cluster or a Hub resource name), when known. */
+  target?: string;
 }
 
 /**
@@ -58,31 +60,32 @@ export class Timing {
   }
 
   /** A duration of `kind` (summed over `times` draws), scaled; undefined in the instant profile. */
-  draw(kind: DurationKind, times = 1): number | undefined {
+  draw(kind: DurationKind, times = 1, target?: string): number | undefined {
     if (!this.realistic) return undefined;
     const row = GCP_DURATIONS[kind];
     let ms = 0;
     for (let i = 0; i < times; i++) ms += row.minMs + this.random() * (row.maxMs - row.minMs);
     const scaled = Math.round(ms * this.scale);
-    this.draws.push({ kind, ms: scaled, at: Date.now() });
+    this.draws.push({ kind, ms: scaled, at: Date.now(), ...(target ? { target } : {}) });
     return scaled;
   }
 
   /** GKE: how long an operation of `type` runs (a node-pool update: one draw per surge batch of its nodes). */
-  gkeOperationMs(type: OperationType, pool?: NodePool): number | undefined {
+  gkeOperationMs(type: OperationType, pool?: NodePool, target?: string): number | undefined {
     switch (type) {
       case 'CREATE_CLUSTER':
-        return this.draw('clusterCreate');
+        return this.draw('clusterCreate', 1, target);
       case 'DELETE_CLUSTER':
-        return this.draw('clusterDelete');
+        return this.draw('clusterDelete', 1, target);
       case 'UPDATE_CLUSTER':
-        return this.draw('clusterUpdate');
+        return this.draw('clusterUpdate', 1, target);
       case 'UPGRADE_NODES': {
         const nodes = (pool?.initialNodeCount ?? 1) * Math.max(1, pool?.locations.length ?? 1);
         const surge = pool?.upgradeSettings;
         return this.draw(
           'nodePoolUpdatePerBatch',
           nodePoolBatches(nodes, surge?.maxSurge, surge?.maxUnavailable),
+          target,
         );
       }
       default:
@@ -92,10 +95,10 @@ export class Timing {
 
   /** GKE Hub: a membership or feature operation by its verb. */
   hubOperationMs(verb: string, target: string): number | undefined {
-    if (target.includes('/features/')) return this.draw('featureCreate');
-    if (verb === 'create') return this.draw('membershipCreate');
-    if (verb === 'delete') return this.draw('membershipDelete');
-    return this.draw('membershipUpdate');
+    if (target.includes('/features/')) return this.draw('featureCreate', 1, target);
+    if (verb === 'create') return this.draw('membershipCreate', 1, target);
+    if (verb === 'delete') return this.draw('membershipDelete', 1, target);
+    return this.draw('membershipUpdate', 1, target);
   }
 
   /** The functions' config `timeScale`. */

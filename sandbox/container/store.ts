@@ -45,7 +45,11 @@ export interface NodePoolUpdate {
 }
 
 /** The running time of an operation: its type, and for a node-pool operation the pool (nodes and surge settings). */
-export type OperationDuration = (type: OperationType, pool?: NodePool) => number | undefined;
+export type OperationDuration = (
+  type: OperationType,
+  pool?: NodePool,
+  cluster?: ClusterRef,
+) => number | undefined;
 
 /** A started operation; `done` settles (never rejects) when it finishes, with its final state. */
 export interface Started {
@@ -339,7 +343,7 @@ export class ContainerStore {
     else entry.busy = operation.name;
     const started = Date.now();
     const pool = nodePool ? entry.cluster.nodePools.find((p) => p.name === nodePool) : undefined;
-    const runMs = this.operationMs?.(type, pool) ?? this.provisionDelayMs;
+    const runMs = this.operationMs?.(type, pool, entry.ref) ?? this.provisionDelayMs;
     const done = (async () => {
       try {
         await steps.work();

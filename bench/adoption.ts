@@ -1,0 +1,205 @@
+/**
+ * Fleet adoption under the realistic timing profile: the whole system (functions under functions-framework, direct
+ * delivery with Pub/Sub's retry policy, the stand-ins) with a fleet of clusters — the most one fleet holds with
+ * global memberships — of which one in five needs full onboarding (workload identity off, a GCE_METADATA node
+ * pool, no membership) and the rest are converged. One `fleet` reconcile request is sent; the figure is the time
+ * until every cluster is onboarded, divided by the longest chain of operations one cluster had to wait for, as
+ * drawn in this run (its workload identity update, its pool's migration, its membership — one after the other).
+ *
+ * Beside it, the same request without fan-out (no `reconcileTopic`): one invocation reconciles every cluster, so
+ * it cannot see the operations through before its deadline and the rest is left to redeliveries; it is capped.
+ *
+ * Every cluster reaches its control plane over Private Service Connect (no peering): peering changes on one VPC
+ * are applied one at a time, which would make the shared spoke VPC, not a cluster, the longest chain.
+ */
+import { type Sandbox, startSandbox } from '../sandbox/harness';
+import { until } from '../sandbox/scenario';
+import { DELIVERY } from '../sandbox/timing';
+import type { ClusterRef } from '../shared/events/types';
+import { type Benchmark, type Figure, ratio } from './common';
+import { timeScaleArg } from './onboarding';
+import {
+  clusterRef,
+  clusterSpec,
+  NAMESPACE,
+  putNamespace,
+  SPOKES,
+  seedFeature,
+  seedMembership,
+} from './world';
+
+/** Operations one onboarding cluster waits for, one after the other. */
+const CHAIN = new Set(['clusterUpdate', 'nodePoolUpdatePerBatch', 'membershipCreate']);
+
+interface Run {
+  wallMs: number;
+  /** Longest single-cluster chain of operations drawn in the run (ms). */
+  chainMs: number;
+  chainOf: string;
+  /** For the longest-chain cluster: request → its first operation drawn, and its last operation's end → all onboarded. */
+  startMs: number;
+  tailMs: number;
+  onboarded: number;
+  attempts: number;
+  redeliveries: number;
+  overdue: number;
+  /** Requests the delivery gave up on after the retry policy's last attempt. */
+  deadLettered: number;
+  updateClusters: number;
+  capped: boolean;
+}
+
+async function adopt(options: {
+  clusters: number;
+  scale: number;
+  fanOut: boolean;
+  capMs: number;
+  progress: (line: string) => void;
+}): Promise<Run> {
+  const sandbox: Sandbox = await startSandbox({
+    timing: { profile: 'realistic', scale: options.scale, seed: 13 },
+    // Without fan-out, the production default of clusters reconciled at once in one invocation.
+    config: options.fanOut ? {} : { reconcileTopic: undefined, concurrency: 8 },
+  });
+  try {
+    const refs = Array.from({ length: options.clusters }, (_, i) =>
+      clusterRef(`adopt-${String(i).padStart(4, '0')}`),
+    );
+    const onboarding = refs.filter((_, i) => i % 5 === 0);
+    const fresh = new Set(onboarding.map((r) => r.name));
+    await seedFeature(sandbox.cloud);
+    for (const [i, ref] of refs.entries()) {
+      const network = SPOKES[i % SPOKES.length];
+      if (fresh.has(ref.name)) {
+        await sandbox.cloud.container.store.seedCluster(ref, {
+          ...clusterSpec({ network }),
+          initialNodeCount: undefined,
+          nodePools: [
+            {
+              name: 'pool-a',
+              initialNodeCount: 1,
+              config: { workloadMetadataConfig: { mode: 'GCE_METADATA' } },
+            },
+          ],
+        });
+      } else {
+        await sandbox.cloud.container.store.seedCluster(
+          ref,
+          clusterSpec({ network, workloadIdentity: true }),
+        );
+        seedMembership(sandbox.cloud, ref);
+        putNamespace(sandbox.cloud, ref);
+      }
+    }
+    const done = (r: ClusterRef) => {
+      const c = sandbox.cloud.container.store.getCluster(r) as unknown as {
+        workloadIdentityConfig?: { workloadPool?: string };
+        nodePools: Array<{ config: { workloadMetadataConfig?: { mode: string } } }>;
+      };
+      return (
+        c.workloadIdentityConfig?.workloadPool === `${r.project}.svc.id.goog` &&
+        c.nodePools.every((p) => p.config.workloadMetadataConfig?.mode === 'GKE_METADATA') &&
+        sandbox.cloud.hub.store.list().memberships.find((m) => m.name.endsWith(`/memberships/${r.name}`))
+          ?.state.code === 'READY' &&
+        sandbox.cloud.kube(r).api.store.get('namespaces', undefined, NAMESPACE) !== undefined
+      );
+    };
+    const drawsBefore = sandbox.timing.draws.length;
+    const started = Date.now();
+    await sandbox.requestReconcile({ scope: 'fleet' });
+    let capped = false;
+    try {
+      await until(() => onboarding.every(done), 'every cluster onboarded', options.capMs);
+    } catch {
+      capped = true;
+    }
+    const wallMs = Date.now() - started;
+    const onboarded = onboarding.filter(done).length;
+    const chains = new Map<string, number>();
+    const nameOf = (target: string) => target.split('/').pop() ?? '';
+    const drawn = sandbox.timing.draws.slice(drawsBefore).filter((d) => CHAIN.has(d.kind) && d.target);
+    for (const d of drawn)
+      chains.set(nameOf(d.target ?? ''), (chains.get(nameOf(d.target ?? '')) ?? 0) + d.ms);
+    const [chainOf, chainMs] = [...chains.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ['none', 0]);
+    const own = drawn.filter((d) => nameOf(d.target ?? '') === chainOf);
+    const startMs = own.length ? Math.min(...own.map((d) => d.at)) - started : 0;
+    const tailMs = own.length ? started + wallMs - Math.max(...own.map((d) => d.at + d.ms)) : 0;
+    const attempts = [...(sandbox.reconcileDelivery?.attempts ?? [])];
+    const updateClusters = sandbox.timing.draws
+      .slice(drawsBefore)
+      .filter((d) => d.kind === 'clusterUpdate').length;
+    options.progress(
+      `fleet-adoption (${options.fanOut ? 'fan-out' : 'one invocation'}): ${onboarded}/${onboarding.length} onboarded in ${wallMs} ms${capped ? ' (capped)' : ''}; longest chain ${chainMs} ms (${chainOf}); ${attempts.length} attempts`,
+    );
+    return {
+      wallMs,
+      chainMs,
+      chainOf,
+      startMs,
+      tailMs,
+      onboarded,
+      attempts: attempts.length,
+      redeliveries: attempts.filter((a) => a.attempt > 1).length,
+      overdue: attempts.filter((a) => a.timedOut).length,
+      deadLettered: sandbox.reconcileDelivery?.deadLettered.length ?? 0,
+      updateClusters,
+      capped,
+    };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+export const fleetAdoption: Benchmark = {
+  name: 'fleet-adoption',
+  smoke: false,
+  async run({ smoke, progress }) {
+    const scale = timeScaleArg();
+    const clusters = smoke ? 10 : 250;
+    const onboarding = Math.ceil(clusters / 5);
+    const fanned = await adopt({ clusters, scale, fanOut: true, capMs: 120_000, progress });
+    // Without fan-out: capped at 10× the fanned-out chain (at least 30 s), far past a 1.5× target.
+    const capMs = Math.max(30_000, 10 * fanned.chainMs);
+    const single = await adopt({ clusters, scale, fanOut: false, capMs, progress });
+    const group = `Fleet adoption (${clusters} clusters, ${onboarding} onboarding; realistic profile × ${scale}; baseline = the longest single-cluster chain of operations, as drawn)`;
+    const figures: Figure[] = [
+      {
+        group,
+        figure: `fleet request fanned out → every cluster onboarded (${fanned.onboarded}/${onboarding}; longest chain: ${fanned.chainOf})`,
+        value: fanned.wallMs,
+        unit: 'ms',
+        baseline: fanned.chainMs,
+        ratio: ratio(fanned.wallMs, fanned.chainMs),
+        target: '≤ 1.5×',
+        met: !fanned.capped && fanned.wallMs <= 1.5 * fanned.chainMs,
+      },
+      {
+        group,
+        figure: `fanned out, longest-chain cluster: request → its first operation started; its last operation ended → every cluster onboarded`,
+        value: fanned.startMs,
+        unit: 'ms',
+        note: `then ${fanned.tailMs} ms`,
+      },
+      {
+        group,
+        figure: `fanned out: delivery attempts (${fanned.redeliveries} redeliveries); attempts past the function timeout`,
+        value: fanned.overdue,
+        unit: 'attempts',
+        baseline: 0,
+        target: '= 0',
+        met: fanned.overdue === 0,
+        note: `${fanned.attempts} attempts, ${fanned.deadLettered} dead-lettered, UpdateCluster started ${fanned.updateClusters}× for ${onboarding} clusters`,
+      },
+      {
+        group,
+        figure: `same request without fan-out (one invocation, concurrency 8, then redeliveries)${single.capped ? `: NOT finished, capped at ${capMs} ms with ${single.onboarded}/${onboarding} onboarded` : ` (${single.onboarded}/${onboarding}; longest chain: ${single.chainOf})`}; baseline: its own run's longest chain`,
+        value: single.wallMs,
+        unit: 'ms',
+        baseline: single.chainMs,
+        ratio: ratio(single.wallMs, single.chainMs),
+        note: `${single.attempts} attempts of the retry policy's ${DELIVERY.reconcile.maxDeliveryAttempts}, ${single.redeliveries} redeliveries, ${single.overdue} past the function timeout, ${single.deadLettered} dead-lettered`,
+      },
+    ];
+    return figures;
+  },
+};
