@@ -21,6 +21,7 @@ import {
   deployNginx,
   developerKube,
   ensureNamespace,
+  importedIn,
   labelService,
   SEED_CLUSTERS,
   until,
@@ -132,27 +133,6 @@ async function main(): Promise<number> {
     return ok && failures.length === 0 ? 0 : 1;
   } finally {
     await sandbox.stop();
-  }
-}
-
-/** Is the Service imported in the cluster? Read through the Kubernetes API, as `kubectl get serviceimport` would. */
-async function importedIn(
-  sandbox: Sandbox,
-  ref: ClusterRef,
-  namespace: string,
-  name: string,
-): Promise<boolean> {
-  try {
-    await developerKube(sandbox, ref).custom.getNamespacedCustomObject({
-      group: 'net.gke.io',
-      version: 'v1',
-      plural: 'serviceimports',
-      namespace,
-      name,
-    });
-    return true;
-  } catch {
-    return false;
   }
 }
 

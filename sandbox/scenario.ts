@@ -117,6 +117,29 @@ export function developerKube(sandbox: Sandbox, ref: ClusterRef) {
   };
 }
 
+/** Is the Service imported in the cluster? Read through the Kubernetes API, as `kubectl get serviceimport` would. */
+export async function importedIn(
+  sandbox: Sandbox,
+  ref: ClusterRef,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
+  try {
+    await developerKube(sandbox, ref).custom.getNamespacedCustomObject({
+      group: 'net.gke.io',
+      version: 'v1',
+      plural: 'serviceimports',
+      namespace,
+      name,
+    });
+    return true;
+  } catch (error) {
+    // Not there (yet); anything else is a real failure.
+    if ((error as { code?: number }).code === 404) return false;
+    throw error;
+  }
+}
+
 export async function ensureNamespace(sandbox: Sandbox, ref: ClusterRef, name: string): Promise<void> {
   const { core } = developerKube(sandbox, ref);
   try {

@@ -18,6 +18,7 @@ import {
   deployNginx,
   developerKube,
   ensureNamespace,
+  importedIn,
   labelService,
   SEED_CLUSTERS,
   until,
@@ -32,21 +33,9 @@ describe('e2e: MCS imports, export health and `status --services`', function () 
   let sandbox: Sandbox;
   let endpoints: string;
 
-  const imported = async (ref: ClusterRef, namespace: string, name: string) => {
-    try {
-      await developerKube(sandbox, ref).custom.getNamespacedCustomObject({
-        group: 'net.gke.io',
-        version: 'v1',
-        plural: 'serviceimports',
-        namespace,
-        name,
-      });
-      return true;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return false;
-      throw error;
-    }
-  };
+  const imported = (ref: ClusterRef, namespace: string, name: string) =>
+    importedIn(sandbox, ref, namespace, name);
+
   const healthEvents = async (ref: ClusterRef, namespace: string, name: string) =>
     (
       await developerKube(sandbox, ref).core.listNamespacedEvent({
