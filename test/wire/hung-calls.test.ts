@@ -24,6 +24,7 @@ import { classify } from '../../shared/errors';
 import type { ClusterRef, LogEntry } from '../../shared/events/types';
 import { createLogger, MemoryTransport } from '../../shared/log';
 import { AviatrixController } from '../../shared/policy/aviatrix';
+import { auditMessage, cloudEventFor } from '../reliability/harness';
 
 const BUDGET_MS = 4_000;
 /**
@@ -61,25 +62,8 @@ async function blackHole(): Promise<BlackHole> {
   return hole;
 }
 
-function cloudEvent(entry: LogEntry): CloudEvent<unknown> {
-  const id = newMessageId();
-  const time = new Date().toISOString();
-  return {
-    specversion: '1.0',
-    id,
-    type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    source: `//pubsub.googleapis.com/projects/${DEMO_PROJECT.id}/topics/spokefleet-audit`,
-    time,
-    data: {
-      message: {
-        data: Buffer.from(JSON.stringify(entry)).toString('base64'),
-        messageId: id,
-        publishTime: time,
-      },
-      subscription: `projects/${DEMO_PROJECT.id}/subscriptions/eventarc-test`,
-    },
-  } as CloudEvent<unknown>;
-}
+/** The CloudEvent functions-framework hands the audit function for `entry` (the reliability suites' builder). */
+const cloudEvent = (entry: LogEntry): CloudEvent<unknown> => cloudEventFor(auditMessage(entry));
 
 const clusterReady = (ref: ClusterRef) =>
   cloudEvent(
