@@ -17,6 +17,8 @@ import { startSandbox } from '../sandbox/harness';
 import { createCluster, until } from '../sandbox/scenario';
 import { createApp } from '../shared/app';
 import { createCloud } from '../shared/cloud';
+import type { RequestPublisher } from '../shared/cloud/ports';
+import type { ReconcileRequest } from '../shared/events/request';
 import type { ClusterRef } from '../shared/events/types';
 import { type Benchmark, type Figure, ratio, round } from './common';
 import { benchConfig, configOf, quietLogger, seedFleet, startWorld } from './world';
@@ -183,21 +185,37 @@ export const apiBudget: Benchmark = {
         labelledPerCluster: 1,
         driftEvery: 0,
       });
-      const config = configOf(benchConfig(cloud));
+      const config = configOf({ ...benchConfig(cloud), fanOut: { clustersPerMinute: 60_000 } });
       const log = quietLogger('warning');
-      const app = createApp(config, { log, cloud: createCloud(config, log) });
-      // One pass converges the seeded fleet (and warms the clients and the project-number cache): the seeded exports
-      // need not respect the MCS limits or carry this deployment's owner, so that pass may still write. The second
-      // pass is the periodic reconcile of a converged fleet, the one counted.
-      const request = (ref: ClusterRef) => ({
-        scope: 'cluster' as const,
-        project: ref.project,
-        location: ref.location,
-        cluster: ref.name,
-      });
-      for (const ref of refs) await app.onReconcileRequest(request(ref), log);
+      // The fleet request fans out as in production: its invocation reconciles the members' exports and publishes
+      // one cluster request per cluster, each then delivered to an invocation of its own (in process, one by one).
+      const published: ReconcileRequest[] = [];
+      const publisher: RequestPublisher = {
+        topic: 'projects/bench/topics/reconcile',
+        async publish(requests) {
+          published.push(...(requests as ReconcileRequest[]));
+          return requests.map((_, i) => ({ messageId: String(published.length + i) }));
+        },
+      };
+      const app = createApp(config, { log, cloud: createCloud(config, log), publisher });
+      // A request that would be redelivered throws: the counted request must not (the converging one may).
+      const fleetRequest = async (tolerate: boolean) => {
+        const deliver = (request: ReconcileRequest) =>
+          app.onReconcileRequest(request, log).catch((error: unknown) => {
+            if (!tolerate) throw error;
+          });
+        published.length = 0;
+        await deliver({ scope: 'fleet' });
+        for (const request of [...published]) await deliver(request);
+        if (published.length !== refs.length)
+          throw new Error(`the fan-out published ${published.length} of ${refs.length} requests`);
+      };
+      // One request converges the seeded fleet (and warms the clients and the project-number cache): the seeded
+      // exports need not respect the MCS limits or carry this deployment's owner, so it may still write. The second
+      // is the periodic reconcile of a converged fleet, the one counted.
+      await fleetRequest(true);
       cloud.faults.resetCounters();
-      for (const ref of refs) await app.onReconcileRequest(request(ref), log);
+      await fleetRequest(false);
       const counted = refs.length;
       const counters = cloud.faults.counters();
       const writes = Object.values(counters)

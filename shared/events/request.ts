@@ -29,7 +29,18 @@ const options = {
 };
 
 export const reconcileRequestSchema = z.discriminatedUnion('scope', [
-  z.strictObject({ scope: z.literal('cluster'), project, location, cluster, ...options }),
+  z.strictObject({
+    scope: z.literal('cluster'),
+    project,
+    location,
+    cluster,
+    ...options,
+    /**
+     * Set by a fan-out on the requests of member clusters: the parent request reconciles their ServiceExports
+     * (against one fleet-wide view, once per request), so this one leaves them alone.
+     */
+    exportsByParent: z.literal(true).optional(),
+  }),
   z.strictObject({ scope: z.literal('project'), project, ...options }),
   z.strictObject({ scope: z.literal('fleet'), ...options }),
 ]);

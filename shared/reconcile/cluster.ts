@@ -9,7 +9,7 @@ import type { ClusterRef } from '../events/types';
 import { decideSpoke } from '../policy/spokes';
 import type { ActionRecord } from './action';
 import { ensureAdvertised } from './advertise';
-import { failed, type ReconcileContext, runStep, skipped, wrote } from './context';
+import { type Decision, failed, type ReconcileContext, runStep, skipped, wrote } from './context';
 import { reconcileExports } from './exports';
 import { ensureMcsFeature } from './feature';
 import { kubeFor } from './kube';
@@ -19,8 +19,53 @@ import { ensureNamespaces } from './namespaces';
 import { ensurePeeringExport } from './peering';
 import { ensureNodePoolMetadata, ensureWorkloadIdentity } from './workload-identity';
 
+/** Why a cluster request published by a fan-out leaves the exports alone. */
+export const EXPORTS_BY_PARENT =
+  'reconciled by the fleet or project request that published this request, against one fleet-wide view';
+
 /** Clusters in these states are (or will be) gone; nothing is onboarded onto them. */
 const GOING_AWAY = new Set(['STOPPING', 'ERROR']);
+
+/**
+ * Is this cluster one Spokefleet manages? It exists and is not going away, it is in an allowed project and a spoke
+ * VPC. `unchanged` means yes; anything else says why not (`skipped`, `refused`), or throws.
+ */
+async function spokeDecision(
+  ctx: ReconcileContext,
+  ref: ClusterRef,
+  cluster: ClusterInfo | undefined,
+): Promise<Decision> {
+  if (!ctx.config.projects.includes(ref.project)) {
+    return { outcome: 'refused', reason: `project ${ref.project} is not in the allowed projects` };
+  }
+  if (!cluster) return { outcome: 'skipped', reason: 'cluster not found (deleted, or not created yet)' };
+  if (GOING_AWAY.has(cluster.status)) return { outcome: 'skipped', reason: `cluster is ${cluster.status}` };
+  // Configured spokes first: the Controller is asked only about clusters they do not cover, so its outage
+  // holds up (as a transient failure) only the clusters that need it.
+  let decision = decideSpoke(ctx.config, ref.project, cluster.network);
+  if (!decision.allowed && !decision.final && ctx.extraSpokes) {
+    decision = decideSpoke(ctx.config, ref.project, cluster.network, await ctx.extraSpokes());
+  }
+  return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };
+}
+
+/** Multi-Cluster Services' cluster requirements: VPC-native, and the HttpLoadBalancing add-on on. */
+function prerequisitesDecision(cluster: ClusterInfo): Decision {
+  if (!cluster.vpcNative) {
+    return {
+      outcome: 'refused',
+      reason: 'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
+    };
+  }
+  if (!cluster.httpLoadBalancing) {
+    return {
+      outcome: 'refused',
+      reason:
+        'the HttpLoadBalancing add-on is disabled; Multi-Cluster Services requires it (gcloud container clusters update --update-addons=HttpLoadBalancing=ENABLED)',
+    };
+  }
+  return { outcome: 'unchanged', reason: 'VPC-native (alias IPs), HttpLoadBalancing add-on on' };
+}
 
 /**
  * The admission checks for any handler that acts on a cluster: it exists, it is in an allowed project and a spoke
@@ -34,45 +79,43 @@ export async function admitCluster(
   const target = refString(ref);
   let cluster: ClusterInfo | undefined;
   const spoke = await runStep(ctx, 'spoke', target, async () => {
-    if (!ctx.config.projects.includes(ref.project)) {
-      return { outcome: 'refused', reason: `project ${ref.project} is not in the allowed projects` };
-    }
-    cluster = await ctx.cloud.clusters.get(ref);
-    if (!cluster) return { outcome: 'skipped', reason: 'cluster not found (deleted, or not created yet)' };
-    if (GOING_AWAY.has(cluster.status)) return { outcome: 'skipped', reason: `cluster is ${cluster.status}` };
-    // Configured spokes first: the Controller is asked only about clusters they do not cover, so its outage
-    // holds up (as a transient failure) only the clusters that need it.
-    let decision = decideSpoke(ctx.config, ref.project, cluster.network);
-    if (!decision.allowed && !decision.final && ctx.extraSpokes) {
-      decision = decideSpoke(ctx.config, ref.project, cluster.network, await ctx.extraSpokes());
-    }
-    return { outcome: decision.allowed ? 'unchanged' : 'skipped', reason: decision.reason };
+    if (ctx.config.projects.includes(ref.project)) cluster = await ctx.cloud.clusters.get(ref);
+    return spokeDecision(ctx, ref, cluster);
   });
   records.push(spoke);
   if (spoke.outcome !== 'unchanged' || !cluster) return undefined;
   const admitted: ClusterInfo = cluster;
-  // Multi-Cluster Services' cluster requirements: VPC-native, and the HttpLoadBalancing add-on on.
-  const prerequisites = await runStep(ctx, 'vpc-native', target, async () => {
-    if (!admitted.vpcNative) {
-      return {
-        outcome: 'refused',
-        reason: 'cluster is routes-based; Multi-Cluster Services requires a VPC-native cluster',
-      };
-    }
-    if (!admitted.httpLoadBalancing) {
-      return {
-        outcome: 'refused',
-        reason:
-          'the HttpLoadBalancing add-on is disabled; Multi-Cluster Services requires it (gcloud container clusters update --update-addons=HttpLoadBalancing=ENABLED)',
-      };
-    }
-    return { outcome: 'unchanged', reason: 'VPC-native (alias IPs), HttpLoadBalancing add-on on' };
-  });
+  const prerequisites = await runStep(ctx, 'vpc-native', target, async () => prerequisitesDecision(admitted));
   records.push(prerequisites);
   return prerequisites.outcome === 'unchanged' ? admitted : undefined;
 }
 
-export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): Promise<ActionRecord[]> {
+/**
+ * The same admission for a cluster already read (a project or fleet request lists its clusters), without records:
+ * true when every check passes. A failed look-up counts as not admitted.
+ */
+export async function isAdmitted(ctx: ReconcileContext, cluster: ClusterInfo): Promise<boolean> {
+  try {
+    const spoke = await spokeDecision(ctx, cluster.ref, cluster);
+    return spoke.outcome === 'unchanged' && prerequisitesDecision(cluster).outcome === 'unchanged';
+  } catch {
+    return false;
+  }
+}
+
+export interface ClusterOptions {
+  /**
+   * The project or fleet request that published this cluster request reconciles the cluster's exports itself, for
+   * every member cluster at once against one fleet-wide view (see reconcileFleetExports); this request skips them.
+   */
+  exportsByParent?: boolean;
+}
+
+export async function reconcileCluster(
+  ctx: ReconcileContext,
+  ref: ClusterRef,
+  options: ClusterOptions = {},
+): Promise<ActionRecord[]> {
   const records: ActionRecord[] = [];
   const target = refString(ref);
   const cluster = await admitCluster(ctx, ref, records);
@@ -133,6 +176,10 @@ export async function reconcileCluster(ctx: ReconcileContext, ref: ClusterRef): 
     return records;
   }
   records.push(...(await ensureNamespaces(ctx, kube, target)));
+  if (options.exportsByParent) {
+    records.push(skipped('exports', target, ctx, EXPORTS_BY_PARENT));
+    return records;
+  }
   try {
     records.push(...(await reconcileExports(ctx, kube, ref)));
   } catch (error) {

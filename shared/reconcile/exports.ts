@@ -111,7 +111,10 @@ export async function reconcileExports(
   ref: ClusterRef,
 ): Promise<ActionRecord[]> {
   const selector = `${ctx.config.export.label}=${ctx.config.export.value}`;
-  const [services, exports] = await Promise.all([kube.listServices(selector), kube.listServiceExports()]);
+  const [services, exports] = await Promise.all([
+    kube.listServices(selector),
+    clusterExports(ctx, kube, refString(ref)),
+  ]);
   const exportByKey = new Map(exports.map((e) => [exportKey(metaOf(e)), e]));
   const records: ActionRecord[] = [];
   const cluster = refString(ref);
@@ -418,13 +421,26 @@ async function releaseFromView(ctx: ReconcileContext, ref: ClusterRef, namespace
 }
 
 /**
- * The fleet-wide view as it is now (not memoised); with `freshMembers`, the member list is read again too (a
- * cluster onboarded concurrently may have joined since it was first read). Clusters that are gone are skipped.
+ * A cluster's ServiceExports, listed once per invocation: the cluster's own reconcile and the fleet view (which
+ * lists every member) share the list. The fresh read after a create lists again.
+ */
+function clusterExports(
+  ctx: ReconcileContext,
+  kube: KubePort,
+  cluster: string,
+): Promise<KubeServiceExport[]> {
+  return ctx.memo.get(`serviceexports:${cluster}`, () => kube.listServiceExports());
+}
+
+/**
+ * The fleet-wide view. Each member's list is the one the invocation already holds, unless `fresh`: then the member
+ * list and every member's exports are read again (a cluster onboarded concurrently may have joined since, another
+ * invocation may have exported since). Clusters that are gone are skipped.
  * A member whose exports cannot be read fails the read transiently, naming it: its exports may be the ones that
  * reach a limit, so nothing is created until it can be read (nothing else waits for it).
  */
-async function readFleetView(ctx: ReconcileContext, freshMembers = false): Promise<FleetView> {
-  const memberships = freshMembers
+async function readFleetView(ctx: ReconcileContext, fresh = false): Promise<FleetView> {
+  const memberships = fresh
     ? await ctx.cloud.fleet.listMemberships(ctx.config.fleetProject)
     : await fleetMemberships(ctx);
   const members = memberships.flatMap((m) => {
@@ -433,10 +449,12 @@ async function readFleetView(ctx: ReconcileContext, freshMembers = false): Promi
   });
   const results = await mapSettled(members, ctx.config.concurrency, async (target) => {
     const kube = await kubeFor(ctx, target);
-    return (await kube.listServiceExports()).map(
+    const cluster = refString(target.ref);
+    const exports = fresh ? await kube.listServiceExports() : await clusterExports(ctx, kube, cluster);
+    return exports.map(
       (e): FleetExport => ({
         ...metaOf(e),
-        cluster: refString(target.ref),
+        cluster,
         membership: target.membership,
         createdAt: e.metadata.creationTimestamp,
         owned: ownsExport(ctx.config, e),

@@ -15,6 +15,7 @@ import type { ReconcileRequest } from '../events/request';
 import type { ClusterRef } from '../events/types';
 import type { ActionRecord } from './action';
 import { failed, type ReconcileContext, runStep } from './context';
+import { refString } from './names';
 
 /** A slice of the pace: requests falling due within one second go out together (one batch). */
 const SLICE_MS = 1_000;
@@ -39,10 +40,14 @@ export interface FanOutResult {
   perMinute: number;
 }
 
-/** The `cluster` request for one cluster, carrying the parent's dryRun and requestId. */
+/**
+ * The `cluster` request for one cluster, carrying the parent's dryRun and requestId, and `exportsByParent` when the
+ * parent reconciles that cluster's exports itself.
+ */
 export function clusterRequest(
   ref: ClusterRef,
   parent: { dryRun: boolean; requestId?: string },
+  exportsByParent = false,
 ): ReconcileRequest {
   return {
     scope: 'cluster',
@@ -51,6 +56,7 @@ export function clusterRequest(
     cluster: ref.name,
     ...(parent.dryRun ? { dryRun: true } : {}),
     ...(parent.requestId ? { requestId: parent.requestId } : {}),
+    ...(exportsByParent ? { exportsByParent: true as const } : {}),
   };
 }
 
@@ -72,6 +78,7 @@ export async function fanOut(
   request: ReconcileRequest,
   refs: readonly ClusterRef[],
   clock: FanOutClock = realClock,
+  exportsByParent: ReadonlySet<string> = new Set(),
 ): Promise<FanOutResult> {
   const target = request.scope === 'project' ? request.project : request.scope;
   const configured = ctx.config.fanOut.clustersPerMinute;
@@ -84,6 +91,7 @@ export async function fanOut(
     });
   }
   const parent = { dryRun: ctx.dryRun, requestId: request.requestId };
+  const requestFor = (ref: ClusterRef) => clusterRequest(ref, parent, exportsByParent.has(refString(ref)));
   const intervalMs = 60_000 / perMinute;
   const started = clock.now();
   const outcomes: PublishOutcome[] = new Array(refs.length);
@@ -94,7 +102,7 @@ export async function fanOut(
     const sliceStart = clock.now();
     const dueInSlice = Math.ceil((sliceStart - started + SLICE_MS) / intervalMs);
     const end = Math.min(refs.length, Math.max(next + 1, dueInSlice));
-    const results = await publisher.publish(refs.slice(next, end).map((ref) => clusterRequest(ref, parent)));
+    const results = await publisher.publish(refs.slice(next, end).map(requestFor));
     results.forEach((outcome, i) => {
       outcomes[next + i] = outcome;
     });
@@ -109,7 +117,7 @@ export async function fanOut(
   // One more try for what failed, before giving the whole request back to Pub/Sub.
   const retry = outcomes.flatMap((outcome, i) => ('error' in outcome ? [i] : []));
   if (retry.length > 0) {
-    const again = await publisher.publish(retry.map((i) => clusterRequest(refs[i], parent)));
+    const again = await publisher.publish(retry.map((i) => requestFor(refs[i])));
     again.forEach((outcome, j) => {
       outcomes[retry[j]] = outcome;
     });

@@ -8,6 +8,7 @@
  * clusters it published, or `stage: "done"` with its outcomes and whether it will come back (`willRetry`).
  * `spokefleet reconcile --wait` follows a request to its end by these lines (docs/operate.md).
  */
+import type { ClusterInfo } from '../cloud/ports';
 import { mapSettled } from '../concurrency';
 import type { ReconcileRequest } from '../events/request';
 import type { ClusterRef } from '../events/types';
@@ -15,6 +16,7 @@ import { type ActionRecord, countOutcomes } from './action';
 import { reconcileCluster } from './cluster';
 import { failed, type ReconcileContext, runStep } from './context';
 import { fanOut } from './fanout';
+import { exportTargets, reconcileFleetExports } from './fleet-exports';
 import { refString } from './names';
 
 export interface RequestResult {
@@ -45,15 +47,16 @@ const willRetry = (records: readonly ActionRecord[]) =>
 export async function resolveScope(
   ctx: ReconcileContext,
   request: ReconcileRequest,
-): Promise<{ refs: ClusterRef[]; records: ActionRecord[] }> {
+): Promise<{ refs: ClusterRef[]; listed: ClusterInfo[]; records: ActionRecord[] }> {
   if (request.scope === 'cluster') {
     return {
       refs: [{ project: request.project, location: request.location, name: request.cluster }],
+      listed: [],
       records: [],
     };
   }
   const projects = request.scope === 'project' ? [request.project] : ctx.config.projects;
-  const refs: ClusterRef[] = [];
+  const listed: ClusterInfo[] = [];
   const records: ActionRecord[] = [];
   for (const project of projects) {
     if (!ctx.config.projects.includes(project)) {
@@ -66,12 +69,12 @@ export async function resolveScope(
       continue;
     }
     try {
-      for (const cluster of await ctx.cloud.clusters.list(project)) refs.push(cluster.ref);
+      listed.push(...(await ctx.cloud.clusters.list(project)));
     } catch (error) {
       records.push(await failed(ctx, 'list-clusters', project, error));
     }
   }
-  return { refs, records };
+  return { refs: listed.map((c) => c.ref), listed, records };
 }
 
 export interface RequestHooks {
@@ -85,10 +88,16 @@ export async function reconcileRequest(
   hooks: RequestHooks = {},
 ): Promise<RequestResult> {
   const started = performance.now();
-  const { refs, records } = await resolveScope(ctx, request);
+  const { refs, listed, records } = await resolveScope(ctx, request);
   if (request.scope !== 'cluster' && ctx.publisher) {
-    const result = await fanOut(ctx, ctx.publisher, request, refs);
-    records.push(...result.records);
+    // The member clusters' exports are reconciled here, once against one fleet-wide view, while the cluster requests
+    // go out: those requests then leave them alone.
+    const targets = await exportTargets(ctx, listed);
+    const [result, exportRecords] = await Promise.all([
+      fanOut(ctx, ctx.publisher, request, refs, undefined, new Set(targets.map((t) => refString(t.ref)))),
+      reconcileFleetExports(ctx, targets),
+    ]);
+    records.push(...result.records, ...exportRecords);
     const durationMs = Math.round(performance.now() - started);
     const published = result.published.map(refString);
     ctx.log.notice('reconcile request fanned out', {
@@ -100,6 +109,7 @@ export async function reconcileRequest(
       dryRun: ctx.dryRun,
       clusters: refs.length,
       published,
+      exportsReconciledHere: targets.length,
       perMinute: result.perMinute,
       outcomes: countOutcomes(records),
       willRetry: willRetry(records),
@@ -110,7 +120,9 @@ export async function reconcileRequest(
   let done = 0;
   const results = await mapSettled(refs, ctx.config.concurrency, async (ref) => {
     try {
-      return await reconcileCluster(ctx, ref);
+      return await reconcileCluster(ctx, ref, {
+        exportsByParent: request.scope === 'cluster' && request.exportsByParent === true,
+      });
     } finally {
       hooks.onClusterDone?.(++done, refs.length);
     }

@@ -186,6 +186,48 @@ for (const delivery of ['direct', 'pubsub'] as const) {
         return Object.keys(outcomes).some((o) => !['unchanged', 'skipped'].includes(o));
       });
       assert.deepEqual(wrote, [], 'every cluster unchanged or skipped');
+    });
+
+    it('labelled Services are exported by the invocation that fans out, listing each member once per request', async () => {
+      // Labelled without an audit entry: only a fleet request can export them.
+      const labelled = refs.filter((_, i) => i % 20 === 0);
+      for (const [i, ref] of labelled.entries()) {
+        sandbox.cloud.kube(ref).api.store.put({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: `web-${i}`, namespace: 'mcs-common', labels: { 'spokefleet.io/export': 'true' } },
+          spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+        });
+      }
+      await fleetRequest('fanout-200-exports');
+      const fannedOut = summaries('fanout-200-exports').find((l) => l.stage === 'fanned-out');
+      assert.equal(fannedOut?.exportsReconciledHere, FLEET_SIZE);
+      for (const [i, ref] of labelled.entries()) {
+        assert.ok(
+          sandbox.cloud.kube(ref).api.store.get('serviceexports', 'mcs-common', `web-${i}`),
+          `web-${i} exported in ${refString(ref)}`,
+        );
+      }
+      // The cluster requests left the exports to their parent.
+      const done = doneLines('fanout-200-exports');
+      assert.equal(done.length, FLEET_SIZE);
+      assert.ok(done.every((l) => (l.outcomes as Record<string, number>).created === undefined));
+
+      // The periodic reconcile of this fleet: one list of ServiceExports per member for the whole request (done in
+      // every cluster's own invocation, the recount read every member for every cluster: 200 × 200).
+      const before: Counters = sandbox.cloud.faults.counters();
+      await fleetRequest('fanout-200-periodic');
+      // Health Events may still change as the exports get imported; nothing else is written.
+      const {
+        'pubsub.topics.publish': _p,
+        'kube.events.create': _e,
+        ...writes
+      } = writesSince(sandbox, before);
+      assert.deepEqual(writes, {});
+      const lists =
+        (sandbox.cloud.faults.counters()['kube.serviceexports.list']?.calls ?? 0) -
+        (before['kube.serviceexports.list']?.calls ?? 0);
+      assert.equal(lists, FLEET_SIZE);
 
       const total = performance.now() - started;
       assert.ok(total < BUDGET_MS, `the whole suite took ${Math.round(total)} ms`);

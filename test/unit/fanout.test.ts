@@ -70,8 +70,9 @@ describe('fan-out: project and fleet requests publish one cluster request per cl
       publisher.published.map((r) => `${r.project}/${r.cluster}`).sort(),
       [...refs(3), ...refs(3, OTHER)].map((r) => `${r.project}/${r.name}`).sort(),
     );
-    // Listing is all it read: no cluster was read or written here.
-    assert.deepEqual([...new Set(cloud.log.calls.map((c) => c.method))], ['list']);
+    // Listing is all it read (the clusters, and the fleet's members, whose exports it would reconcile itself: none
+    // here): no cluster was read or written here.
+    assert.deepEqual([...new Set(cloud.log.calls.map((c) => c.method))].sort(), ['list', 'listMemberships']);
     assert.deepEqual(
       result.records.map((r) => [r.step, r.outcome]),
       [['fan-out', 'created']],
@@ -240,5 +241,139 @@ describe('fan-out failures', () => {
     assert.equal(result.records[0].outcome, 'failed');
     assert.equal(result.records[0].retryable, false);
     assert.match(result.records[0].reason ?? '', /published 0 of 2/);
+  });
+});
+
+describe('fan-out: the member clusters’ exports are reconciled by the request that fans out', () => {
+  const LABEL = { 'spokefleet.io/export': 'true' };
+  const MANAGED = { 'app.kubernetes.io/managed-by': 'spokefleet', 'spokefleet.io/owner': 'spokefleet' };
+
+  /** `n` clusters in PROJECT, the first `members` of them fleet members, each with Service svc-i labelled. */
+  function fleetWithServices(n: number, members: number, exported: boolean) {
+    const cloud = new FakeCloud();
+    const kubes = refs(n).map((ref, i) => {
+      if (i < members) {
+        const name = `projects/fleet-host-prj/locations/global/memberships/${ref.name}`;
+        cloud.memberships.set(name, {
+          name,
+          resourceLink: `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`,
+          labels: {},
+        });
+      }
+      const kube = cloud.addCluster(clusterInfo(ref));
+      kube.namespaces.set('mcs-common', {});
+      kube.addService('mcs-common', `svc-${i}`, LABEL);
+      if (exported) kube.addExport('mcs-common', `svc-${i}`, MANAGED);
+      return kube;
+    });
+    return { cloud, kubes };
+  }
+  const count = (cloud: FakeCloud, method: string) =>
+    cloud.log.calls.filter((c) => c.method === method).length;
+
+  it('reconciles the members’ exports here and marks their requests; a non-member reconciles its own', async () => {
+    const { cloud, kubes } = fleetWithServices(4, 3, false);
+    const publisher = new RecordingPublisher();
+    const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet', requestId: 'r-2' });
+    assert.deepEqual(publisher.published.map((r) => [r.cluster, r.exportsByParent ?? false]).sort(), [
+      ['c-0', true],
+      ['c-1', true],
+      ['c-2', true],
+      ['c-3', false],
+    ]);
+    assert.deepEqual(
+      kubes.map((k) => [...k.exports.keys()]),
+      [['mcs-common/svc-0'], ['mcs-common/svc-1'], ['mcs-common/svc-2'], []],
+    );
+    assert.deepEqual(
+      result.records.filter((r) => r.step === 'exports').map((r) => [r.target, r.outcome]),
+      [0, 1, 2].map((i) => [`${PROJECT}/us-east4/c-${i}/mcs-common/svc-${i}`, 'created']),
+    );
+    // What the cluster function receives: each request parses, the flag included.
+    for (const published of publisher.published)
+      assert.deepEqual(parseReconcileRequest(Buffer.from(JSON.stringify(published))), published);
+    const summary = transport.records().find((l) => l.summary === SUMMARY);
+    assert.equal(summary?.exportsReconciledHere, 3);
+  });
+
+  it('a converged fleet: each member’s ServiceExports are listed once for the whole request', async () => {
+    const { cloud } = fleetWithServices(5, 5, true);
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    assert.ok(
+      result.records.filter((r) => r.step === 'exports').every((r) => r.outcome === 'unchanged'),
+      JSON.stringify(result.records),
+    );
+    // The recount and the health of every export share one fleet view: per member, one list of its exports, one
+    // of its imports, one of its labelled Services, one read of the namespace.
+    assert.equal(count(cloud, 'listServiceExports'), 5);
+    assert.equal(count(cloud, 'getNamespace'), 5);
+    assert.equal(count(cloud, 'listServiceImports'), 5);
+    assert.equal(count(cloud, 'listServices'), 5);
+    assert.equal(count(cloud, 'listMemberships'), 1);
+  });
+
+  it('a cluster request with exportsByParent leaves the exports alone; without it, it reconciles them', async () => {
+    for (const exportsByParent of [true, false]) {
+      const { cloud, kubes } = fleetWithServices(1, 1, false);
+      const { ctx } = testContext(cloud);
+      const request = { scope: 'cluster', project: PROJECT, location: 'us-east4', cluster: 'c-0' } as const;
+      const result = await reconcileRequest(ctx, exportsByParent ? { ...request, exportsByParent } : request);
+      const exports = result.records.filter((r) => r.step === 'exports');
+      if (exportsByParent) {
+        assert.deepEqual(
+          exports.map((r) => r.outcome),
+          ['skipped'],
+        );
+        assert.equal(kubes[0].exports.size, 0);
+        assert.equal(count(cloud, 'listServiceExports') + count(cloud, 'listServices'), 0);
+      } else {
+        assert.deepEqual(
+          exports.map((r) => r.outcome),
+          ['created'],
+        );
+      }
+    }
+  });
+
+  it('a member that is not admitted (not VPC-native) is neither marked nor reconciled here', async () => {
+    const cloud = new FakeCloud();
+    const [ok, routes] = refs(2);
+    for (const ref of [ok, routes]) {
+      const name = `projects/fleet-host-prj/locations/global/memberships/${ref.name}`;
+      cloud.memberships.set(name, {
+        name,
+        resourceLink: `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`,
+        labels: {},
+      });
+    }
+    cloud.addCluster(clusterInfo(ok)).addService('mcs-common', 'a', LABEL);
+    const bad = cloud.addCluster(clusterInfo(routes, { vpcNative: false }));
+    bad.addService('mcs-common', 'b', LABEL);
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    assert.deepEqual(publisher.published.map((r) => [r.cluster, r.exportsByParent ?? false]).sort(), [
+      ['c-0', true],
+      ['c-1', false],
+    ]);
+    assert.equal(bad.exports.size, 0);
+  });
+
+  it('a member whose exports cannot be listed fails here without bringing the request back', async () => {
+    const { cloud, kubes } = fleetWithServices(2, 2, true);
+    kubes[1].listServiceExports = async () => {
+      throw Object.assign(new Error('unavailable'), { code: 503 });
+    };
+    const publisher = new RecordingPublisher();
+    const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    const failures = result.records.filter((r) => r.outcome === 'failed');
+    assert.ok(failures.length > 0, JSON.stringify(result.records));
+    assert.ok(failures.every((r) => r.retryable === false));
+    assert.equal(transport.records().find((l) => l.summary === SUMMARY)?.willRetry, false);
+    assert.equal(publisher.published.length, 2);
   });
 });
