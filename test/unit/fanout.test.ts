@@ -338,6 +338,33 @@ describe('fan-out: the member clusters’ exports are reconciled by the request 
     }
   });
 
+  it('the recount: exports beyond a limit are withdrawn here, by the fleet-wide order, with the refusal Event', async () => {
+    // Seven members export one name (labelled in each, as concurrent events could leave it); the limit is five.
+    const { cloud, kubes } = fleetWithServices(7, 7, false);
+    for (const kube of kubes) {
+      kube.services.clear();
+      kube.addService('mcs-common', 'api', LABEL);
+      kube.addExport('mcs-common', 'api', MANAGED);
+    }
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    // The five oldest stay; the two newest are withdrawn and their Services refused, with the Event.
+    assert.deepEqual(
+      kubes.map((k) => k.exports.size),
+      [1, 1, 1, 1, 1, 0, 0],
+    );
+    const refusedHere = result.records.filter((r) => r.step === 'exports' && r.outcome === 'refused');
+    assert.deepEqual(
+      refusedHere.map((r) => r.target),
+      [5, 6].map((i) => `${PROJECT}/us-east4/c-${i}/mcs-common/api`),
+    );
+    assert.deepEqual(
+      kubes.map((k) => k.events.filter((e) => e.reason === 'ExportRefused').length),
+      [0, 0, 0, 0, 0, 1, 1],
+    );
+  });
+
   it('a member that is not admitted (not VPC-native) is neither marked nor reconciled here', async () => {
     const cloud = new FakeCloud();
     const [ok, routes] = refs(2);
