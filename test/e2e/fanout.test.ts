@@ -199,7 +199,31 @@ for (const delivery of ['direct', 'pubsub'] as const) {
           spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
         });
       }
+      // One name exported by 7 members at once (as concurrent label events could leave it): the limit is 5.
+      const crowded = refs.filter((_, i) => i % 20 === 1).slice(0, 7);
+      for (const ref of crowded) {
+        const api = sandbox.cloud.kube(ref).api;
+        const metadata = { name: 'crowded', namespace: 'mcs-common' };
+        api.store.put({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { ...metadata, labels: { 'spokefleet.io/export': 'true' } },
+          spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+        });
+        api.store.put({
+          apiVersion: 'net.gke.io/v1',
+          kind: 'ServiceExport',
+          metadata: {
+            ...metadata,
+            labels: { 'app.kubernetes.io/managed-by': 'spokefleet', 'spokefleet.io/owner': 'spokefleet' },
+          },
+        });
+      }
       await fleetRequest('fanout-200-exports');
+      const kept = crowded.filter((ref) =>
+        sandbox.cloud.kube(ref).api.store.get('serviceexports', 'mcs-common', 'crowded'),
+      );
+      assert.equal(kept.length, 5, 'the recount withdrew the exports beyond the limit');
       const fannedOut = summaries('fanout-200-exports').find((l) => l.stage === 'fanned-out');
       assert.equal(fannedOut?.exportsReconciledHere, FLEET_SIZE);
       for (const [i, ref] of labelled.entries()) {
