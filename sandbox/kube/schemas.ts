@@ -97,7 +97,7 @@ const modelsDir = join(
   'models',
 );
 
-function unescape(text: string): string {
+function unescaped(text: string): string {
   return text.replace(/\\(['"\\])/g, '$1').trim();
 }
 
@@ -111,9 +111,9 @@ function declaration(model: string): {
   const properties = new Map<string, { description?: string; required: boolean }>();
   const property = /(?:\/\*\*\n\s*\* (.*)\n\s*\*\/\n)?\s*'([^']+)'(\?)?:/g;
   for (const match of text.matchAll(property)) {
-    properties.set(match[2], { description: match[1] && unescape(match[1]), required: match[3] !== '?' });
+    properties.set(match[2], { description: match[1] && unescaped(match[1]), required: match[3] !== '?' });
   }
-  return { description: description && unescape(description), properties };
+  return { description: description && unescaped(description), properties };
 }
 
 function primitive(type: string, format: string): Schema | undefined {
