@@ -84,7 +84,11 @@ describe('kube stand-in: field validation against the served schemas', () => {
     assert.equal(flag?.goType, 'bool');
   });
 
-  it('int-or-string takes both; an object is a type error', () => {
+  it('int-or-string takes both an integer and a string; a fraction or an object is a type error', () => {
+    assert.equal(
+      checkFields(type('services'), service({ ports: [{ port: 80, targetPort: 80.5 }] })).mismatch?.got,
+      'number',
+    );
     assert.equal(
       checkFields(type('services'), service({ ports: [{ port: 80, targetPort: 8080 }] })).mismatch,
       undefined,
