@@ -43,8 +43,8 @@ function writeParameters(v3: boolean) {
   );
 }
 
+/** The patch types the stand-in serves (no server-side apply, which the real specification also lists). */
 const PATCH_TYPES = [
-  'application/apply-patch+yaml',
   'application/json-patch+json',
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
