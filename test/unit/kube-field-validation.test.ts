@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { checkFields, directiveOf, goValue, withoutFields } from '../../sandbox/kube/field-validation';
-import { type ResourceType, resourceNamed } from '../../sandbox/kube/resources';
-import { closure, components } from '../../sandbox/kube/schemas';
+import { RESOURCES, type ResourceType, resourceNamed } from '../../sandbox/kube/resources';
+import { closure, componentOf, components } from '../../sandbox/kube/schemas';
 
 function type(name: string): ResourceType {
   const found = resourceNamed(name);
@@ -159,6 +159,26 @@ describe('kube stand-in: field validation against the served schemas', () => {
     assert.equal(directiveOf(new URLSearchParams('fieldValidation=Ignore')), 'Ignore');
     assert.equal(directiveOf(new URLSearchParams('fieldValidation=Warn')), 'Warn');
     assert.equal(directiveOf(new URLSearchParams('')), 'Warn');
+  });
+
+  it('schemas: every kind the stand-in serves has one, tagged with its group, version and kind', () => {
+    const all = components();
+    for (const served of RESOURCES) {
+      const schema = all[componentOf(served)];
+      assert.ok(schema?.properties?.metadata, `${served.kind} has a schema with metadata`);
+      assert.deepEqual(schema['x-kubernetes-group-version-kind'], [
+        { group: served.group, kind: served.kind, version: served.version },
+      ]);
+    }
+    assert.deepEqual(RESOURCES.map(componentOf), [
+      'io.k8s.api.core.v1.Namespace',
+      'io.k8s.api.core.v1.Service',
+      'io.k8s.api.core.v1.Event',
+      'io.k8s.api.discovery.v1.EndpointSlice',
+      'io.k8s.api.apps.v1.Deployment',
+      'io.gke.net.v1.ServiceExport',
+      'io.gke.net.v1.ServiceImport',
+    ]);
   });
 
   it('schemas: each served kind is tagged with its group-version-kind and its closure is self-contained', () => {
