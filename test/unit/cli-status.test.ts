@@ -4,6 +4,7 @@
  * produces.
  */
 import assert from 'node:assert/strict';
+import { clusterServicesTable } from '../../cli/commands/services';
 import {
   type ClusterStatus,
   deriveStatus,
@@ -405,6 +406,19 @@ describe('cli status: deriveStatus', () => {
     assert.match(first[1], /^gke-.*….*-01$/, 'both ends of the name kept');
     assert.equal(first[0].length, second[0].length);
     assert.deepEqual(first.slice(3), ['yes', 'on', 'yes', 'yes', 'no', '1/10', '1', '10', '0']);
+  });
+
+  it('the Services summary under the status table fits 120 columns too, whole cluster paths shortened', () => {
+    const longest =
+      'acme-spokes-production-east-01/northamerica-northeast1-a/gke-northamerica-northeast1-payments-01';
+    const table = clusterServicesTable([
+      { cluster: longest, exports: 3, imports: 12, problems: 1 },
+      { cluster: 'acme-spokes/us-east4/gke-1', exports: 0, imports: 12, problems: 0 },
+    ]);
+    const lines = table.split('\n');
+    for (const line of lines) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+    assert.match(lines[1], /^acme-spokes-production-east-01\/n.*….*-payments-01\s+3\s+12\s+1$/);
+    assert.match(lines[2], /^acme-spokes\/us-east4\/gke-1\s+0\s+12\s+0$/);
   });
 
   it('shorten keeps both ends and the width asked for', () => {
