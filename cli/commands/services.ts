@@ -21,6 +21,7 @@ import { refString } from '../../shared/reconcile/names';
 import { type EngineOptions, engineLogger, readOnlyCloud, resolveConfig } from '../engine';
 import { type Io, println } from '../io';
 import { EXIT_FAILURES, EXIT_OK, formatTable, printJson } from '../output';
+import { renderTable } from '../table';
 
 /** What one member cluster holds, as read. */
 export interface MemberSnapshot {
@@ -254,15 +255,17 @@ export async function clusterServicesSummary(
   return clusterServices(members, rows);
 }
 
+/** The per-cluster summary under `spokefleet status`: within 120 columns, as the table above it. */
 export function clusterServicesTable(rows: readonly ClusterServices[]): string {
-  return formatTable(
-    rows.map((r) => ({
-      cluster: r.cluster,
-      'services-exported': r.exports,
-      'services-imported': r.imports,
-      'service-problems': r.problems,
-    })),
-    ['cluster', 'services-exported', 'services-imported', 'service-problems'],
+  return renderTable(
+    rows,
+    [
+      { header: 'cluster', cell: (r) => r.cluster },
+      { header: 'services-exported', cell: (r) => r.exports },
+      { header: 'services-imported', cell: (r) => r.imports },
+      { header: 'service-problems', cell: (r) => r.problems },
+    ],
+    { maxWidth: 120, shrink: ['cluster'] },
   );
 }
 

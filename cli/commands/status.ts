@@ -205,7 +205,7 @@ function problemsText(s: ClusterStatus): string {
 
 const onboarded = (s: ClusterStatus) => s.spoke === 'yes';
 
-/** The narrow table (fits 120 columns for typical names): short cells, problems counted. */
+/** The narrow table: short cells, problems counted; long names are shortened so that it fits 120 columns. */
 export const STATUS_COLUMNS: ReadonlyArray<Column<ClusterStatus>> = [
   { header: 'name', cell: (s) => parts(s.cluster).name },
   { header: 'location', cell: (s) => parts(s.cluster).location },
@@ -244,6 +244,9 @@ export const WIDE_STATUS_COLUMNS: ReadonlyArray<Column<ClusterStatus>> = [
   { header: 'problems', cell: problemsText },
 ];
 
+/** A terminal 120 columns wide; the identifying columns give way (whole names are in `-o wide` and `--json`). */
+export const NARROW_FIT = { maxWidth: 120, shrink: ['project', 'name', 'location'] } as const;
+
 export interface StatusView {
   wide?: boolean;
 }
@@ -259,7 +262,7 @@ export function statusTable(rows: readonly ClusterStatus[], view: StatusView = {
     (c) => c.header !== 'advert' || rows.some((r) => r.advertised !== '-'),
   );
   if (projects.size > 1) columns.splice(0, 0, WIDE_STATUS_COLUMNS[0]);
-  return renderTable(rows, columns);
+  return renderTable(rows, columns, NARROW_FIT);
 }
 
 /** yes/no → true/false; anything else (unknown, not checked, not applicable) → null. */

@@ -11,6 +11,15 @@ import { type ServiceVerb, serviceAuditEntry } from '../audit/entries';
 import type { AuditSink } from '../audit/sink';
 import type { FaultInjector } from '../faults';
 import { discoveryDocument } from './discovery';
+import {
+  checkFields,
+  type Directive,
+  directiveOf,
+  goValue,
+  strictDecodingError,
+  unmarshalError,
+  withoutFields,
+} from './field-validation';
 import { openApiAnswer } from './openapi';
 import { type Json, jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch';
 import { decodeKubeProtobuf, PROTOBUF_KINDS, ProtobufError } from './protobuf';
@@ -88,6 +97,10 @@ interface Request {
   /** Parsed body; undefined when the request had none. */
   body: unknown;
   dryRun: boolean;
+  /** `fieldValidation`: what to do with fields the kind's schema does not know. */
+  directive: Directive;
+  /** Warnings for the `Warning` response header (unknown fields dropped under Warn). */
+  warnings: string[];
 }
 
 interface Answer {
@@ -215,8 +228,16 @@ export class KubeApi {
         contentType,
         body: body === undefined ? undefined : this.parseBody(target, contentType, body),
         dryRun: query.getAll('dryRun').includes('All'),
+        directive: directiveOf(query),
+        warnings: [],
       };
       const answer = this.execute(request);
+      // Each warning as the API server sends it: code 299, no agent, the text quoted.
+      if (request.warnings.length)
+        res.setHeader(
+          'Warning',
+          request.warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
       writeJson(res, answer.code, answer.body);
       if (answer.audit && !request.dryRun) this.emitAudit(answer, request.userAgent);
     } finally {
@@ -365,9 +386,36 @@ export class KubeApi {
         `the kind in the data (${String(body.kind)}) does not match the expected kind (${target.type.kind})`,
       );
     }
-    const object = structuredClone(body) as KubeObject;
+    const object = this.decodedFields(request, structuredClone(body)) as KubeObject;
     if (!isRecord(object.metadata)) object.metadata = {};
     return object;
+  }
+
+  /**
+   * A create's or update's body through the decoder's field checks: a value of the wrong type, or under Strict an
+   * unknown field, is the 400 the API server's decoder answers ("Service in version "v1" cannot be handled as a
+   * Service: …"); under Warn and Ignore unknown fields are dropped.
+   */
+  private decodedFields(request: Request, body: Record<string, unknown>): Record<string, unknown> {
+    const { type } = request.route;
+    const report = checkFields(type, body);
+    const cannotHandle = (why: string) =>
+      badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: ${why}`);
+    if (report.mismatch) throw cannotHandle(unmarshalError(report.mismatch));
+    return this.unknownFields(request, body, report.unknown, cannotHandle);
+  }
+
+  /** Strict fails with the strict decoding error, Warn warns and drops, Ignore drops. */
+  private unknownFields<T>(
+    request: Request,
+    object: T,
+    unknown: readonly string[],
+    fail: (why: string) => KubeError,
+  ): T {
+    if (unknown.length === 0) return object;
+    if (request.directive === 'Strict') throw fail(strictDecodingError(unknown));
+    if (request.directive === 'Warn') request.warnings.push(...unknown.map((p) => `unknown field "${p}"`));
+    return withoutFields(object, unknown);
   }
 
   /** Body and path must agree on namespace (and, for updates, name), as the API server checks. */
@@ -472,13 +520,36 @@ export class KubeApi {
     }
     if (!isRecord(patched) || !isRecord(patched.metadata))
       throw badRequest("the patch removed the object's metadata");
-    const object = patched as KubeObject;
+    const object = this.patchedFields(request, patched) as KubeObject;
     this.checkScope(target, object, true);
     // A patch that names a resourceVersion is a precondition, as with an update.
     const wanted = object.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== existing.metadata.resourceVersion)
       throw conflict(target.type, target.name ?? '');
     return this.replace(request, this.merged(target, object, existing), existing, 'patch');
+  }
+
+  /**
+   * The patched object through the decoder's field checks. The API server answers a failure here with a 422 whose
+   * one cause is on `patch`, quoting the strategic merge patch as Go prints a map, or the patched object for the
+   * other patch types.
+   */
+  private patchedFields(request: Request, patched: Record<string, unknown>): Record<string, unknown> {
+    const report = checkFields(request.route.type, patched);
+    const quoted =
+      request.contentType === 'application/strategic-merge-patch+json'
+        ? goValue(request.body)
+        : JSON.stringify(patched);
+    const fail = (why: string) => {
+      const message = `Invalid value: ${JSON.stringify(quoted)}: ${why}`;
+      return new KubeError(
+        failure(422, 'Invalid', ` "" is invalid: patch: ${message}`, {
+          causes: [{ reason: 'FieldValueInvalid', message, field: 'patch' }],
+        }),
+      );
+    };
+    if (report.mismatch) throw fail(unmarshalError(report.mismatch));
+    return this.unknownFields(request, patched, report.unknown, fail);
   }
 
   /** Main-resource writes keep the stored status; `/status` writes change only the status. */

@@ -7,12 +7,15 @@
  * PATCH operation tagged `x-kubernetes-group-version-kind` whose parameters include `fieldValidation`. With it,
  * kubectl leaves validation to the server (and sends `fieldValidation=Strict`) instead of downloading the v2
  * document in protobuf to validate on its own. The operations and their write parameters are shaped like the
- * real specification's (api/openapi-spec/v3 in the Kubernetes repository); the component schemas are not served
- * (kubectl then computes apply patches from its built-in types, or a JSON merge patch for custom resources).
+ * real specification's (api/openapi-spec/v3 in the Kubernetes repository). Each document carries the component
+ * schemas of its kinds (schemas.ts): `kubectl explain` reads them, and `kubectl apply` builds a strategic merge
+ * patch from them for the built-in kinds (a PATCH whose request body accepts
+ * `application/strategic-merge-patch+json`), a JSON merge patch for the custom resources, as against GKE.
  */
 import { createHash } from 'node:crypto';
 import { VERSION_INFO } from './discovery';
 import { RESOURCES, type ResourceType } from './resources';
+import { closure, componentOf, PATCH, REF_PREFIX, type Schema } from './schemas';
 
 /** Whether a group is served now (the MCS CRDs arrive later). */
 type GroupServed = (group: string) => boolean;
@@ -40,12 +43,35 @@ function writeParameters(v3: boolean) {
   );
 }
 
+/** The patch types the stand-in serves (no server-side apply, which the real specification also lists). */
+const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
+
+/** The request body of a write: the kind's schema, or for a PATCH the patch types it accepts. */
+function requestBody(r: ResourceType, action: string) {
+  const kind = { $ref: `${REF_PREFIX}${componentOf(r)}` };
+  if (action !== 'patch') return { content: { '*/*': { schema: kind } }, required: true };
+  // Custom resources take no strategic merge patch (the server answers 415).
+  const types = r.custom ? PATCH_TYPES.filter((t) => !t.startsWith('application/strategic')) : PATCH_TYPES;
+  const patch = { $ref: `${REF_PREFIX}${PATCH}` };
+  return { content: Object.fromEntries(types.map((t) => [t, { schema: patch }])), required: true };
+}
+
 function operation(r: ResourceType, action: string, v3: boolean, write: boolean) {
+  const kind = { $ref: `${REF_PREFIX}${componentOf(r)}` };
   return {
     description: `${action} ${r.kind}`,
     operationId: `${action}${r.kind}`,
     ...(write ? { parameters: writeParameters(v3) } : {}),
-    responses: { '200': { description: 'OK' } },
+    ...(write && v3 ? { requestBody: requestBody(r, action) } : {}),
+    responses: {
+      '200': v3
+        ? { description: 'OK', content: { 'application/json': { schema: kind } } }
+        : { description: 'OK', schema: kind },
+    },
     'x-kubernetes-action': action,
     'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
   };
@@ -78,7 +104,7 @@ export function openApiV3Document(path: string, isServed: GroupServed): unknown 
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: VERSION_INFO.gitVersion },
     paths: Object.assign({}, ...types.map((r) => resourcePaths(r, true))),
-    components: { schemas: {} },
+    components: { schemas: closure(types, [PATCH]) },
   };
 }
 
@@ -97,12 +123,27 @@ export function openApiV3Index(isServed: GroupServed) {
 
 /** The aggregated v2 document (JSON). */
 export function openApiV2Document(isServed: GroupServed) {
-  return {
+  const types = served(isServed);
+  return toV2({
     swagger: '2.0',
     info: { title: 'Kubernetes', version: VERSION_INFO.gitVersion },
-    paths: Object.assign({}, ...served(isServed).map((r) => resourcePaths(r, false))),
-    definitions: {},
-  };
+    paths: Object.assign({}, ...types.map((r) => resourcePaths(r, false))),
+    definitions: closure(types, [PATCH]),
+  });
+}
+
+/** Swagger 2 references: `#/definitions/NAME`, a plain `$ref` where v3 wraps it in `allOf`. */
+function toV2<T>(document: T): T {
+  return JSON.parse(JSON.stringify(document), (_key, value: Schema | unknown) => {
+    if (typeof value === 'string' && value.startsWith(REF_PREFIX))
+      return `#/definitions/${value.slice(REF_PREFIX.length)}`;
+    const schema = value as Schema;
+    if (schema && typeof schema === 'object' && Array.isArray(schema.allOf) && schema.allOf.length === 1) {
+      const { allOf, ...rest } = schema;
+      return { ...rest, ...allOf[0] };
+    }
+    return value;
+  }) as T;
 }
 
 /**

@@ -4,6 +4,7 @@
  * produces.
  */
 import assert from 'node:assert/strict';
+import { clusterServicesTable } from '../../cli/commands/services';
 import {
   type ClusterStatus,
   deriveStatus,
@@ -12,6 +13,7 @@ import {
   statusTable,
   WIDE_STATUS_COLUMNS,
 } from '../../cli/commands/status';
+import { shorten } from '../../cli/table';
 import type { ActionRecord, Outcome, Step } from '../../shared/reconcile/action';
 
 const C = 'acme-spokes/us-east4/gke-1';
@@ -381,6 +383,49 @@ describe('cli status: deriveStatus', () => {
       '1',
     ]);
     assert.ok(lines.every((l) => l.length <= 120));
+  });
+
+  it('statusTable: the longest names GKE allows still fit 120 columns, shortened at the middle, rows distinct', () => {
+    // 30-character project ids, 40-character cluster names, the longest zone name, two projects (PROJECT shown),
+    // advertise on (ADVERT shown), ten namespaces: every column at its widest. Unfitted this is 165 columns.
+    const project = (n: number) => `acme-spokes-production-east-0${n}`;
+    const name = (n: number) => `gke-northamerica-northeast1-payments-0${n}`;
+    const location = 'northamerica-northeast1-a';
+    const records = [1, 2].flatMap((n) => {
+      const cluster = `${project(n)}/${location}/${name(n)}`;
+      return [
+        ...onboarded(cluster),
+        r('advertise', cluster, 'planned', 'would add 10.0.0.0/14 to the gateway'),
+        ...Array.from({ length: 9 }, (_, i) => r('namespaces', `${cluster}/ns-${i}`, 'planned')),
+      ];
+    });
+    const lines = statusTable(deriveStatus(records)).split('\n');
+    for (const line of lines) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+    const [first, second] = lines.slice(1).map((l) => l.split(/\s+/));
+    assert.notEqual(first[1], second[1], 'shortened names still tell the clusters apart');
+    assert.match(first[1], /^gke-.*….*-01$/, 'both ends of the name kept');
+    assert.equal(first[0].length, second[0].length);
+    assert.deepEqual(first.slice(3), ['yes', 'on', 'yes', 'yes', 'no', '1/10', '1', '10', '0']);
+  });
+
+  it('the Services summary under the status table fits 120 columns too, whole cluster paths shortened', () => {
+    const longest =
+      'acme-spokes-production-east-01/northamerica-northeast1-a/gke-northamerica-northeast1-payments-01';
+    const table = clusterServicesTable([
+      { cluster: longest, exports: 3, imports: 12, problems: 1 },
+      { cluster: 'acme-spokes/us-east4/gke-1', exports: 0, imports: 12, problems: 0 },
+    ]);
+    const lines = table.split('\n');
+    for (const line of lines) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+    assert.match(lines[1], /^acme-spokes-production-east-01\/n.*….*-payments-01\s+3\s+12\s+1$/);
+    assert.match(lines[2], /^acme-spokes\/us-east4\/gke-1\s+0\s+12\s+0$/);
+  });
+
+  it('shorten keeps both ends and the width asked for', () => {
+    assert.equal(shorten('abcdefghij', 10), 'abcdefghij');
+    assert.equal(shorten('abcdefghij', 7), 'abc…hij');
+    assert.equal(shorten('abcdefghij', 8), 'abcd…hij');
+    assert.equal(shorten('abcdefghij', 1), 'a');
   });
 
   it('statusTable: PROJECT appears when rows span projects; ADVERT when advertise is on', () => {

@@ -646,7 +646,56 @@ describe('kube stand-in over the wire (client-node)', function () {
         body: { ...withStatus, spec: { note: 'changed' }, status: { conditions: [] } },
       });
       assert.deepEqual(replaced.status, withStatus.status, 'the main resource does not write status');
-      assert.equal(replaced.metadata.generation, 2);
+      // GKE's ServiceExport schema has no spec: it is dropped (client-node sends no fieldValidation: Warn), so
+      // nothing outside metadata and status changed and the generation stays.
+      assert.equal((replaced as { spec?: unknown }).spec, undefined);
+      assert.equal(replaced.metadata.generation, 1);
+    });
+
+    it("fieldValidation on custom objects: Strict refuses a field GKE's schema lacks (create and replace), Ignore drops it", async () => {
+      const ns = await freshNamespace();
+      const withSpec = {
+        apiVersion: 'net.gke.io/v1',
+        kind: 'ServiceExport',
+        metadata: { name: 'web' },
+        spec: { ports: [] },
+      };
+      const refused = await statusOf(
+        custom.createNamespacedCustomObject({
+          ...MCS,
+          namespace: ns,
+          body: withSpec,
+          fieldValidation: 'Strict',
+        }),
+      );
+      assert.equal(refused.code, 400);
+      assert.equal(refused.reason, 'BadRequest');
+      assert.equal(
+        refused.message,
+        'ServiceExport in version "v1" cannot be handled as a ServiceExport: strict decoding error: unknown field "spec"',
+      );
+
+      const created = await custom.createNamespacedCustomObject({
+        ...MCS,
+        namespace: ns,
+        body: withSpec,
+        fieldValidation: 'Ignore',
+      });
+      assert.equal(created.spec, undefined, 'dropped');
+
+      const replaced = await statusOf(
+        custom.replaceNamespacedCustomObject({
+          ...MCS,
+          namespace: ns,
+          name: 'web',
+          body: { ...created, spec: { note: 'x' }, metadata: { ...created.metadata, labels: { a: 'b' } } },
+          fieldValidation: 'Strict',
+        }),
+      );
+      assert.equal(replaced.code, 400);
+      assert.match(replaced.message ?? '', /strict decoding error: unknown field "spec"$/);
+      const stored = await custom.getNamespacedCustomObject({ ...MCS, namespace: ns, name: 'web' });
+      assert.equal(stored.metadata.labels, undefined, 'the refused replace wrote nothing');
     });
 
     it('serviceimports are served too, namespaced', async () => {
