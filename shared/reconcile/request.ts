@@ -8,13 +8,14 @@
  * clusters it published, or `stage: "done"` with its outcomes and whether it will come back (`willRetry`).
  * `spokefleet reconcile --wait` follows a request to its end by these lines (docs/operate.md).
  */
+import type { ClusterInfo } from '../cloud/ports';
 import { mapSettled } from '../concurrency';
 import type { ReconcileRequest } from '../events/request';
 import type { ClusterRef } from '../events/types';
 import { type ActionRecord, countOutcomes } from './action';
 import { reconcileCluster } from './cluster';
 import { failed, type ReconcileContext, runStep } from './context';
-import { fanOut } from './fanout';
+import { fanOut, longestChainsFirst } from './fanout';
 import { refString } from './names';
 
 export interface RequestResult {
@@ -39,8 +40,9 @@ const willRetry = (records: readonly ActionRecord[]) =>
   records.some((r) => r.outcome === 'failed' && r.retryable === true);
 
 /**
- * Clusters the request covers; only allowed projects are ever listed. A project whose listing fails is recorded
- * (and, if transient, makes the request come back) without stopping the other projects.
+ * Clusters the request covers, the longest expected chain of operations first (they start first, fanned out or
+ * not); only allowed projects are ever listed. A project whose listing fails is recorded (and, if transient, makes
+ * the request come back) without stopping the other projects.
  */
 export async function resolveScope(
   ctx: ReconcileContext,
@@ -53,7 +55,7 @@ export async function resolveScope(
     };
   }
   const projects = request.scope === 'project' ? [request.project] : ctx.config.projects;
-  const refs: ClusterRef[] = [];
+  const clusters: ClusterInfo[] = [];
   const records: ActionRecord[] = [];
   for (const project of projects) {
     if (!ctx.config.projects.includes(project)) {
@@ -66,12 +68,12 @@ export async function resolveScope(
       continue;
     }
     try {
-      for (const cluster of await ctx.cloud.clusters.list(project)) refs.push(cluster.ref);
+      clusters.push(...(await ctx.cloud.clusters.list(project)));
     } catch (error) {
       records.push(await failed(ctx, 'list-clusters', project, error));
     }
   }
-  return { refs, records };
+  return { refs: longestChainsFirst(ctx, clusters), records };
 }
 
 export interface RequestHooks {
