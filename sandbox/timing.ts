@@ -37,7 +37,7 @@ export interface Draw {
 export const DELIVERY = {
   functionTimeoutMs: 540_000,
   audit: { minimumBackoffMs: 10_000, maximumBackoffMs: 60_000, maxDeliveryAttempts: 10 },
-  reconcile: { minimumBackoffMs: 10_000, maximumBackoffMs: 300_000, maxDeliveryAttempts: 20 },
+  reconcile: { minimumBackoffMs: 10_000, maximumBackoffMs: 60_000, maxDeliveryAttempts: 20 },
 } as const;
 
 export class Timing {

@@ -372,7 +372,7 @@ variable "function_settings" {
       request_concurrency   = optional(number, 4)
       max_delivery_attempts = optional(number, 20)
       minimum_backoff       = optional(string, "10s")
-      maximum_backoff       = optional(string, "300s")
+      maximum_backoff       = optional(string, "60s")
     }), {})
   })
   default = {}
