@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { localWait } from '../../shared/cloud';
 import { waitFor } from '../../shared/cloud/operations';
 import { ANSWER_RESERVE_MS, invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
 import { classify, withRetry } from '../../shared/errors';
@@ -83,6 +84,12 @@ describe('invocation deadline', () => {
     );
     assert.equal(done, 'done');
     assert.ok(Date.now() - started < 600 + ANSWER_RESERVE_MS);
+  });
+
+  it('against the stand-ins, the longest poll interval is the deployed 10 s times the time scale', () => {
+    assert.deepEqual(localWait(1), { intervalMs: 20, maxIntervalMs: 200 });
+    assert.equal(localWait(0.005).maxIntervalMs, 50);
+    assert.equal(localWait(0.0001).maxIntervalMs, 20);
   });
 
   it('cuts an operation wait short with a transient error', async () => {
