@@ -40,17 +40,18 @@ const willRetry = (records: readonly ActionRecord[]) =>
   records.some((r) => r.outcome === 'failed' && r.retryable === true);
 
 /**
- * Clusters the request covers, the longest expected chain of operations first (they start first, fanned out or
- * not); only allowed projects are ever listed. A project whose listing fails is recorded (and, if transient, makes
- * the request come back) without stopping the other projects.
+ * Clusters the request covers (`clusters`: as listed, empty for a `cluster` request); only allowed projects are ever
+ * listed. A project whose listing fails is recorded (and, if transient, makes the request come back) without
+ * stopping the other projects.
  */
 export async function resolveScope(
   ctx: ReconcileContext,
   request: ReconcileRequest,
-): Promise<{ refs: ClusterRef[]; records: ActionRecord[] }> {
+): Promise<{ refs: ClusterRef[]; clusters: ClusterInfo[]; records: ActionRecord[] }> {
   if (request.scope === 'cluster') {
     return {
       refs: [{ project: request.project, location: request.location, name: request.cluster }],
+      clusters: [],
       records: [],
     };
   }
@@ -73,7 +74,7 @@ export async function resolveScope(
       records.push(await failed(ctx, 'list-clusters', project, error));
     }
   }
-  return { refs: longestChainsFirst(ctx, clusters), records };
+  return { refs: clusters.map((c) => c.ref), clusters, records };
 }
 
 export interface RequestHooks {
@@ -87,9 +88,9 @@ export async function reconcileRequest(
   hooks: RequestHooks = {},
 ): Promise<RequestResult> {
   const started = performance.now();
-  const { refs, records } = await resolveScope(ctx, request);
+  const { refs, clusters, records } = await resolveScope(ctx, request);
   if (request.scope !== 'cluster' && ctx.publisher) {
-    const result = await fanOut(ctx, ctx.publisher, request, refs);
+    const result = await fanOut(ctx, ctx.publisher, request, longestChainsFirst(ctx, clusters));
     records.push(...result.records);
     const durationMs = Math.round(performance.now() - started);
     const published = result.published.map(refString);
