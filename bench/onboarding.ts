@@ -32,9 +32,9 @@ const ONBOARDING_OPERATIONS = new Set([
   'peeringUpdate',
 ]);
 
-export function timeScaleArg(argv: readonly string[] = process.argv): number {
+export function timeScaleArg(argv: readonly string[] = process.argv, fallback = 0.005): number {
   const at = argv.indexOf('--time-scale');
-  return at >= 0 ? Number(argv[at + 1]) : 0.005;
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
 }
 
 export const onboarding: Benchmark = {

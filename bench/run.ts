@@ -2,7 +2,7 @@
  * `npm run bench` (full sizes, under 5 minutes on 2 cores) and `npm run bench:smoke` (`--smoke`: tiny sizes).
  *
  *   tsx bench/run.ts [--smoke] [--only cold-start,api-economy,fleet,burst,onboarding,api-budget,fleet-adoption]
- *     [--json FILE] [--time-scale F]   (onboarding, fleet-adoption: the realistic profile's scale, default 0.005)
+ *     [--json FILE] [--time-scale F]   (onboarding, fleet-adoption: the realistic profile's scale, default 0.005 and 0.02)
  *
  * fleet-adoption is not part of the smoke run (it needs the realistic profile's minutes at any fleet size).
  *

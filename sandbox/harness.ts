@@ -34,7 +34,8 @@ export const RECONCILE_TOPIC_NAME = `projects/${DEMO_PROJECT.id}/topics/${RECONC
 const AUDIT_TOPIC_NAME = `projects/${DEMO_PROJECT.id}/topics/${AUDIT_TOPIC}`;
 /**
  * Reconcile requests the direct delivery has POSTed and not yet seen answered, at most: a push subscription feeding a
- * function that runs a bounded number of instances (the one sandbox process stands for all of them).
+ * function that runs a bounded number of instances (the one sandbox process stands for all of them). Below the
+ * deployed default (max_instances × request_concurrency = 80): one process on a laptop's cores is not 20 instances.
  */
 export const RECONCILE_IN_FLIGHT = 32;
 
@@ -56,6 +57,8 @@ export interface SandboxOptions {
    * delivery's retry backoff and request timeout (the function timeout) with it.
    */
   timing?: Timing | TimingOptions;
+  /** Reconcile requests in flight at most (direct delivery; default RECONCILE_IN_FLIGHT). */
+  reconcileInFlight?: number;
 }
 
 export interface Sandbox {
@@ -264,7 +267,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const reconcileDelivery = new CloudEventDelivery({
       url: reconcile.url,
       topic: RECONCILE_TOPIC_NAME,
-      maxInFlight: RECONCILE_IN_FLIGHT,
+      maxInFlight: options.reconcileInFlight ?? RECONCILE_IN_FLIGHT,
       ...timing.delivery('reconcile'),
     });
     routes.set(AUDIT_TOPIC_NAME, (message) => auditDelivery.accept(message));

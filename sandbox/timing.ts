@@ -31,13 +31,20 @@ export interface Draw {
 }
 
 /**
- * Cloud Run and Pub/Sub settings the sandbox scales: the functions' timeout and the push subscriptions' retry
- * policy as the Terraform module sets them (terraform/variables.tf `function_settings` defaults).
+ * Cloud Run and Pub/Sub settings as the Terraform module sets them (terraform/variables.tf `function_settings`
+ * defaults): the functions' timeout and the push subscriptions' retry policy, which the sandbox scales, and the
+ * reconcile function's instances and concurrent requests per instance.
  */
 export const DELIVERY = {
   functionTimeoutMs: 540_000,
   audit: { minimumBackoffMs: 10_000, maximumBackoffMs: 60_000, maxDeliveryAttempts: 10 },
-  reconcile: { minimumBackoffMs: 10_000, maximumBackoffMs: 300_000, maxDeliveryAttempts: 20 },
+  reconcile: {
+    minimumBackoffMs: 10_000,
+    maximumBackoffMs: 60_000,
+    maxDeliveryAttempts: 20,
+    maxInstances: 20,
+    requestConcurrency: 4,
+  },
 } as const;
 
 export class Timing {

@@ -350,7 +350,7 @@ variable "log_sink" {
 }
 
 variable "function_settings" {
-  description = "Runtime and delivery settings of the two functions: memory (e.g. 512Mi), cpu, timeout_seconds (also the push subscription's ack deadline), max/min instances, concurrent requests per instance, and the push subscription's retry backoff and delivery attempts before a message is dead-lettered. The reconcile function receives the fan-out of project- and fleet-wide requests (one short invocation per cluster): max_instances x request_concurrency clusters are reconciled at once, and a saturated function's 429 answers are failed delivery attempts, hence more attempts."
+  description = "Runtime and delivery settings of the two functions: memory (e.g. 512Mi), cpu, timeout_seconds (also the push subscription's ack deadline), max/min instances, concurrent requests per instance, and the push subscription's retry backoff and delivery attempts before a message is dead-lettered. The reconcile function receives the fan-out of project- and fleet-wide requests (one invocation per cluster): max_instances x request_concurrency clusters are reconciled at once, a cluster that waits for its operations (onboarding) holds its slot for whole invocations, so keep that product above the number of clusters onboarded at once; a saturated function's 429 answers are failed delivery attempts, hence more attempts."
   type = object({
     audit = optional(object({
       memory                = optional(string, "512Mi")
@@ -372,7 +372,7 @@ variable "function_settings" {
       request_concurrency   = optional(number, 4)
       max_delivery_attempts = optional(number, 20)
       minimum_backoff       = optional(string, "10s")
-      maximum_backoff       = optional(string, "300s")
+      maximum_backoff       = optional(string, "60s")
     }), {})
   })
   default = {}

@@ -46,6 +46,8 @@ export interface DeliveryAttempt {
   durationMs: number;
   /** When the attempt started (epoch ms). */
   startedAt: number;
+  /** When the POST went out: later than `startedAt` when it waited for a free slot (`maxInFlight`). */
+  postedAt: number;
 }
 
 export class CloudEventDelivery implements AuditSink {
@@ -110,7 +112,7 @@ export class CloudEventDelivery implements AuditSink {
     let delay = this.options.backoffMs ?? 50;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const startedAt = Date.now();
-      const answer = await this.post(message);
+      const [answer, postedAt] = await this.post(message);
       const status = answer === 'timeout' ? 'network-error' : answer;
       const acked = typeof status === 'number' && status >= 200 && status < 300;
       const record = {
@@ -120,6 +122,7 @@ export class CloudEventDelivery implements AuditSink {
         acked,
         durationMs: Date.now() - startedAt,
         startedAt,
+        postedAt,
         ...(answer === 'timeout' ? { timedOut: true } : {}),
       };
       this.attempts.push(record);
@@ -133,12 +136,13 @@ export class CloudEventDelivery implements AuditSink {
     this.deadLettered.push(message);
   }
 
-  private async post(message: PublishedMessage): Promise<DeliveryAttempt['status'] | 'timeout'> {
+  private async post(message: PublishedMessage): Promise<[DeliveryAttempt['status'] | 'timeout', number]> {
     const limit = this.options.maxInFlight ?? Number.POSITIVE_INFINITY;
     while (this.inFlight >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
+    const postedAt = Date.now();
     try {
-      return await this.postNow(message);
+      return [await this.postNow(message), postedAt];
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();

@@ -44,6 +44,15 @@ function hostPort(value: string): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
+/**
+ * Operation waits against the stand-ins, which finish operations in milliseconds (Google: seconds to minutes). Under
+ * a scaled timing profile the longest interval is the deployed 10 s scaled alike (20–200 ms), so a wait overshoots an
+ * operation's end in the same proportion as deployed.
+ */
+export function localWait(timeScale: number): WaitOptions {
+  return { intervalMs: 20, maxIntervalMs: Math.min(200, Math.max(20, 10_000 * timeScale)) };
+}
+
 export function createCloud(config: Config, log: Logger): Cloud {
   const local = config.endpoints;
   const retry: RetryOptions = {
@@ -53,8 +62,7 @@ export function createCloud(config: Config, log: Logger): Cloud {
   };
   // Every call of every client: min(time left in the invocation, this cap) (shared/calls).
   const caps = { capMs: config.callTimeoutSeconds * 1000 };
-  // Stand-ins finish operations in milliseconds; Google in seconds to minutes.
-  const wait: WaitOptions = local ? { intervalMs: 20, maxIntervalMs: 200 } : {};
+  const wait: WaitOptions = local ? localWait(config.timeScale) : {};
   const auth = lazy((): GoogleAuth => {
     const { GoogleAuth } = require('google-auth-library') as typeof import('google-auth-library');
     return new GoogleAuth({ scopes: SCOPES });

@@ -32,9 +32,17 @@ export async function waitFor<T>(
   for (;;) {
     const value = await poll();
     if (value !== undefined) return value;
-    if (Date.now() + interval > deadline)
-      throw new TransientError(`${what} did not finish in time`, 'operation-timeout');
-    await sleep(interval);
+    // The last poll comes as late as it can, not an interval early: an operation that ends in the last interval
+    // is seen here, rather than by a redelivery after Pub/Sub's backoff.
+    const lastPollAt = deadline - lastPollMs(interval);
+    const now = Date.now();
+    if (now >= lastPollAt) throw new TransientError(`${what} did not finish in time`, 'operation-timeout');
+    await sleep(Math.min(interval, lastPollAt - now));
     interval = Math.min(options.maxIntervalMs ?? 10_000, Math.ceil(interval * 1.5));
   }
+}
+
+/** Time kept for the last poll's own call before the deadline: a tenth of the interval, at most a second. */
+function lastPollMs(interval: number): number {
+  return Math.min(1_000, interval / 10);
 }

@@ -6,9 +6,13 @@
  * The requests are paced: `fanOut.clustersPerMinute`, spread evenly in one-second slices, so that the invocations
  * they start do not spend an API's per-minute quota at once (docs/decisions.md, "Real time"). If the pace
  * would not fit in the time the invocation has left, it is raised to fit, with a warning: publishing everything
- * late is better than being killed at the timeout with half of it unpublished.
+ * late is better than being killed at the timeout with half of it unpublished. Minutes and slices are in the
+ * deployment's time (config `timeScale`), like the invocation budget they are measured against.
+ *
+ * The longest expected chains go out first (`longestChainsFirst`): the fleet request ends when its slowest cluster
+ * does, so that cluster should not wait behind the converged ones for its turn in the pace or for a free instance.
  */
-import type { PublishOutcome, RequestPublisher } from '../cloud/ports';
+import type { ClusterInfo, PublishOutcome, RequestPublisher } from '../cloud/ports';
 import { timeLeftMs } from '../deadline';
 import { classify, describeError, PermanentError, TransientError } from '../errors';
 import type { ReconcileRequest } from '../events/request';
@@ -16,6 +20,8 @@ import type { ClusterRef } from '../events/types';
 import type { ActionRecord } from './action';
 import { failed, type ReconcileContext, runStep } from './context';
 import { refString } from './names';
+import { expectedMs, nodePoolExpectedMs } from './resume';
+import { hasOwnWorkloadPool, poolsOffMetadataServer } from './workload-identity';
 
 /** A slice of the pace: requests falling due within one second go out together (one batch). */
 const SLICE_MS = 1_000;
@@ -60,10 +66,33 @@ export function clusterRequest(
   };
 }
 
-/** The pace that publishes `count` requests within `availableMs`, never slower than `configured`. */
-export function paceFor(count: number, configured: number, availableMs: number | undefined): number {
+/**
+ * The clusters in the order their requests are published: by the typical duration of the operations their steps
+ * will wait for as the cluster was listed — the workload identity update when it lacks its own pool, and each node
+ * pool's migration to the GKE metadata server — longest first; equal ones keep the listing order.
+ */
+export function longestChainsFirst(ctx: ReconcileContext, clusters: readonly ClusterInfo[]): ClusterRef[] {
+  const chainMs = (cluster: ClusterInfo) =>
+    (hasOwnWorkloadPool(cluster) ? 0 : expectedMs(ctx, 'clusterUpdate')) +
+    poolsOffMetadataServer(cluster).reduce((sum, pool) => sum + nodePoolExpectedMs(ctx, pool), 0);
+  return clusters
+    .map((cluster, index) => ({ ref: cluster.ref, ms: chainMs(cluster), index }))
+    .sort((a, b) => b.ms - a.ms || a.index - b.index)
+    .map((c) => c.ref);
+}
+
+/**
+ * The pace that publishes `count` requests within `availableMs`, never slower than `configured` (per `minuteMs`,
+ * a minute in the deployment's time).
+ */
+export function paceFor(
+  count: number,
+  configured: number,
+  availableMs: number | undefined,
+  minuteMs = 60_000,
+): number {
   if (availableMs === undefined || count === 0) return configured;
-  const needed = Math.ceil((count * 60_000) / Math.max(1, availableMs));
+  const needed = Math.ceil((count * minuteMs) / Math.max(1, availableMs));
   return Math.max(configured, needed);
 }
 
@@ -82,7 +111,9 @@ export async function fanOut(
 ): Promise<FanOutResult> {
   const target = request.scope === 'project' ? request.project : request.scope;
   const configured = ctx.config.fanOut.clustersPerMinute;
-  const perMinute = paceFor(refs.length, configured, scaled(timeLeftMs(clock.now())));
+  const minuteMs = 60_000 * ctx.config.timeScale;
+  const sliceMs = SLICE_MS * ctx.config.timeScale;
+  const perMinute = paceFor(refs.length, configured, scaled(timeLeftMs(clock.now())), minuteMs);
   if (perMinute > configured) {
     ctx.log.warn('fan-out paced faster than fanOut.clustersPerMinute to finish before the deadline', {
       configured,
@@ -92,7 +123,7 @@ export async function fanOut(
   }
   const parent = { dryRun: ctx.dryRun, requestId: request.requestId };
   const requestFor = (ref: ClusterRef) => clusterRequest(ref, parent, exportsByParent.has(refString(ref)));
-  const intervalMs = 60_000 / perMinute;
+  const intervalMs = minuteMs / perMinute;
   const started = clock.now();
   const outcomes: PublishOutcome[] = new Array(refs.length);
   let next = 0;
@@ -100,7 +131,7 @@ export async function fanOut(
     // Request i is due i × interval after the start; a slice publishes what falls due within the next second, in
     // one call (the library batches it into one Publish RPC), and slices are at least a second apart.
     const sliceStart = clock.now();
-    const dueInSlice = Math.ceil((sliceStart - started + SLICE_MS) / intervalMs);
+    const dueInSlice = Math.ceil((sliceStart - started + sliceMs) / intervalMs);
     const end = Math.min(refs.length, Math.max(next + 1, dueInSlice));
     const results = await publisher.publish(refs.slice(next, end).map(requestFor));
     results.forEach((outcome, i) => {
@@ -108,7 +139,7 @@ export async function fanOut(
     });
     next = end;
     if (next < refs.length) {
-      const wakeAt = Math.max(started + next * intervalMs - SLICE_MS, sliceStart + SLICE_MS);
+      const wakeAt = Math.max(started + next * intervalMs - sliceMs, sliceStart + sliceMs);
       const wait = wakeAt - clock.now();
       if (wait > 0) await clock.sleep(wait);
     }

@@ -15,7 +15,7 @@ import type { ClusterRef } from '../events/types';
 import { type ActionRecord, countOutcomes } from './action';
 import { reconcileCluster } from './cluster';
 import { failed, type ReconcileContext, runStep } from './context';
-import { fanOut } from './fanout';
+import { fanOut, longestChainsFirst } from './fanout';
 import { exportTargets, reconcileFleetExports } from './fleet-exports';
 import { refString } from './names';
 
@@ -41,22 +41,23 @@ const willRetry = (records: readonly ActionRecord[]) =>
   records.some((r) => r.outcome === 'failed' && r.retryable === true);
 
 /**
- * Clusters the request covers; only allowed projects are ever listed. A project whose listing fails is recorded
- * (and, if transient, makes the request come back) without stopping the other projects.
+ * Clusters the request covers (`clusters`: as listed, empty for a `cluster` request); only allowed projects are ever
+ * listed. A project whose listing fails is recorded (and, if transient, makes the request come back) without
+ * stopping the other projects.
  */
 export async function resolveScope(
   ctx: ReconcileContext,
   request: ReconcileRequest,
-): Promise<{ refs: ClusterRef[]; listed: ClusterInfo[]; records: ActionRecord[] }> {
+): Promise<{ refs: ClusterRef[]; clusters: ClusterInfo[]; records: ActionRecord[] }> {
   if (request.scope === 'cluster') {
     return {
       refs: [{ project: request.project, location: request.location, name: request.cluster }],
-      listed: [],
+      clusters: [],
       records: [],
     };
   }
   const projects = request.scope === 'project' ? [request.project] : ctx.config.projects;
-  const listed: ClusterInfo[] = [];
+  const clusters: ClusterInfo[] = [];
   const records: ActionRecord[] = [];
   for (const project of projects) {
     if (!ctx.config.projects.includes(project)) {
@@ -69,12 +70,12 @@ export async function resolveScope(
       continue;
     }
     try {
-      listed.push(...(await ctx.cloud.clusters.list(project)));
+      clusters.push(...(await ctx.cloud.clusters.list(project)));
     } catch (error) {
       records.push(await failed(ctx, 'list-clusters', project, error));
     }
   }
-  return { refs: listed.map((c) => c.ref), listed, records };
+  return { refs: clusters.map((c) => c.ref), clusters, records };
 }
 
 export interface RequestHooks {
@@ -88,13 +89,20 @@ export async function reconcileRequest(
   hooks: RequestHooks = {},
 ): Promise<RequestResult> {
   const started = performance.now();
-  const { refs, listed, records } = await resolveScope(ctx, request);
+  const { refs, clusters, records } = await resolveScope(ctx, request);
   if (request.scope !== 'cluster' && ctx.publisher) {
     // The member clusters' exports are reconciled here, once against one fleet-wide view, while the cluster requests
     // go out: those requests then leave them alone.
-    const targets = await exportTargets(ctx, listed);
+    const targets = await exportTargets(ctx, clusters);
     const [result, exportRecords] = await Promise.all([
-      fanOut(ctx, ctx.publisher, request, refs, undefined, new Set(targets.map((t) => refString(t.ref)))),
+      fanOut(
+        ctx,
+        ctx.publisher,
+        request,
+        longestChainsFirst(ctx, clusters),
+        undefined,
+        new Set(targets.map((t) => refString(t.ref))),
+      ),
       reconcileFleetExports(ctx, targets),
     ]);
     records.push(...result.records, ...exportRecords);

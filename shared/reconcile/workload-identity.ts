@@ -20,10 +20,20 @@ export function clusterWorkloadPool(ref: ClusterRef): string {
   return `${ref.project}.svc.id.goog`;
 }
 
+/** Workload identity is on with the cluster's own pool. */
+export function hasOwnWorkloadPool(cluster: ClusterInfo): boolean {
+  return cluster.workloadPool === clusterWorkloadPool(cluster.ref);
+}
+
+/** The node pools whose nodes do not run the GKE metadata server. */
+export function poolsOffMetadataServer(cluster: ClusterInfo): NodePoolInfo[] {
+  return cluster.nodePools.filter((p) => p.metadataMode !== 'GKE_METADATA');
+}
+
 export async function ensureWorkloadIdentity(ctx: ReconcileContext, cluster: ClusterInfo): Promise<Decision> {
   const desired = clusterWorkloadPool(cluster.ref);
   const { policy } = ctx.config.workloadIdentity;
-  if (cluster.workloadPool === desired) return { outcome: 'unchanged', reason: `pool ${desired}` };
+  if (hasOwnWorkloadPool(cluster)) return { outcome: 'unchanged', reason: `pool ${desired}` };
   if (cluster.workloadPool) {
     // GKE would not accept another pool; if one shows up, a human looks before anything changes.
     return {
@@ -72,7 +82,7 @@ export function isNewCluster(ctx: ReconcileContext, cluster: ClusterInfo, now = 
  * each recreates the pool's nodes), or reports them, per `workloadIdentity.nodePools`.
  */
 export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: ClusterInfo): Promise<Decision> {
-  const pending = cluster.nodePools.filter((p) => p.metadataMode !== 'GKE_METADATA');
+  const pending = poolsOffMetadataServer(cluster);
   if (pending.length === 0) {
     return {
       outcome: 'unchanged',

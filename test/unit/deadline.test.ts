@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { localWait } from '../../shared/cloud';
 import { waitFor } from '../../shared/cloud/operations';
-import { invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
+import { ANSWER_RESERVE_MS, invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
 import { classify, withRetry } from '../../shared/errors';
 
 const unavailable = () => Object.assign(new Error('unavailable'), { code: 14 });
@@ -68,6 +69,27 @@ describe('invocation deadline', () => {
     );
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 400, `stopped after ${elapsed} ms`);
+  });
+
+  it('polls an operation once more just before the deadline, not an interval early', async () => {
+    const started = Date.now();
+    // Polls every 400 ms, the work deadline 600 ms away, the operation done after 450 ms: the poll at 400 ms is too
+    // early and the next interval would end past the deadline, so the last poll comes just before it.
+    const done = await withDeadline(600 + ANSWER_RESERVE_MS, () =>
+      waitFor('operation-y', async () => (Date.now() - started >= 450 ? 'done' : undefined), {
+        timeoutMs: 300_000,
+        intervalMs: 400,
+        maxIntervalMs: 400,
+      }),
+    );
+    assert.equal(done, 'done');
+    assert.ok(Date.now() - started < 600 + ANSWER_RESERVE_MS);
+  });
+
+  it('against the stand-ins, the longest poll interval is the deployed 10 s times the time scale', () => {
+    assert.deepEqual(localWait(1), { intervalMs: 20, maxIntervalMs: 200 });
+    assert.equal(localWait(0.005).maxIntervalMs, 50);
+    assert.equal(localWait(0.0001).maxIntervalMs, 20);
   });
 
   it('cuts an operation wait short with a transient error', async () => {

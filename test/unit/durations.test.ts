@@ -50,7 +50,7 @@ describe('typical GCP durations', () => {
     assert.equal(new Timing().delivery('audit'), undefined);
     assert.deepEqual(a.delivery('reconcile'), {
       backoffMs: 100,
-      maxBackoffMs: 3_000,
+      maxBackoffMs: 600, // the reconcile subscription's 60 s maximum backoff, × 0.01
       maxAttempts: 20,
       requestTimeoutMs: 5_400,
     });

@@ -127,6 +127,32 @@ describe('fan-out: project and fleet requests publish one cluster request per cl
     assert.equal(summary?.target, `${PROJECT}/us-east4/c-0`);
   });
 
+  it('publishes the clusters with the longest expected chain of operations first, the rest in listing order', async () => {
+    const cloud = new FakeCloud();
+    const pool = (name: string, metadataMode: string, nodeCount = 1) => ({
+      name,
+      metadataMode,
+      nodeCount,
+      zones: 3,
+    });
+    const own = (ref: ClusterRef) => ({ workloadPool: `${ref.project}.svc.id.goog` });
+    const [a, b, c, d, e, f] = refs(6);
+    // a, c, f converged; b: workload identity off; d: one pool to move (3 nodes, 3 batches); e: both (longest).
+    cloud.addCluster(clusterInfo(a, { ...own(a), nodePools: [pool('p', 'GKE_METADATA')] }));
+    cloud.addCluster(clusterInfo(b, { nodePools: [pool('p', 'GKE_METADATA')] }));
+    cloud.addCluster(clusterInfo(c, { ...own(c) }));
+    cloud.addCluster(clusterInfo(d, { ...own(d), nodePools: [pool('p', 'GCE_METADATA')] }));
+    cloud.addCluster(clusterInfo(e, { nodePools: [pool('p', 'GCE_METADATA'), pool('q', 'GKE_METADATA')] }));
+    cloud.addCluster(clusterInfo(f, { ...own(f), nodePools: [pool('p', 'GKE_METADATA')] }));
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    await reconcileRequest({ ...ctx, publisher }, { scope: 'project', project: PROJECT });
+    assert.deepEqual(
+      publisher.published.map((r) => r.cluster),
+      ['c-4', 'c-3', 'c-1', 'c-0', 'c-2', 'c-5'],
+    );
+  });
+
   it('without a publisher (the CLI plan, or no reconcileTopic) a fleet request runs in process', async () => {
     const cloud = fleetOf(2);
     const { ctx } = testContext(cloud);
@@ -193,7 +219,27 @@ describe('fan-out pacing', () => {
     assert.match(result.records[0].reason ?? '', /raised from 60\/min/);
   });
 
+  it("keeps the pace in the deployment's time: at timeScale 0.01 a second is 10 ms", async () => {
+    const clock = new FakeClock();
+    const publisher = new RecordingPublisher(clock);
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 300 }, timeScale: 0.01 });
+    const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(23), clock);
+    assert.equal(result.perMinute, 300);
+    assert.deepEqual(
+      publisher.calls.map((c) => [c.at, c.requests.length]),
+      [
+        [0, 5],
+        [10, 5],
+        [20, 5],
+        [30, 5],
+        [40, 3],
+      ],
+    );
+  });
+
   it('paceFor keeps the configured pace when it fits and raises it when it does not', () => {
+    assert.equal(paceFor(250, 300, 384_000 * 0.01, 60_000 * 0.01), 300);
+    assert.equal(paceFor(250, 100, 600, 600), 250);
     assert.equal(paceFor(250, 300, undefined), 300);
     assert.equal(paceFor(250, 300, 384_000), 300);
     assert.equal(paceFor(250, 100, 60_000), 250);

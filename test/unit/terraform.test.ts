@@ -14,6 +14,7 @@ import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
+import { DELIVERY } from '../../sandbox/timing';
 import {
   GENERATED_DIR,
   generatedFiles,
@@ -412,6 +413,32 @@ describe('terraform/', () => {
         [...zones, 'Etc/UTC', 'Etc/GMT+5', 'EST5EDT', 'GB-Eire'].filter((z) => !shape.test(z)),
         [],
       );
+    });
+  });
+
+  describe('the sandbox delivers as deployed', () => {
+    it('sandbox/timing.ts DELIVERY holds the function_settings defaults of variables.tf', () => {
+      const text = root.files['variables.tf'];
+      const defaults = (fn: 'audit' | 'reconcile') => {
+        const block = new RegExp(`\\b${fn} = optional\\(object\\(\\{([^}]*)\\}\\)`).exec(text)?.[1] ?? '';
+        return Object.fromEntries(
+          [...block.matchAll(/(\w+)\s*=\s*optional\((?:string|number), "?([^")]+)"?\)/g)].map((m) => [
+            m[1],
+            m[2],
+          ]),
+        );
+      };
+      const ms = (seconds: string) => Number(seconds.replace(/s$/, '')) * 1000;
+      for (const fn of ['audit', 'reconcile'] as const) {
+        const d = defaults(fn);
+        assert.equal(DELIVERY.functionTimeoutMs, ms(d.timeout_seconds), `${fn} timeout_seconds`);
+        assert.equal(DELIVERY[fn].minimumBackoffMs, ms(d.minimum_backoff), `${fn} minimum_backoff`);
+        assert.equal(DELIVERY[fn].maximumBackoffMs, ms(d.maximum_backoff), `${fn} maximum_backoff`);
+        assert.equal(DELIVERY[fn].maxDeliveryAttempts, Number(d.max_delivery_attempts), `${fn} attempts`);
+      }
+      const reconcile = defaults('reconcile');
+      assert.equal(DELIVERY.reconcile.maxInstances, Number(reconcile.max_instances));
+      assert.equal(DELIVERY.reconcile.requestConcurrency, Number(reconcile.request_concurrency));
     });
   });
 
