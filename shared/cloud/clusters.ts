@@ -6,7 +6,15 @@
 
 import type { protos } from '@google-cloud/container';
 import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
-import { GrpcCode, grpcCode, isNotFound, type RetryOptions, TransientError, withRetry } from '../errors';
+import {
+  GrpcCode,
+  grpcCode,
+  isNotFound,
+  OperationFailedError,
+  type RetryOptions,
+  TransientError,
+  withRetry,
+} from '../errors';
 import type { ClusterRef } from '../events/types';
 import { parseNetworkPath } from '../policy/spokes';
 import { type WaitOptions, waitFor } from './operations';
@@ -199,8 +207,8 @@ export class ClustersAdapter implements ClustersPort {
       this.wait,
     );
     if (done.error?.code) {
-      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), {
-        code: done.error.code,
+      throw new OperationFailedError(started.name ?? name, done.error.message ?? '', {
+        grpc: done.error.code,
       });
     }
   }

@@ -3,7 +3,7 @@
  * polled with operations.get. googleapis' own retries are off (`retry: false`); withRetry owns the budget.
  */
 import type { gkehub_v1 } from 'googleapis/build/src/apis/gkehub/v1';
-import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { isNotFound, OperationFailedError, type RetryOptions, withRetry } from '../errors';
 import { SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import { type WaitOptions, waitFor } from './operations';
 import type { FleetPort, Membership, NewMembership } from './ports';
@@ -169,9 +169,9 @@ export class FleetAdapter implements FleetPort {
       this.wait,
     );
     if (done.error) {
-      // google.rpc.Status in the operation: keep its gRPC code so classify can read it.
-      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), {
-        code: done.error.code ?? 2,
+      // google.rpc.Status in the operation (code 2, UNKNOWN, when Hub sends none).
+      throw new OperationFailedError(started.name ?? '', done.error.message ?? '', {
+        grpc: done.error.code ?? 2,
       });
     }
     return done;

@@ -9,7 +9,7 @@ import type {
   NetworksClient,
   SubnetworksClient,
 } from '@google-cloud/compute/build/src/v1';
-import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { isNotFound, OperationFailedError, type RetryOptions, withRetry } from '../errors';
 import { type WaitOptions, waitFor } from './operations';
 import type { NetworkOperation, PeeringPort, PeeringState, SubnetRanges } from './ports';
 
@@ -152,9 +152,7 @@ export class PeeringAdapter implements PeeringPort {
     if (errors.length > 0) {
       // The operation's own error carries the same message shapes as a synchronous 4xx, so classify can read it.
       const message = errors.map((e) => e.message ?? e.code ?? 'unknown').join('; ');
-      throw Object.assign(new Error(`operation ${operation} failed: ${message}`), {
-        code: Number(done.httpErrorStatusCode) || 400,
-      });
+      throw new OperationFailedError(operation, message, { http: Number(done.httpErrorStatusCode) || 400 });
     }
   }
 }

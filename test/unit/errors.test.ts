@@ -3,29 +3,26 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiException } from '@kubernetes/client-node';
 import { GoogleError } from 'google-gax';
+import { ClusterGoneError } from '../../shared/cloud/kube-connector';
 import {
   classify,
   DEFAULT_RETRY,
   describeError,
   type ErrorClass,
   GrpcCode,
+  HttpStatusError,
   isAlreadyExists,
   isNotFound,
+  OperationFailedError,
   PermanentError,
   TransientError,
   withRetry,
 } from '../../shared/errors';
+import { grpcError } from '../fakes/errors';
 
 // gaxios is what googleapis (gkehub, cloudresourcemanager) throws with; not a direct dependency, so required from
 // node_modules where googleapis' install put it.
 const gaxios = require('gaxios') as typeof import('gaxios');
-
-/** gax (gRPC clients: container) error with a gRPC status code. */
-function grpcError(code: number, message = 'rpc failed'): Error {
-  const error = new GoogleError(message);
-  error.code = code;
-  return error;
-}
 
 /** client-node 2.x error as its generated API throws it: HTTP code, body as the response text. */
 function kubeError(code: number, status?: { reason: string; message: string }): ApiException<unknown> {
@@ -233,6 +230,38 @@ describe('errors: classify real error shapes', () => {
       () => new PermanentError('socket hang up'),
       'permanent',
     ],
+    // Spokefleet's own answers with a status
+    ['ClusterGoneError (not found)', () => new ClusterGoneError('gke-1'), 'permanent', true],
+    ['HttpStatusError 503', () => new HttpStatusError('secret: HTTP 503', 503), 'transient'],
+    ['HttpStatusError 404', () => new HttpStatusError('secret: HTTP 404', 404), 'permanent', true],
+    // Long-running operations that ended in error: GKE / Hub carry a gRPC code, Compute an HTTP status
+    ['GKE operation ABORTED', () => new OperationFailedError('op-1', 'aborted', { grpc: 10 }), 'transient'],
+    [
+      'GKE operation FAILED_PRECONDITION',
+      () => new OperationFailedError('op-1', 'no', { grpc: 9 }),
+      'permanent',
+    ],
+    [
+      'Hub operation NOT_FOUND',
+      () => new OperationFailedError('op-2', 'gone', { grpc: 5 }),
+      'permanent',
+      true,
+    ],
+    ['Compute operation 503', () => new OperationFailedError('op-3', 'backend', { http: 503 }), 'transient'],
+    [
+      'Compute operation 400',
+      () => new OperationFailedError('op-3', 'bad field', { http: 400 }),
+      'permanent',
+    ],
+    [
+      'Compute operation 400 "peering operation in progress"',
+      () => new OperationFailedError('op-3', PEERING_IN_PROGRESS, { http: 400 }),
+      'transient',
+    ],
+    // A numeric code on an error of no known stack is not guessed at: 503 is not UNAVAILABLE, 5 not NOT_FOUND.
+    ['an Error with a bare code 503', () => Object.assign(new Error('x'), { code: 503 }), 'permanent'],
+    ['an Error with a bare code 14', () => Object.assign(new Error('x'), { code: 14 }), 'permanent'],
+    ['an Error with a bare code 5', () => Object.assign(new Error('x'), { code: 5 }), 'permanent'],
     // Plain errors and odd inputs
     [
       'a programming error mentioning network',
@@ -321,7 +350,7 @@ describe('errors: withRetry', () => {
       start: clock,
     };
   }
-  const transient = () => Object.assign(new Error('unavailable'), { code: GrpcCode.UNAVAILABLE });
+  const transient = () => grpcError(GrpcCode.UNAVAILABLE, 'unavailable');
 
   it('retries a transient failure, then returns the result', async () => {
     const h = harness();
