@@ -17,30 +17,34 @@ import { workDeadline } from './deadline';
  *   OperationFailedError (a long-running operation that ended in error)
  */
 
-export class PermanentError extends Error {
-  override readonly name = 'PermanentError';
+/** A failure Spokefleet has classified itself: `errorClass` says whether trying again can help. */
+export abstract class ClassifiedError extends Error {
   constructor(
+    readonly errorClass: ErrorClass,
     message: string,
-    readonly reason: string = 'permanent',
+    readonly reason: string = errorClass,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+export class PermanentError extends ClassifiedError {
+  override readonly name = 'PermanentError';
+  constructor(message: string, reason?: string, options?: { cause?: unknown }) {
+    super('permanent', message, reason, options);
+  }
+}
+
+export class TransientError extends ClassifiedError {
+  override readonly name = 'TransientError';
+  constructor(message: string, reason?: string, options?: { cause?: unknown }) {
+    super('transient', message, reason, options);
   }
 }
 
 /** A permanent "the thing is not there" of Spokefleet's own: isNotFound is true for it. */
 export class NotFoundError extends PermanentError {}
-
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-  constructor(
-    message: string,
-    readonly reason: string = 'transient',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 /** An HTTP answer Spokefleet read itself with fetch (no client library to throw for it): its status decides. */
 export class HttpStatusError extends Error {
@@ -150,8 +154,7 @@ interface ErrorLike {
 
 /** Recognises the stack an error comes from by the shape its library gives it (see the list above). */
 export function readError(error: unknown, depth = 0): ErrorSignal {
-  if (error instanceof PermanentError) return { kind: 'spokefleet', errorClass: 'permanent' };
-  if (error instanceof TransientError) return { kind: 'spokefleet', errorClass: 'transient' };
+  if (error instanceof ClassifiedError) return { kind: 'spokefleet', errorClass: error.errorClass };
   if (!error || typeof error !== 'object') return { kind: 'unknown' };
   const e = error as ErrorLike;
   if (error instanceof HttpStatusError) return { kind: 'http', status: error.status };
@@ -254,6 +257,16 @@ export function isNotFound(error: unknown): boolean {
     (signal.kind === 'http' && signal.status === 404) ||
     (signal.kind === 'grpc' && signal.code === GrpcCode.NOT_FOUND)
   );
+}
+
+/** Absent is a state, not an error: the call's value, or undefined when what it reads is not found. */
+export async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** True for HTTP 429 / gRPC RESOURCE_EXHAUSTED: a rate limit, or an allocation quota that is used up. */

@@ -9,8 +9,8 @@ import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1'
 import {
   GrpcCode,
   grpcCode,
-  isNotFound,
   OperationFailedError,
+  orUndefined,
   type RetryOptions,
   TransientError,
   withRetry,
@@ -123,16 +123,10 @@ export class ClustersAdapter implements ClustersPort {
   ) {}
 
   async get(ref: ClusterRef): Promise<ClusterInfo | undefined> {
-    try {
-      const [cluster] = await withRetry(
-        () => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY),
-        this.retry,
-      );
-      return toClusterInfo(ref.project, cluster);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await orUndefined(() =>
+      withRetry(() => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY), this.retry),
+    );
+    return found && toClusterInfo(ref.project, found[0]);
   }
 
   async list(project: string): Promise<ClusterInfo[]> {

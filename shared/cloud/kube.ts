@@ -19,8 +19,8 @@ import { type CallCaps, DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import {
   httpStatus,
   isAlreadyExists,
-  isNotFound,
   kubeStatus,
+  orUndefined,
   type RetryOptions,
   TransientError,
   withRetry,
@@ -178,16 +178,6 @@ function isTypeNotServed(error: unknown): boolean {
 
 const MCS_NOT_SERVED =
   'the cluster does not serve ServiceExports yet (GKE installs the net.gke.io resources some minutes after the cluster joins a fleet with Multi-Cluster Services)';
-
-/** Absent is a state, not an error. */
-async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
 
 export class KubeAdapter implements KubePort {
   private readonly core: CoreV1Api;
