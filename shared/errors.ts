@@ -165,10 +165,10 @@ export function readError(error: unknown, depth = 0): ErrorSignal {
   if (GAXIOS_ERROR in e) {
     if (typeof e.response?.status === 'number')
       return { kind: 'http', status: e.response.status, reason: googleStatus(e.response.data) };
-    // No answer: the cause is the transport's error (node-fetch FetchError, undici, AbortSignal's DOMException).
+    // No answer: the cause is the transport's error (node-fetch FetchError, fetch's TypeError, AbortSignal's
+    // DOMException); gaxios copies its code, when it has one, to its own `code`.
     const cause = depth < 4 && e.cause ? readError(e.cause, depth + 1) : undefined;
     if (cause && cause.kind !== 'unknown') return cause;
-    if (e.code === 'TimeoutError' || e.code === 'AbortError') return { kind: 'timeout' };
     return typeof e.code === 'string' ? { kind: 'transport', code: e.code } : { kind: 'unknown' };
   }
   if (typeof e.code === 'number' && 'metadata' in e) return { kind: 'grpc', code: e.code };
