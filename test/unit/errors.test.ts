@@ -313,6 +313,12 @@ describe('errors: classify real error shapes', () => {
       'transient',
     ],
     [
+      'gaxios 404 whose JSON body has no error object',
+      () => Object.assign(gaxiosErrorOf(404, 'NOT_FOUND'), { response: { status: 404, data: {} } }),
+      'permanent',
+      true,
+    ],
+    [
       'gaxios 409 without a body: already exists',
       () =>
         Object.assign(gaxiosErrorOf(409, 'ALREADY_EXISTS'), { response: { status: 409, data: undefined } }),
@@ -401,6 +407,7 @@ describe('errors: describeError', () => {
       new Error('x'.repeat(10_000)),
       'y'.repeat(10_000),
       grpcError(14, 'z'.repeat(10_000)),
+      kubeError(409, kubeStatus('Conflict', 'k'.repeat(10_000))),
     ]) {
       const text = describeError(error);
       assert.ok(text.length <= 510, `length ${text.length}`);
