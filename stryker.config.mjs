@@ -3,7 +3,9 @@
 // (it requires lib/cli/run-helpers, which mocha 12 ships as run-helpers.cjs), so there is no per-test coverage and
 // each mutant runs every spec in SPEC — keep SPEC to the tests of the files in MUTATE.
 // Incremental: reports/stryker-incremental.json remembers each mutant's result, so a re-run tests only the mutants
-// of changed code or changed tests. A smaller run for one file or a few:
+// of changed code. Not of changed tests: to the command runner the whole command is one test, so after a test
+// change a re-run reuses the old results (survivors stay survived); add `-- --force` to retest every mutant.
+// A smaller run for one file or a few:
 //   MUTATE=shared/deadline.ts,shared/errors.ts SPEC=test/unit/deadline.test.ts,test/unit/errors.test.ts npm run test:mutation
 // docs/reliability.md records what was run and the score measured.
 const list = (value, fallback) => (value ? value.split(',') : fallback);

@@ -5,18 +5,12 @@
  */
 import { z } from 'zod';
 import { networkPatternProblem } from './policy/network-pattern';
-import { DNS1123_LABEL, PROJECT_ID } from './validators';
+import { DNS1035_LABEL, DNS1123_LABEL, PROJECT_ID, PUBSUB_TOPIC } from './validators';
 
-const NETWORK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-/** Valid both as a Kubernetes label value and as a Google Cloud label value (lowercase, no dots). */
-const OWNER = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
-/** Pub/Sub's resource name rules: a topic id starts with a letter, 3–255 characters, not starting with `goog`. */
-const PUBSUB_TOPIC =
-  /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/(?!goog)[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$/;
 
 const projectId = z
   .string()
@@ -60,7 +54,7 @@ const spoke = z.union(
   [
     z.strictObject({
       project: projectId.optional(),
-      network: z.string().regex(NETWORK_NAME, 'must be a VPC network name'),
+      network: z.string().regex(DNS1035_LABEL, 'must be a VPC network name'),
     }),
     z.strictObject({ networkPattern }),
   ],
@@ -165,7 +159,8 @@ const schema = z
      */
     owner: z
       .string()
-      .regex(OWNER, 'must be 1–63 lowercase letters, digits and hyphens, starting with a letter')
+      // Valid both as a Kubernetes label value and as a Google Cloud label value (lowercase, no dots).
+      .regex(DNS1035_LABEL, 'must be 1–63 lowercase letters, digits and hyphens, starting with a letter')
       .default('spokefleet'),
     /** GKE's documented MCS limits; change only if Google's limits change for you. */
     limits: z

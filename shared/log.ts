@@ -1,15 +1,15 @@
 /**
- * Structured logging: one JSON object per line on stdout, written by @google-cloud/logging's LogSync, which Cloud
- * Run's logging agent turns into LogEntries (severity, message, jsonPayload). Every line can carry the fields an
- * operator filters on: eventId, cluster, step, outcome.
+ * Structured logging: one JSON object per line on stdout, which Cloud Run's logging agent turns into a LogEntry
+ * (Cloud Logging, "Structured logging", special JSON fields): `severity`, `message`, `timestamp` ({seconds, nanos})
+ * and `logging.googleapis.com/insertId` become LogEntry fields, as do any `logging.googleapis.com/*` keys a caller
+ * passes (trace, labels, …); every other key lands in jsonPayload. Every line can carry the fields an operator
+ * filters on: eventId, cluster, step, outcome. The line is written here, without a logging library: the line format
+ * is all Cloud Run needs, and nothing is loaded for it at cold start.
  *
  * Secrets never reach a log line: fields whose key looks like a credential are replaced before writing, and
  * callers log error descriptions (shared/errors describeError), never requests or headers.
  */
-import type { Writable } from 'node:stream';
-import type { Logging } from '@google-cloud/logging';
-import { Entry } from '@google-cloud/logging/build/src/entry';
-import { LogSync } from '@google-cloud/logging/build/src/log-sync';
+import { randomBytes } from 'node:crypto';
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -61,9 +61,50 @@ export function redact(value: unknown, depth = 0): unknown {
   );
 }
 
+/**
+ * Where lines go, with the fields every line of one logger shares. Cloud Logging orders entries of the same
+ * timestamp by insertId, so ids increase within an instance (a random prefix per instance, then a counter).
+ */
+class Sink {
+  private readonly prefix = randomBytes(6).toString('base64url');
+  private count = 0;
+  constructor(
+    private readonly transport: { write(line: string): unknown },
+    readonly logName: string,
+  ) {}
+
+  write(severity: Severity, payload: Record<string, unknown>): void {
+    const ms = Date.now();
+    const entry = {
+      severity,
+      'logging.googleapis.com/insertId': `${this.prefix}${(++this.count).toString(36).padStart(10, '0')}`,
+      // The caller's fields may set severity or a logging.googleapis.com/* key themselves, not the time or log.
+      ...payload,
+      timestamp: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
+      logName: this.logName,
+    };
+    this.transport.write(`${toJson(entry, severity)}\n`);
+  }
+}
+
+/** One JSON line; a value JSON cannot write (a BigInt, a throwing toJSON) costs that value, never the line. */
+function toJson(entry: Record<string, unknown>, severity: Severity): string {
+  try {
+    return JSON.stringify(entry, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch (error) {
+    return JSON.stringify({
+      timestamp: entry.timestamp,
+      severity,
+      message: String(entry.message),
+      logName: entry.logName,
+      logError: `the line's fields could not be written: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
+}
+
 class StructuredLogger implements Logger {
   constructor(
-    private readonly sink: LogSync,
+    private readonly sink: Sink,
     private readonly minRank: number,
     private readonly fields: LogFields,
   ) {}
@@ -90,25 +131,16 @@ class StructuredLogger implements Logger {
 
   private write(severity: Severity, message: string, fields?: LogFields): void {
     if (RANK[severity] < this.minRank) return;
-    const payload = redact({ message, ...this.fields, ...fields }) as Record<string, unknown>;
-    this.sink.write(this.sink.entry({ severity }, payload));
+    this.sink.write(severity, redact({ message, ...this.fields, ...fields }) as Record<string, unknown>);
   }
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  // LogSync needs only these three members of a Logging client. Deep imports of LogSync and Entry instead of the
-  // whole @google-cloud/logging package keep about 150 ms off every cold start, and a fixed projectId means no
-  // look-up (no metadata server calls).
-  const logging = {
-    projectId: options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? 'spokefleet',
-    detectedResource: undefined,
-    entry: (metadata: object, data: object) => new Entry(metadata, data),
-  } as unknown as Logging;
-  const transport = options.transport ?? process.stdout;
-  // useMessageField:false puts the fields at the top level of the line, which Cloud Run maps to jsonPayload.
-  const sink = new LogSync(logging, options.name ?? 'spokefleet', transport as Writable, {
-    useMessageField: false,
-  });
+  const projectId = options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? 'spokefleet';
+  const sink = new Sink(
+    options.transport ?? process.stdout,
+    `projects/${projectId}/logs/${encodeURIComponent(options.name ?? 'spokefleet')}`,
+  );
   return new StructuredLogger(sink, LEVEL_RANK[options.level ?? 'info'], options.fields ?? {});
 }
 
@@ -119,7 +151,7 @@ export class MemoryTransport {
     this.lines.push(...line.split('\n').filter(Boolean));
     return true;
   }
-  /** The parsed JSON objects, diagnostics from the logging library itself left out. */
+  /** The parsed JSON objects (lines that carry a logging library's diagnostics left out). */
   records(): Array<Record<string, unknown>> {
     return this.lines
       .map((line) => JSON.parse(line) as Record<string, unknown>)

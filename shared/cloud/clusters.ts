@@ -6,7 +6,15 @@
 
 import type { protos } from '@google-cloud/container';
 import type { ClusterManagerClient } from '@google-cloud/container/build/src/v1';
-import { GrpcCode, grpcCode, isNotFound, type RetryOptions, TransientError, withRetry } from '../errors';
+import {
+  GrpcCode,
+  grpcCode,
+  OperationFailedError,
+  orUndefined,
+  type RetryOptions,
+  TransientError,
+  withRetry,
+} from '../errors';
 import type { ClusterRef } from '../events/types';
 import { parseNetworkPath } from '../policy/spokes';
 import { type WaitOptions, waitFor } from './operations';
@@ -115,16 +123,10 @@ export class ClustersAdapter implements ClustersPort {
   ) {}
 
   async get(ref: ClusterRef): Promise<ClusterInfo | undefined> {
-    try {
-      const [cluster] = await withRetry(
-        () => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY),
-        this.retry,
-      );
-      return toClusterInfo(ref.project, cluster);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await orUndefined(() =>
+      withRetry(() => this.client().getCluster({ name: clusterName(ref) }, NO_LIBRARY_RETRY), this.retry),
+    );
+    return found && toClusterInfo(ref.project, found[0]);
   }
 
   async list(project: string): Promise<ClusterInfo[]> {
@@ -199,8 +201,8 @@ export class ClustersAdapter implements ClustersPort {
       this.wait,
     );
     if (done.error?.code) {
-      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), {
-        code: done.error.code,
+      throw new OperationFailedError(started.name ?? name, done.error.message ?? '', {
+        grpc: done.error.code,
       });
     }
   }

@@ -3,7 +3,7 @@
  * polled with operations.get. googleapis' own retries are off (`retry: false`); withRetry owns the budget.
  */
 import type { gkehub_v1 } from 'googleapis/build/src/apis/gkehub/v1';
-import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { OperationFailedError, orUndefined, type RetryOptions, withRetry } from '../errors';
 import { SETTLING_MEMBERSHIP_STATES } from '../membership-name';
 import { type WaitOptions, waitFor } from './operations';
 import type { FleetPort, Membership, NewMembership } from './ports';
@@ -49,16 +49,10 @@ export class FleetAdapter implements FleetPort {
 
   /** One membership, or undefined when it is gone (awaitMembership polls it while it settles). */
   private async getMembership(name: string): Promise<Membership | undefined> {
-    try {
-      const { data } = await withRetry(
-        () => this.hub().projects.locations.memberships.get({ name }),
-        this.retry,
-      );
-      return toMembership(data);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await orUndefined(() =>
+      withRetry(() => this.hub().projects.locations.memberships.get({ name }), this.retry),
+    );
+    return found && toMembership(found.data);
   }
 
   async createMembership(
@@ -123,19 +117,16 @@ export class FleetAdapter implements FleetPort {
   }
 
   async hasFeature(fleetProject: string, featureId: string): Promise<boolean> {
-    try {
-      await withRetry(
+    const found = await orUndefined(() =>
+      withRetry(
         () =>
           this.hub().projects.locations.features.get({
             name: `projects/${fleetProject}/locations/global/features/${featureId}`,
           }),
         this.retry,
-      );
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+      ),
+    );
+    return found !== undefined;
   }
 
   async createFeature(
@@ -169,9 +160,9 @@ export class FleetAdapter implements FleetPort {
       this.wait,
     );
     if (done.error) {
-      // google.rpc.Status in the operation: keep its gRPC code so classify can read it.
-      throw Object.assign(new Error(`operation ${started.name} failed: ${done.error.message ?? ''}`), {
-        code: done.error.code ?? 2,
+      // google.rpc.Status in the operation (code 2, UNKNOWN, when Hub sends none).
+      throw new OperationFailedError(started.name ?? '', done.error.message ?? '', {
+        grpc: done.error.code ?? 2,
       });
     }
     return done;

@@ -6,7 +6,7 @@
  * (gcloud: command_lib/container/fleet/memberships/util.py, and `RegionalGatewayEndpoint` in gateway.py).
  */
 import type { Config } from '../config';
-import { PermanentError, type RetryOptions } from '../errors';
+import { NotFoundError, PermanentError, type RetryOptions } from '../errors';
 import { parseMembershipName } from '../membership-name';
 import { KubeAdapter, kubeConfigFor } from './kube';
 import type { ClustersPort, KubeConnector, KubePort, KubeTarget } from './ports';
@@ -18,8 +18,7 @@ export const CONNECT_GATEWAY = 'https://connectgateway.googleapis.com';
  * GKE has no such cluster (any more): nothing to connect to and nothing there to read. It answers "not found", so
  * the callers that skip clusters deleted since the member list was read (the fleet-wide export view) skip it.
  */
-export class ClusterGoneError extends PermanentError {
-  readonly code = 404;
+export class ClusterGoneError extends NotFoundError {
   constructor(cluster: string) {
     super(`cluster ${cluster} no longer exists`, 'cluster-gone');
   }

@@ -19,8 +19,8 @@ import { type CallCaps, DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import {
   httpStatus,
   isAlreadyExists,
-  isNotFound,
   kubeStatus,
+  orUndefined,
   type RetryOptions,
   TransientError,
   withRetry,
@@ -56,8 +56,19 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * for a fleet reconcile of 100 clusters (test/reliability/resources.test.ts). One pool per origin (the Connect
  * gateway serves every cluster from one) and TLS setting, for the life of the instance, reuses connections across
  * calls and events. The token is not part of the pool: it is set per request.
+ *
+ * This relies on client-node internals (the version is pinned exactly in package.json): KubeConfig's
+ * `applySecurityAuthentication` puts its Agent on the RequestContext with `setDispatcher`, and the fetch library
+ * sends with `getDispatcher()`. test/unit/kube-pool.test.ts fails when either changes.
  */
 const pools = new Map<string, Dispatcher>();
+
+/** Closes every pooled connection (a process that ends its use of Kubernetes: tests, the sandbox). */
+export async function closeKubePools(): Promise<void> {
+  const open = [...pools.values()];
+  pools.clear();
+  await Promise.all(open.map((pool) => pool.close()));
+}
 
 /** The abort signal of the call in progress (KubeAdapter.call), for the request it makes. */
 const callSignal = new AsyncLocalStorage<AbortSignal>();
@@ -72,12 +83,16 @@ class PooledKubeConfig extends KubeConfig {
     // client-node hands this signal to fetch: the request, its connection and the body read end on time.
     const signal = callSignal.getStore();
     if (signal) context.setSignal(signal);
-    // The Agent just made has opened nothing yet; the pooled one replaces it.
+    // The Agent just made has opened nothing yet; the pooled one replaces it, and it is closed at once.
     const made = context.getDispatcher();
     if (!made) return;
     const pooled = pools.get(this.poolKey);
-    if (pooled) context.setDispatcher(pooled);
-    else pools.set(this.poolKey, made);
+    if (!pooled) {
+      pools.set(this.poolKey, made);
+      return;
+    }
+    context.setDispatcher(pooled);
+    await made.close();
   }
 }
 
@@ -178,16 +193,6 @@ function isTypeNotServed(error: unknown): boolean {
 
 const MCS_NOT_SERVED =
   'the cluster does not serve ServiceExports yet (GKE installs the net.gke.io resources some minutes after the cluster joins a fleet with Multi-Cluster Services)';
-
-/** Absent is a state, not an error. */
-async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
 
 export class KubeAdapter implements KubePort {
   private readonly core: CoreV1Api;

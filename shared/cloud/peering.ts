@@ -9,7 +9,7 @@ import type {
   NetworksClient,
   SubnetworksClient,
 } from '@google-cloud/compute/build/src/v1';
-import { isNotFound, type RetryOptions, withRetry } from '../errors';
+import { OperationFailedError, orUndefined, type RetryOptions, withRetry } from '../errors';
 import { type WaitOptions, waitFor } from './operations';
 import type { NetworkOperation, PeeringPort, PeeringState, SubnetRanges } from './ports';
 
@@ -28,61 +28,48 @@ export class PeeringAdapter implements PeeringPort {
   ) {}
 
   async listSubnetRanges(project: string, network: string): Promise<SubnetRanges[] | undefined> {
-    let links: string[];
-    try {
-      const [net] = await withRetry(
-        () => this.networks().get({ project, network }, NO_LIBRARY_RETRY),
-        this.retry,
-      );
-      links = net.subnetworks ?? [];
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await orUndefined(() =>
+      withRetry(() => this.networks().get({ project, network }, NO_LIBRARY_RETRY), this.retry),
+    );
+    if (!found) return undefined;
+    const links = found[0].subnetworks ?? [];
     const ranges: SubnetRanges[] = [];
     // One at a time: a VPC has a handful of subnetworks, and this runs once per gateway (its first addition).
     for (const link of links) {
       const match = /projects\/([^/]+)\/regions\/([^/]+)\/subnetworks\/([^/]+)$/.exec(link);
       if (!match) continue;
       const [, subnetProject, region, name] = match;
-      try {
-        const [subnet] = await withRetry(
+      const read = await orUndefined(() =>
+        withRetry(
           () =>
             this.subnetworks().get({ project: subnetProject, region, subnetwork: name }, NO_LIBRARY_RETRY),
           this.retry,
-        );
-        if (!subnet.ipCidrRange) continue;
-        ranges.push({
-          name,
-          region,
-          primary: subnet.ipCidrRange,
-          secondary: (subnet.secondaryIpRanges ?? []).flatMap((r) => (r.ipCidrRange ? [r.ipCidrRange] : [])),
-        });
-      } catch (error) {
-        // Deleted between the two reads: it no longer serves anything.
-        if (!isNotFound(error)) throw error;
-      }
+        ),
+      );
+      // Undefined: deleted between the two reads, it no longer serves anything.
+      const subnet = read?.[0];
+      if (!subnet?.ipCidrRange) continue;
+      ranges.push({
+        name,
+        region,
+        primary: subnet.ipCidrRange,
+        secondary: (subnet.secondaryIpRanges ?? []).flatMap((r) => (r.ipCidrRange ? [r.ipCidrRange] : [])),
+      });
     }
     return ranges;
   }
 
   async get(project: string, network: string, peeringName: string): Promise<PeeringState | undefined> {
-    try {
-      const [net] = await withRetry(
-        () => this.networks().get({ project, network }, NO_LIBRARY_RETRY),
-        this.retry,
-      );
-      const peering = (net.peerings ?? []).find((p) => p.name === peeringName);
-      if (!peering) return undefined;
-      return {
-        name: peeringName,
-        exportCustomRoutes: peering.exportCustomRoutes === true,
-        importCustomRoutes: peering.importCustomRoutes === true,
-      };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await orUndefined(() =>
+      withRetry(() => this.networks().get({ project, network }, NO_LIBRARY_RETRY), this.retry),
+    );
+    const peering = (found?.[0].peerings ?? []).find((p) => p.name === peeringName);
+    if (!peering) return undefined;
+    return {
+      name: peeringName,
+      exportCustomRoutes: peering.exportCustomRoutes === true,
+      importCustomRoutes: peering.importCustomRoutes === true,
+    };
   }
 
   async update(project: string, network: string, peering: PeeringState): Promise<void> {
@@ -152,9 +139,7 @@ export class PeeringAdapter implements PeeringPort {
     if (errors.length > 0) {
       // The operation's own error carries the same message shapes as a synchronous 4xx, so classify can read it.
       const message = errors.map((e) => e.message ?? e.code ?? 'unknown').join('; ');
-      throw Object.assign(new Error(`operation ${operation} failed: ${message}`), {
-        code: Number(done.httpErrorStatusCode) || 400,
-      });
+      throw new OperationFailedError(operation, message, { http: Number(done.httpErrorStatusCode) || 400 });
     }
   }
 }

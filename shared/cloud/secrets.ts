@@ -5,7 +5,7 @@
 import { GoogleAuth } from 'google-auth-library';
 import { timedCall } from '../calls';
 import type { Config } from '../config';
-import { PermanentError, type RetryOptions, withRetry } from '../errors';
+import { HttpStatusError, PermanentError, type RetryOptions, withRetry } from '../errors';
 
 const SECRET_MANAGER = 'https://secretmanager.googleapis.com';
 const CALL = 'secretmanager.versions.access';
@@ -25,9 +25,7 @@ export function secretReader(config: Config, retry: RetryOptions = {}): (name: s
               signal: AbortSignal.timeout(timeoutMs),
             });
             if (!response.ok)
-              throw Object.assign(new Error(`secret ${name}: HTTP ${response.status}`), {
-                code: response.status,
-              });
+              throw new HttpStatusError(`secret ${name}: HTTP ${response.status}`, response.status);
             return (await response.json()) as { payload?: { data?: string } };
           }
           auth ??= new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });

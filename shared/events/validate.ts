@@ -4,16 +4,21 @@
  * (Cyrillic "а", fullwidth digits, …) never pass as a name an API call is then made with.
  */
 import { PermanentError } from '../errors';
-import { DNS1123_LABEL, isDns1123Label, isProjectId, PROJECT_ID } from '../validators';
+import {
+  DNS1035_LABEL,
+  DNS1123_LABEL,
+  isDns1035Label,
+  isDns1123Label,
+  isProjectId,
+  PROJECT_ID,
+} from '../validators';
 
-export { isDns1123Label, isProjectId };
+export { isDns1035Label, isDns1123Label, isProjectId };
 
 /** A zone (`us-east4-a`) or a region (`us-east4`). */
 const LOCATION = /^[a-z]+-[a-z]+\d+(-[a-z])?$/;
 /** GKE cluster name: at most 40 characters, starts with a letter, does not end with a hyphen. */
 const CLUSTER_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
-/** Kubernetes DNS-1035 label (Service names): like DNS-1123 but must start with a letter. */
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 3339 as Google writes it: `2024-09-13T01:37:13.987956868Z`, up to nanoseconds, `Z` or an offset. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -21,8 +26,6 @@ export const isLocation = (value: unknown): value is string =>
   typeof value === 'string' && value.length <= 63 && LOCATION.test(value);
 export const isClusterName = (value: unknown): value is string =>
   typeof value === 'string' && CLUSTER_NAME.test(value);
-export const isDns1035Label = (value: unknown): value is string =>
-  typeof value === 'string' && DNS1035_LABEL.test(value);
 export const isTimestamp = (value: unknown): value is string =>
   typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value));
 

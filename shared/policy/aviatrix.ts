@@ -15,6 +15,7 @@
 import { CallTimeoutError, DEFAULT_CALL_CAP_MS, timedCall } from '../calls';
 import { isLoopbackUrl } from '../config';
 import { PermanentError, TransientError } from '../errors';
+import { GCP_VPC_ID } from '../validators';
 import type { KnownSpoke } from './spokes';
 
 export interface SpokeDirectory {
@@ -80,7 +81,7 @@ const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME_MISMATCH
 /** `gcp-spoke100-us-east4~-~my-project` → `{network, project}`; other clouds' ids → undefined. */
 export function parseGcpVpcId(vpcId: unknown): KnownSpoke | undefined {
   if (typeof vpcId !== 'string') return undefined;
-  const match = /^([a-z]([-a-z0-9]{0,61}[a-z0-9])?)~-~([a-z][a-z0-9-]{4,28}[a-z0-9])$/.exec(vpcId);
+  const match = GCP_VPC_ID.exec(vpcId);
   return match ? { network: match[1], project: match[3] } : undefined;
 }
 

@@ -24,7 +24,8 @@ export async function reconcileService(
     try {
       membership = findMembershipFor(await fleetMemberships(ctx), ref)?.name;
     } catch (error) {
-      records.push(await failed(ctx, 'exports', target, error));
+      // The fleet's memberships name the Connect gateway address: reading them is part of connecting.
+      records.push(await failed(ctx, 'kube-connect', target, error));
       return records;
     }
     if (!membership) {
@@ -37,7 +38,10 @@ export async function reconcileService(
   try {
     kube = await kubeFor(ctx, { ref, membership, cluster });
   } catch (error) {
-    records.push(await failed(ctx, 'exports', target, error));
+    records.push(
+      await failed(ctx, 'kube-connect', target, error),
+      skipped('exports', target, ctx, 'the Kubernetes API is unreachable'),
+    );
     return records;
   }
   records.push(await syncServiceExport(ctx, kube, ref, namespace, name));

@@ -2,6 +2,8 @@
  * In-memory fakes of the cloud ports, for unit tests of the reconcile logic. They keep state like the real APIs
  * would and record every call, so tests assert the exact writes a step made (recording stubs).
  */
+
+import { ClusterGoneError } from '../../shared/cloud/kube-connector';
 import type {
   Cloud,
   ClusterInfo,
@@ -20,6 +22,7 @@ import type {
 } from '../../shared/cloud/ports';
 import { TransientError } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
+import { gaxiosError, grpcError, kubeError } from './errors';
 
 export interface Call {
   api: string;
@@ -28,8 +31,10 @@ export interface Call {
 }
 
 const key = (ref: ClusterRef) => `${ref.project}/${ref.location}/${ref.name}`;
-const notFound = () => Object.assign(new Error('not found'), { code: 404 });
-const alreadyExists = () => Object.assign(new Error('already exists'), { code: 6 });
+// Each port rethrows what its client library throws: gRPC for GKE, gaxios for GKE Hub, client-node for Kubernetes.
+const clusterNotFound = () => grpcError(5, 'not found');
+const membershipNotFound = () => gaxiosError(404, 'NOT_FOUND', 'not found');
+const membershipExists = () => gaxiosError(409, 'ALREADY_EXISTS', 'already exists');
 
 const WRITES = /^(set|update|create|delete|record)/;
 
@@ -120,8 +125,7 @@ export class FakeKube implements KubePort {
   }
   async createNamespace(name: string, labels: Record<string, string>) {
     this.call('createNamespace', name, labels);
-    if (this.namespaces.has(name))
-      throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
+    if (this.namespaces.has(name)) throw kubeError(409, 'exists', 'AlreadyExists');
     this.namespaces.set(name, labels);
   }
   async getService(namespace: string, name: string) {
@@ -143,8 +147,7 @@ export class FakeKube implements KubePort {
   }
   async createServiceExport(namespace: string, name: string, labels: Record<string, string>) {
     this.call('createServiceExport', namespace, name, labels);
-    if (this.exports.has(`${namespace}/${name}`))
-      throw Object.assign(new Error('exists'), { code: 409, body: { reason: 'AlreadyExists' } });
+    if (this.exports.has(`${namespace}/${name}`)) throw kubeError(409, 'exists', 'AlreadyExists');
     const created: KubeServiceExport = {
       metadata: { name, namespace, labels, creationTimestamp: this.log.created() },
       conditions: [],
@@ -154,7 +157,7 @@ export class FakeKube implements KubePort {
   }
   async deleteServiceExport(namespace: string, name: string) {
     this.call('deleteServiceExport', namespace, name);
-    if (!this.exports.delete(`${namespace}/${name}`)) throw notFound();
+    if (!this.exports.delete(`${namespace}/${name}`)) throw kubeError(404, 'not found');
   }
   async listServiceImports() {
     this.call('listServiceImports');
@@ -242,16 +245,15 @@ export class FakeCloud implements Cloud {
     setWorkloadPool: async (ref: ClusterRef, pool: string) => {
       this.log.record('clusters', 'setWorkloadPool', [ref, pool]);
       const c = this.clusterStore.get(key(ref));
-      if (!c) throw notFound();
+      if (!c) throw clusterNotFound();
       c.workloadPool = pool;
     },
     updateNodePoolMetadata: async (ref: ClusterRef, pool: string) => {
       this.log.record('clusters', 'updateNodePoolMetadata', [ref, pool]);
       const c = this.clusterStore.get(key(ref));
       const found = c?.nodePools.find((p) => p.name === pool);
-      if (!found) throw notFound();
-      if (!c?.workloadPool)
-        throw Object.assign(new Error('needs workload identity on the cluster'), { code: 9 });
+      if (!found) throw clusterNotFound();
+      if (!c?.workloadPool) throw grpcError(9, 'needs workload identity on the cluster');
       found.metadataMode = 'GKE_METADATA';
     },
     runningOperations: async (ref: ClusterRef) => {
@@ -303,7 +305,7 @@ export class FakeCloud implements Cloud {
     createMembership: async (fleetProject: string, location: string, id: string, spec: NewMembership) => {
       this.log.record('fleet', 'createMembership', [fleetProject, location, id, spec]);
       const name = `projects/${fleetProject}/locations/${location}/memberships/${id}`;
-      if (this.memberships.has(name)) throw alreadyExists();
+      if (this.memberships.has(name)) throw membershipExists();
       const m: Membership = {
         name,
         resourceLink: spec.resourceLink,
@@ -324,12 +326,12 @@ export class FakeCloud implements Cloud {
     },
     deleteMembership: async (name: string) => {
       this.log.record('fleet', 'deleteMembership', [name]);
-      if (!this.memberships.delete(name)) throw notFound();
+      if (!this.memberships.delete(name)) throw membershipNotFound();
     },
     setAuthority: async (name: string, issuer: string) => {
       this.log.record('fleet', 'setAuthority', [name, issuer]);
       const m = this.memberships.get(name);
-      if (!m) throw notFound();
+      if (!m) throw membershipNotFound();
       m.workloadIdentityPool = `${name.split('/')[1]}.svc.id.goog`;
     },
     hasFeature: async (fleetProject: string, featureId: string) => {
@@ -346,7 +348,7 @@ export class FakeCloud implements Cloud {
     connect: async (target: KubeTarget) => {
       this.log.record('kube', 'connect', [key(target.ref)]);
       this.connects.push(target);
-      if (!this.clusterStore.has(key(target.ref))) throw notFound();
+      if (!this.clusterStore.has(key(target.ref))) throw new ClusterGoneError(target.ref.name);
       return this.kubeOf(target.ref);
     },
   };

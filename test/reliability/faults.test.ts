@@ -15,6 +15,7 @@ import type { FaultKind } from '../../sandbox/faults';
 import { parseConfig } from '../../shared/config';
 import { DEFAULT_RETRY, withRetry } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
+import { grpcError } from '../fakes/errors';
 import {
   CLUSTER_SLOTS,
   callCounts,
@@ -286,7 +287,7 @@ describe('reliability: faults', function () {
     it('one call: the default policy sleeps at most 16.2 s in 8 attempts, inside its 30 s budget', async () => {
       let clock = 0;
       let attempts = 0;
-      const failing = Object.assign(new Error('unavailable'), { code: 14 });
+      const failing = grpcError(14, 'unavailable');
       await assert.rejects(
         withRetry(
           async () => {

@@ -12,6 +12,7 @@ import { classify } from '../../shared/errors';
 import { failed, runStep } from '../../shared/reconcile/context';
 import { FakeCloud } from '../fakes/cloud';
 import { testContext } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,10 +67,7 @@ describe('timedCall', () => {
   });
 
   const shapes: Array<[string, () => unknown]> = [
-    [
-      'gax gRPC DEADLINE_EXCEEDED',
-      () => Object.assign(new Error('Deadline exceeded after 0.1s'), { code: 4 }),
-    ],
+    ['gax gRPC DEADLINE_EXCEEDED', () => grpcError(4, 'Deadline exceeded after 0.1s')],
     [
       'AbortSignal.timeout',
       () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
@@ -104,7 +102,7 @@ describe('timedCall', () => {
   }
 
   it('an early DEADLINE_EXCEEDED answered by the server stays what it is', async () => {
-    const answered = Object.assign(new Error('DEADLINE_EXCEEDED: server said so'), { code: 4 });
+    const answered = grpcError(4, 'DEADLINE_EXCEEDED: server said so');
     await assert.rejects(
       timedCall('container.GetCluster', 5_000, async () => {
         throw answered;
@@ -114,7 +112,7 @@ describe('timedCall', () => {
   });
 
   it('other failures pass through unchanged, however long they took', async () => {
-    const refused = Object.assign(new Error('permission denied'), { code: 7 });
+    const refused = grpcError(7, 'permission denied');
     await assert.rejects(
       timedCall('container.GetCluster', 30, async () => {
         await sleep(40);
@@ -126,7 +124,7 @@ describe('timedCall', () => {
 
   it('recognises timeout shapes and nothing else', () => {
     for (const [, make] of shapes) assert.ok(isTimeoutError(make()));
-    assert.equal(isTimeoutError(Object.assign(new Error('unavailable'), { code: 14 })), false);
+    assert.equal(isTimeoutError(grpcError(14, 'unavailable')), false);
     assert.equal(isTimeoutError(new Error('boom')), false);
     assert.equal(isTimeoutError(undefined), false);
   });

@@ -14,6 +14,7 @@ import { PermanentError } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 class Capture {
   text = '';
@@ -106,9 +107,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
   it('plan table: a row per record and a summary; exit 1 when a cluster fails, the others still planned', async () => {
     const cloud = fleetOfNew();
     cloud.addCluster(clusterInfo(ref('gke-peered'), { peeringName: 'gke-p-peer' }));
-    cloud.log.failures.set('peering.get', () =>
-      Object.assign(new Error('peering read denied'), { code: 403 }),
-    );
+    cloud.log.failures.set('peering.get', () => grpcError(7, 'peering read denied'));
     const { io: cli, stdout } = io();
     const code = await planCommand(
       { request: { scope: 'project', project: PROJECT }, json: false, cloud },
@@ -119,7 +118,7 @@ describe('cli engine: plan and status on the fake cloud', () => {
     assert.match(lines[0], /^STEP\s+TARGET\s+OUTCOME\s+REASON$/);
     assert.match(
       stdout.text,
-      /peering\s+spoke-prj-one\/us-east4\/gke-peered\s+failed\s+403 peering read denied/,
+      /peering\s+spoke-prj-one\/us-east4\/gke-peered\s+failed\s+7 peering read denied/,
     );
     assert.equal((stdout.text.match(/membership\s+\S+\s+planned/g) ?? []).length, 4);
     assert.match(

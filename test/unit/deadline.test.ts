@@ -3,8 +3,9 @@ import { localWait } from '../../shared/cloud';
 import { waitFor } from '../../shared/cloud/operations';
 import { ANSWER_RESERVE_MS, invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
 import { classify, withRetry } from '../../shared/errors';
+import { grpcError } from '../fakes/errors';
 
-const unavailable = () => Object.assign(new Error('unavailable'), { code: 14 });
+const unavailable = () => grpcError(14, 'unavailable');
 
 describe('invocation deadline', () => {
   it('is unset outside an invocation and set inside, also across awaits', async () => {

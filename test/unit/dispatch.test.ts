@@ -5,6 +5,7 @@ import type { ActionRecord } from '../../shared/reconcile/action';
 import { handleDomainEvent, throwIfRetryable } from '../../shared/reconcile/dispatch';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'gke-us-east4-cluster-1' };
@@ -262,7 +263,7 @@ describe('handleDomainEvent: routing', () => {
 
   it('a transient failure inside a handler becomes a retryable failed record, which throwIfRetryable turns into a retry', async () => {
     const { cloud } = onboarded();
-    cloud.log.failures.set('clusters.get', () => Object.assign(new Error('unavailable'), { code: 14 }));
+    cloud.log.failures.set('clusters.get', () => grpcError(14, 'unavailable'));
     const { ctx } = testContext(cloud);
     const records = await handleDomainEvent(ctx, events.ready, NOW);
     assert.deepEqual(

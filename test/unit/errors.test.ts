@@ -3,29 +3,32 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiException } from '@kubernetes/client-node';
 import { GoogleError } from 'google-gax';
+import { ClusterGoneError } from '../../shared/cloud/kube-connector';
 import {
   classify,
   DEFAULT_RETRY,
   describeError,
   type ErrorClass,
   GrpcCode,
+  grpcCode,
+  HttpStatusError,
+  httpStatus,
   isAlreadyExists,
   isNotFound,
+  isResourceExhausted,
+  OperationFailedError,
+  orUndefined,
   PermanentError,
+  readError,
+  kubeStatus as readKubeStatus,
   TransientError,
   withRetry,
 } from '../../shared/errors';
+import { gaxiosError as gaxiosErrorOf, grpcError } from '../fakes/errors';
 
 // gaxios is what googleapis (gkehub, cloudresourcemanager) throws with; not a direct dependency, so required from
 // node_modules where googleapis' install put it.
 const gaxios = require('gaxios') as typeof import('gaxios');
-
-/** gax (gRPC clients: container) error with a gRPC status code. */
-function grpcError(code: number, message = 'rpc failed'): Error {
-  const error = new GoogleError(message);
-  error.code = code;
-  return error;
-}
 
 /** client-node 2.x error as its generated API throws it: HTTP code, body as the response text. */
 function kubeError(code: number, status?: { reason: string; message: string }): ApiException<unknown> {
@@ -233,6 +236,109 @@ describe('errors: classify real error shapes', () => {
       () => new PermanentError('socket hang up'),
       'permanent',
     ],
+    // Spokefleet's own answers with a status
+    ['ClusterGoneError (not found)', () => new ClusterGoneError('gke-1'), 'permanent', true],
+    ['HttpStatusError 503', () => new HttpStatusError('secret: HTTP 503', 503), 'transient'],
+    ['HttpStatusError 404', () => new HttpStatusError('secret: HTTP 404', 404), 'permanent', true],
+    // Long-running operations that ended in error: GKE / Hub carry a gRPC code, Compute an HTTP status
+    ['GKE operation ABORTED', () => new OperationFailedError('op-1', 'aborted', { grpc: 10 }), 'transient'],
+    [
+      'GKE operation FAILED_PRECONDITION',
+      () => new OperationFailedError('op-1', 'no', { grpc: 9 }),
+      'permanent',
+    ],
+    [
+      'Hub operation NOT_FOUND',
+      () => new OperationFailedError('op-2', 'gone', { grpc: 5 }),
+      'permanent',
+      true,
+    ],
+    ['Compute operation 503', () => new OperationFailedError('op-3', 'backend', { http: 503 }), 'transient'],
+    [
+      'Compute operation 400',
+      () => new OperationFailedError('op-3', 'bad field', { http: 400 }),
+      'permanent',
+    ],
+    [
+      'Compute operation 400 "peering operation in progress"',
+      () => new OperationFailedError('op-3', PEERING_IN_PROGRESS, { http: 400 }),
+      'transient',
+    ],
+    // A numeric code on an error of no known stack is not guessed at: 503 is not UNAVAILABLE, 5 not NOT_FOUND.
+    ['an Error with a bare code 503', () => Object.assign(new Error('x'), { code: 503 }), 'permanent'],
+    ['an Error with a bare code 14', () => Object.assign(new Error('x'), { code: 14 }), 'permanent'],
+    ['an Error with a bare code 5', () => Object.assign(new Error('x'), { code: 5 }), 'permanent'],
+    // Every transport code taken as transient, each on its own
+    ...[
+      'EPIPE',
+      'ENOTFOUND',
+      'ECONNABORTED',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+    ].map((code): [string, () => unknown, ErrorClass] => [
+      code,
+      () => Object.assign(new Error('transport'), { code }),
+      'transient',
+    ]),
+    [
+      'an aborted fetch (AbortError)',
+      () => new DOMException('This operation was aborted', 'AbortError'),
+      'transient',
+    ],
+    [
+      'a cause two levels down (TypeError, cause TypeError, cause ECONNRESET)',
+      () => new TypeError('outer', { cause: new TypeError('inner', { cause: { code: 'ECONNRESET' } }) }),
+      'transient',
+    ],
+    [
+      'gaxios without an answer, fetch TypeError as its cause (no code of its own)',
+      () =>
+        new gaxios.GaxiosError(
+          'request failed',
+          { url: new URL('http://127.0.0.1/') } as ConstructorParameters<typeof gaxios.GaxiosError>[1],
+          undefined,
+          new TypeError('fetch failed', {
+            cause: Object.assign(new Error('closed'), { code: 'UND_ERR_SOCKET' }),
+          }),
+        ),
+      'transient',
+    ],
+    [
+      'gaxios 409 ABORTED with its body as text',
+      () =>
+        Object.assign(gaxiosErrorOf(409, 'ABORTED'), {
+          response: { status: 409, data: JSON.stringify({ error: { status: 'ABORTED' } }) },
+        }),
+      'transient',
+    ],
+    [
+      'gaxios 404 whose JSON body has no error object',
+      () => Object.assign(gaxiosErrorOf(404, 'NOT_FOUND'), { response: { status: 404, data: {} } }),
+      'permanent',
+      true,
+    ],
+    [
+      'gaxios 409 without a body: already exists',
+      () =>
+        Object.assign(gaxiosErrorOf(409, 'ALREADY_EXISTS'), { response: { status: 409, data: undefined } }),
+      'permanent',
+      false,
+      true,
+    ],
+    [
+      'an error that is its own cause',
+      () => {
+        const e = new Error('loop') as Error & { cause?: unknown };
+        e.cause = e;
+        return e;
+      },
+      'permanent',
+    ],
+    ['bare "fetch failed"', () => new Error('fetch failed'), 'transient'],
+    ['"socket timed out"', () => new Error('socket timed out'), 'transient'],
+    ['"request timeout"', () => new Error('request timeout'), 'transient'],
+    ['"network error"', () => new Error('network error'), 'transient'],
     // Plain errors and odd inputs
     [
       'a programming error mentioning network',
@@ -273,6 +379,16 @@ describe('errors: describeError', () => {
       kubeError(409, kubeStatus('Conflict', 'x')),
       '409 Conflict: x',
     ],
+    [
+      'kube: a Status without a reason',
+      kubeError(409, { reason: undefined as unknown as string, message: 'x' }),
+      '409 x',
+    ],
+    [
+      'a body with a message on an error of no HTTP stack',
+      Object.assign(new Error('e'), { body: { message: 'plain' } }),
+      'plain',
+    ],
     ['plain error', new Error('boom'), 'boom'],
     ['multi-line message', new Error('line one\nline two\nAuthorization: Bearer abc'), 'line one'],
     ['a string', 'just a string', 'just a string'],
@@ -291,11 +407,87 @@ describe('errors: describeError', () => {
       new Error('x'.repeat(10_000)),
       'y'.repeat(10_000),
       grpcError(14, 'z'.repeat(10_000)),
+      kubeError(409, kubeStatus('Conflict', 'k'.repeat(10_000))),
     ]) {
       const text = describeError(error);
       assert.ok(text.length <= 510, `length ${text.length}`);
       assert.ok(text.length >= 500);
     }
+  });
+});
+
+describe('errors: the stack each error is read as, and the predicates', () => {
+  const kinds: Array<[name: string, error: unknown, kind: string]> = [
+    ['null', null, 'unknown'],
+    ['a plain Error', new Error('x'), 'unknown'],
+    ['gRPC', grpcError(14), 'grpc'],
+    ['client-node', kubeError(404), 'http'],
+    ['gaxios', gaxiosErrorOf(503, 'UNAVAILABLE'), 'http'],
+    ['a Node transport error', Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'transport'],
+    [
+      'AbortSignal.timeout',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'timeout',
+    ],
+    ['an abort', new DOMException('This operation was aborted', 'AbortError'), 'timeout'],
+    ['PermanentError', new PermanentError('x'), 'spokefleet'],
+  ];
+  for (const [name, error, kind] of kinds) {
+    it(`${name} is read as ${kind}`, () => assert.equal(readError(error).kind, kind));
+  }
+
+  it('httpStatus only for HTTP stacks, grpcCode only for gRPC stacks', () => {
+    assert.equal(httpStatus(kubeError(404)), 404);
+    assert.equal(httpStatus(grpcError(5)), undefined);
+    assert.equal(grpcCode(grpcError(5)), 5);
+    assert.equal(grpcCode(kubeError(404)), undefined);
+  });
+
+  it('isResourceExhausted: HTTP 429 and gRPC RESOURCE_EXHAUSTED, nothing else', () => {
+    assert.equal(isResourceExhausted(gaxiosErrorOf(429, 'RESOURCE_EXHAUSTED')), true);
+    assert.equal(isResourceExhausted(kubeError(429)), true);
+    assert.equal(isResourceExhausted(grpcError(GrpcCode.RESOURCE_EXHAUSTED)), true);
+    assert.equal(isResourceExhausted(gaxiosErrorOf(503, 'UNAVAILABLE')), false);
+    assert.equal(isResourceExhausted(grpcError(GrpcCode.UNAVAILABLE)), false);
+    assert.equal(isResourceExhausted(grpcError(429)), false, 'a gRPC code is not an HTTP status');
+    assert.equal(isResourceExhausted(new Error('x')), false);
+  });
+
+  it('orUndefined: the value; undefined for not found; any other error rethrown', async () => {
+    assert.equal(await orUndefined(async () => 7), 7);
+    assert.equal(
+      await orUndefined(async () => {
+        throw kubeError(404);
+      }),
+      undefined,
+    );
+    const denied = grpcError(GrpcCode.PERMISSION_DENIED);
+    await assert.rejects(
+      orUndefined(async () => {
+        throw denied;
+      }),
+      (error: unknown) => error === denied,
+    );
+  });
+
+  it('kubeStatus: the Status object of the body, parsed or not; nothing for other bodies', () => {
+    assert.deepEqual(readKubeStatus({ body: '{"reason":"NotFound"}' }), { reason: 'NotFound' });
+    assert.deepEqual(readKubeStatus({ body: { reason: 'Conflict' } }), { reason: 'Conflict' });
+    for (const body of ['not json', 'null', '"a string"', '42', undefined])
+      assert.equal(readKubeStatus({ body }), undefined, String(body));
+    assert.equal(readKubeStatus(undefined), undefined);
+  });
+
+  it('names its own error types', () => {
+    assert.deepEqual(
+      [
+        new PermanentError('x'),
+        new TransientError('x'),
+        new HttpStatusError('x', 500),
+        new OperationFailedError('op', 'x', { grpc: 2 }),
+      ].map((e) => e.name),
+      ['PermanentError', 'TransientError', 'HttpStatusError', 'OperationFailedError'],
+    );
   });
 });
 
@@ -321,7 +513,7 @@ describe('errors: withRetry', () => {
       start: clock,
     };
   }
-  const transient = () => Object.assign(new Error('unavailable'), { code: GrpcCode.UNAVAILABLE });
+  const transient = () => grpcError(GrpcCode.UNAVAILABLE, 'unavailable');
 
   it('retries a transient failure, then returns the result', async () => {
     const h = harness();
@@ -446,6 +638,8 @@ describe('errors: withRetry', () => {
     { name: 'instant attempts', budgetMs: 1000, workMs: 0, sleeps: [100, 200, 400], attempts: 4 },
     { name: 'attempts that take 250 ms', budgetMs: 1000, workMs: 250, sleeps: [100, 200], attempts: 3 },
     { name: 'a zero budget', budgetMs: 0, workMs: 0, sleeps: [], attempts: 1 },
+    // The second backoff would end exactly at the deadline: no attempt could follow it.
+    { name: 'a backoff ending at the deadline', budgetMs: 300, workMs: 0, sleeps: [100], attempts: 2 },
   ];
   for (const t of budgets) {
     it(`respects the time budget: never sleeps past the deadline (${t.name})`, async () => {

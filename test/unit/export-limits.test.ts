@@ -11,6 +11,7 @@ import type { ActionRecord } from '../../shared/reconcile/action';
 import { reconcileExports, syncServiceExport } from '../../shared/reconcile/exports';
 import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
+import { kubeError } from '../fakes/errors';
 
 const PROJECT_2 = 'spoke-prj-two';
 const LABEL = { 'spokefleet.io/export': 'true' };
@@ -290,7 +291,7 @@ function schedule(s: fc.Scheduler, kube: FakeKube, cloud: FakeCloud): void {
 }
 
 describe('a member cluster whose ServiceExports cannot be read', () => {
-  const forbidden = () => Object.assign(new Error('serviceexports is forbidden'), { code: 403 });
+  const forbidden = () => kubeError(403, 'serviceexports is forbidden');
 
   it('fails a new export transiently, naming the member; other Services are not held up; exported once readable', async () => {
     const cloud = new FakeCloud();
@@ -339,11 +340,11 @@ describe('a withdraw that fails', () => {
     let lists = 0;
     const list = second.kube.listServiceExports.bind(second.kube);
     second.kube.listServiceExports = async () => {
-      if (++lists === 2) throw Object.assign(new Error('backend unavailable'), { code: 503 });
+      if (++lists === 2) throw kubeError(503, 'backend unavailable');
       return list();
     };
     first.kube.deleteServiceExport = async () => {
-      throw Object.assign(new Error('internal error'), { code: 500 });
+      throw kubeError(500, 'internal error');
     };
     const { ctx, transport } = testContext(cloud);
     const record = await syncServiceExport(ctx, first.kube, first.ref, NS, 'nginx');

@@ -7,6 +7,7 @@ import { clusterRequest, type FanOutClock, fanOut, paceFor } from '../../shared/
 import { reconcileRequest, SUMMARY } from '../../shared/reconcile/request';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { PROJECT, testContext } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 const TOPIC = 'projects/fleet-host-prj/topics/spokefleet-reconcile';
 const OTHER = 'spoke-prj-two';
@@ -250,7 +251,7 @@ describe('fan-out pacing', () => {
 describe('fan-out failures', () => {
   it('a request that failed to publish is tried once more; then the fan-out succeeds', async () => {
     const clock = new FakeClock();
-    const unavailable = Object.assign(new Error('unavailable'), { code: 14 });
+    const unavailable = grpcError(14, 'unavailable');
     const publisher = new RecordingPublisher(clock, (r, attempt) =>
       r.cluster === 'c-1' && attempt === 1 ? unavailable : undefined,
     );
@@ -266,7 +267,7 @@ describe('fan-out failures', () => {
 
   it('a transient failure that persists: one failed, retryable record naming how many were published', async () => {
     const clock = new FakeClock();
-    const unavailable = Object.assign(new Error('14 UNAVAILABLE: no connection'), { code: 14 });
+    const unavailable = grpcError(14, '14 UNAVAILABLE: no connection');
     const publisher = new RecordingPublisher(clock, (r) => (r.cluster === 'c-2' ? unavailable : undefined));
     const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
     const result = await fanOut(ctx, publisher, { scope: 'project', project: PROJECT }, refs(4), clock);
@@ -280,7 +281,7 @@ describe('fan-out failures', () => {
 
   it('a permanent failure (no permission to publish) is not retried by redelivery', async () => {
     const clock = new FakeClock();
-    const denied = Object.assign(new Error('7 PERMISSION_DENIED: User not authorized'), { code: 7 });
+    const denied = grpcError(7, '7 PERMISSION_DENIED: User not authorized');
     const publisher = new RecordingPublisher(clock, () => denied);
     const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
     const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(2), clock);

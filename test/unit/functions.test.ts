@@ -15,6 +15,7 @@ import { ackOrRetry } from '../../functions/ack';
 import { resetConfigCache } from '../../shared/config';
 import { PermanentError, TransientError } from '../../shared/errors';
 import { createLogger, MemoryTransport } from '../../shared/log';
+import { gaxiosError, grpcError } from '../fakes/errors';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIST = path.join(ROOT, 'dist/index.js');
@@ -466,7 +467,7 @@ describe('functions: ackOrRetry', () => {
 
   const permanent: Array<[string, unknown, string]> = [
     ['PermanentError', new PermanentError('no such topic shape', 'invalid-log-entry'), 'invalid-log-entry'],
-    ['HTTP 403', Object.assign(new Error('forbidden'), { code: 403 }), 'permanent'],
+    ['HTTP 403', gaxiosError(403, 'PERMISSION_DENIED', 'forbidden'), 'permanent'],
     ['a thrown string', 'odd', 'permanent'],
   ];
   for (const [name, error, reason] of permanent) {
@@ -485,7 +486,7 @@ describe('functions: ackOrRetry', () => {
 
   const transient: Array<[string, unknown]> = [
     ['TransientError', new TransientError('2 step(s) failed transiently', 'transient-steps')],
-    ['gRPC UNAVAILABLE', Object.assign(new Error('unavailable'), { code: 14 })],
+    ['gRPC UNAVAILABLE', grpcError(14, 'unavailable')],
     ['ECONNRESET', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
   ];
   for (const [name, error] of transient) {

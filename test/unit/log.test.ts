@@ -109,6 +109,77 @@ describe('log: structured lines', () => {
   });
 });
 
+describe('log: the line Cloud Logging reads', () => {
+  it('has the LogEntry fields Cloud Run maps (timestamp, severity, insertId) and the log name', () => {
+    const transport = new MemoryTransport();
+    const log = createLogger({ transport, projectId: 'spoke-prj-one', name: 'spokefleet-audit' });
+    const before = Date.now();
+    log.info('one', { step: 'membership' });
+    log.warn('two');
+    const after = Date.now();
+    const records = transport.records();
+    assert.equal(transport.lines.length, 2, 'one line per call, nothing else');
+    assert.deepEqual(Object.keys(records[0]).sort(), [
+      'logName',
+      'logging.googleapis.com/insertId',
+      'message',
+      'severity',
+      'step',
+      'timestamp',
+    ]);
+    for (const record of records) {
+      const { seconds, nanos } = record.timestamp as { seconds: number; nanos: number };
+      const ms = seconds * 1000 + nanos / 1_000_000;
+      assert.ok(Number.isInteger(seconds) && Number.isInteger(nanos) && nanos < 1e9, 'seconds and nanos');
+      assert.ok(ms >= before && ms <= after, `timestamp ${ms} within [${before}, ${after}]`);
+      assert.equal(record.logName, 'projects/spoke-prj-one/logs/spokefleet-audit');
+    }
+    const [first, second] = records.map((r) => String(r['logging.googleapis.com/insertId']));
+    assert.ok(first < second, `insertIds increase (${first} < ${second}): Cloud Logging orders by them`);
+  });
+
+  it("a caller's logging.googleapis.com/* keys and severity pass through; the time and log name do not", () => {
+    const transport = new MemoryTransport();
+    const log = createLogger({ transport, projectId: 'p1' });
+    log.info('traced', {
+      'logging.googleapis.com/trace': 'projects/p1/traces/abc',
+      'logging.googleapis.com/labels': { run: 'x' },
+      severity: 'ERROR',
+      timestamp: 'not a time',
+      logName: 'projects/other/logs/x',
+    });
+    const [line] = transport.records();
+    assert.equal(line['logging.googleapis.com/trace'], 'projects/p1/traces/abc');
+    assert.deepEqual(line['logging.googleapis.com/labels'], { run: 'x' });
+    assert.equal(line.severity, 'ERROR');
+    assert.equal(typeof line.timestamp, 'object');
+    assert.equal(line.logName, 'projects/p1/logs/spokefleet');
+  });
+
+  it('a value JSON cannot write costs that value, not the line', () => {
+    const transport = new MemoryTransport();
+    const log = createLogger({ transport });
+    log.info('big', { count: 10n });
+    log.info('odd', {
+      thing: {
+        toJSON() {
+          throw new Error('no');
+        },
+      },
+    });
+    const records = transport.records();
+    assert.deepEqual(
+      records.map((r) => [r.severity, r.message]),
+      [
+        ['INFO', 'big'],
+        ['INFO', 'odd'],
+      ],
+    );
+    assert.equal(records[0].count, '10');
+    assert.match(String(records[1].logError), /could not be written: no/);
+  });
+});
+
 describe('log: levels', () => {
   const table: Array<[LogLevel, string[]]> = [
     ['debug', ['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR']],

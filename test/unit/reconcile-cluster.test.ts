@@ -6,6 +6,7 @@ import { Memo } from '../../shared/reconcile/context';
 import { fallbackMembershipId } from '../../shared/reconcile/names';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
+import { gaxiosError, grpcError } from '../fakes/errors';
 
 const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'gke-us-east4-cluster-1' };
 const link = `//container.googleapis.com/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`;
@@ -115,7 +116,7 @@ describe('reconcileCluster', () => {
       exportCustomRoutes: true,
       importCustomRoutes: false,
     });
-    cloud.log.failures.set('kube.connect', () => Object.assign(new Error('unavailable'), { code: 14 }));
+    cloud.log.failures.set('kube.connect', () => grpcError(14, 'unavailable'));
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     assert.deepEqual(outcomes(records).slice(-3), [
       'kube-connect:failed',
@@ -321,9 +322,7 @@ describe('reconcileCluster', () => {
           ],
         }),
       );
-      cloud.log.failures.set('clusters.updateNodePoolMetadata', () =>
-        Object.assign(new Error('busy'), { code: 14 }),
-      );
+      cloud.log.failures.set('clusters.updateNodePoolMetadata', () => grpcError(14, 'busy'));
       const records = await reconcileCluster(testContext(cloud).ctx, ref);
       const record = records.find((r) => r.step === 'node-pools');
       assert.equal(record?.outcome, 'failed');
@@ -391,7 +390,7 @@ describe('reconcileCluster', () => {
       fill(cloud, 'global', 249);
       cloud.log.failures.set('fleet.createMembership', () => {
         fill(cloud, 'global', 250); // someone else took the last slot
-        return Object.assign(new Error('quota'), { code: 429 });
+        return gaxiosError(429, 'RESOURCE_EXHAUSTED', 'quota');
       });
       const records = await reconcileCluster(testContext(cloud).ctx, ref);
       const membership = records.find((r) => r.step === 'membership');
@@ -402,7 +401,7 @@ describe('reconcileCluster', () => {
     it('a 429 while the fleet is not full stays a transient failure', async () => {
       const cloud = new FakeCloud();
       cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
-      cloud.log.failures.set('fleet.createMembership', () => Object.assign(new Error('rate'), { code: 429 }));
+      cloud.log.failures.set('fleet.createMembership', () => gaxiosError(429, 'RESOURCE_EXHAUSTED', 'rate'));
       const records = await reconcileCluster(testContext(cloud, { retryBudgetMs: 0 }).ctx, ref);
       const membership = records.find((r) => r.step === 'membership');
       assert.equal(membership?.outcome, 'failed');
@@ -533,9 +532,7 @@ describe('reconcileCluster', () => {
   it('a transient failure is recorded as retryable and later rows that need it are skipped', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(clusterInfo(ref));
-    cloud.log.failures.set('fleet.listMemberships', () =>
-      Object.assign(new Error('unavailable'), { code: 14 }),
-    );
+    cloud.log.failures.set('fleet.listMemberships', () => grpcError(14, 'unavailable'));
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     const membership = records.find((r) => r.step === 'membership');
     assert.equal(membership?.outcome, 'failed');
@@ -550,9 +547,7 @@ describe('reconcileCluster', () => {
     cloud.addCluster(clusterInfo(ref));
     // Another cluster's event created the feature between this invocation's read and its create.
     cloud.log.failures.set('fleet.createFeature', () =>
-      Object.assign(new Error('Feature "multiclusterservicediscovery" already exists'), {
-        response: { status: 409, data: { error: { code: 409, status: 'ALREADY_EXISTS' } } },
-      }),
+      gaxiosError(409, 'ALREADY_EXISTS', 'Feature "multiclusterservicediscovery" already exists'),
     );
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     const feature = records.find((r) => r.step === 'mcs-feature');
@@ -563,7 +558,7 @@ describe('reconcileCluster', () => {
   it('a permanent failure is not retryable', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(clusterInfo(ref));
-    cloud.log.failures.set('fleet.createMembership', () => Object.assign(new Error('denied'), { code: 7 }));
+    cloud.log.failures.set('fleet.createMembership', () => grpcError(7, 'denied'));
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     const membership = records.find((r) => r.step === 'membership');
     assert.equal(membership?.outcome, 'failed');

@@ -5,6 +5,7 @@ import { reconcileExports, syncServiceExport } from '../../shared/reconcile/expo
 import { reconcileService } from '../../shared/reconcile/service';
 import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'cluster-1' };
 const LABEL = { 'spokefleet.io/export': 'true' };
@@ -273,6 +274,30 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
     assert.equal(
       cloud.connects[0].membership,
       `projects/${FLEET}/locations/global/memberships/${PROJECT}-cluster-1`,
+    );
+  });
+
+  it('a Service event whose Kubernetes client cannot be built fails kube-connect, not exports (skipped)', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    cloud.log.failures.set('kube.connect', () => grpcError(14, 'unavailable'));
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.deepEqual(
+      records.slice(-2).map((r) => `${r.step}:${r.outcome}`),
+      ['kube-connect:failed', 'exports:skipped'],
+    );
+    assert.equal(records.at(-2)?.retryable, true);
+  });
+
+  it('a Service event whose fleet memberships cannot be read fails kube-connect (the gateway address)', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref)).addService('mcs-common', 'nginx', LABEL);
+    cloud.log.failures.set('fleet.listMemberships', () => grpcError(14, 'unavailable'));
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.deepEqual(
+      records.at(-1) && `${records.at(-1)?.step}:${records.at(-1)?.outcome}`,
+      'kube-connect:failed',
     );
   });
 

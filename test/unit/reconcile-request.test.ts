@@ -3,6 +3,7 @@ import { reconcileCluster } from '../../shared/reconcile/cluster';
 import { reconcileRequest } from '../../shared/reconcile/request';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
+import { grpcError } from '../fakes/errors';
 
 const OTHER = 'spoke-prj-two';
 
@@ -67,7 +68,7 @@ describe('reconcileRequest (manual and periodic)', () => {
     const cloud = twoProjects();
     const list = cloud.clusters.list;
     cloud.clusters.list = async (project: string) => {
-      if (project === PROJECT) throw Object.assign(new Error('unavailable'), { code: 14 });
+      if (project === PROJECT) throw grpcError(14, 'unavailable');
       return list(project);
     };
     const result = await reconcileRequest(testContext(cloud).ctx, { scope: 'fleet' });
