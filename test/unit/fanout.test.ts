@@ -7,7 +7,7 @@ import { clusterRequest, type FanOutClock, fanOut, paceFor } from '../../shared/
 import { reconcileRequest, SUMMARY } from '../../shared/reconcile/request';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { PROJECT, testContext } from '../fakes/context';
-import { grpcError } from '../fakes/errors';
+import { grpcError, kubeError } from '../fakes/errors';
 
 const TOPIC = 'projects/fleet-host-prj/topics/spokefleet-reconcile';
 const OTHER = 'spoke-prj-two';
@@ -439,7 +439,7 @@ describe('fan-out: the member clusters’ exports are reconciled by the request 
   it('a member whose exports cannot be listed fails here without bringing the request back', async () => {
     const { cloud, kubes } = fleetWithServices(2, 2, true);
     kubes[1].listServiceExports = async () => {
-      throw Object.assign(new Error('unavailable'), { code: 503 });
+      throw kubeError(503, 'unavailable');
     };
     const publisher = new RecordingPublisher();
     const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
