@@ -65,13 +65,6 @@ export class FleetView {
   all(): FleetExport[] {
     return [...this.entries.values()];
   }
-
-  /** Clusters exporting `namespace/name`. */
-  exporters(namespace: string, name: string): string[] {
-    return this.all()
-      .filter((e) => e.namespace === namespace && e.name === name)
-      .map((e) => e.cluster);
-  }
 }
 
 export interface ExportFacts {
