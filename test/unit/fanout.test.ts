@@ -7,7 +7,7 @@ import { clusterRequest, type FanOutClock, fanOut, paceFor } from '../../shared/
 import { reconcileRequest, SUMMARY } from '../../shared/reconcile/request';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { PROJECT, testContext } from '../fakes/context';
-import { grpcError, kubeError } from '../fakes/errors';
+import { gaxiosError, grpcError, kubeError } from '../fakes/errors';
 
 const TOPIC = 'projects/fleet-host-prj/topics/spokefleet-reconcile';
 const OTHER = 'spoke-prj-two';
@@ -410,6 +410,70 @@ describe('fan-out: the member clusters’ exports are reconciled by the request 
       kubes.map((k) => k.events.filter((e) => e.reason === 'ExportRefused').length),
       [0, 0, 0, 0, 0, 1, 1],
     );
+  });
+
+  it('the memberships cannot be read: nothing is marked, each cluster request reconciles its own exports', async () => {
+    const { cloud, kubes } = fleetWithServices(2, 2, false);
+    cloud.log.failures.set('fleet.listMemberships', () => gaxiosError(503, 'UNAVAILABLE'));
+    const publisher = new RecordingPublisher();
+    const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 }, retryBudgetMs: 1 });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    assert.deepEqual(
+      publisher.published.map((r) => r.exportsByParent ?? false),
+      [false, false],
+    );
+    assert.deepEqual(
+      result.records.filter((r) => r.step !== 'fan-out'),
+      [],
+    );
+    assert.ok(kubes.every((k) => k.exports.size === 0));
+    const warning = transport
+      .records()
+      .find((l) => /could not list the fleet memberships/.test(String(l.message)));
+    assert.match(String(warning?.error), /UNAVAILABLE|503/);
+  });
+
+  it('a member it cannot connect to: one kube-connect failure for it, the others still tried', async () => {
+    const { cloud, kubes } = fleetWithServices(2, 2, false);
+    const connect = cloud.kube.connect;
+    cloud.kube.connect = async (target) => {
+      if (target.ref.name === 'c-1') throw kubeError(503, 'unavailable');
+      return connect(target);
+    };
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    const failures = result.records.filter((r) => r.outcome === 'failed');
+    const connects = failures.filter((r) => r.step === 'kube-connect');
+    assert.deepEqual(
+      connects.map((r) => r.target),
+      [`${PROJECT}/us-east4/c-1`],
+    );
+    assert.match(connects[0].reason ?? '', /unavailable/);
+    // c-0 was tried too: its new export cannot be checked against an unreadable member, so it is withdrawn.
+    assert.ok(
+      failures.some((r) => r.step === 'exports' && r.target.startsWith(`${PROJECT}/us-east4/c-0`)),
+      JSON.stringify(failures),
+    );
+    assert.ok(failures.every((r) => r.retryable === false));
+    assert.equal(kubes[1].exports.size, 0);
+  });
+
+  it('a member whose Services cannot be listed: one exports failure naming it, the others reconciled', async () => {
+    const { cloud, kubes } = fleetWithServices(2, 2, false);
+    kubes[0].listServices = async () => {
+      throw kubeError(500, 'boom');
+    };
+    const publisher = new RecordingPublisher();
+    const { ctx } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet' });
+    const failures = result.records.filter((r) => r.outcome === 'failed');
+    assert.deepEqual(
+      failures.map((r) => [r.step, r.target]),
+      [['exports', `${PROJECT}/us-east4/c-0`]],
+    );
+    assert.match(failures[0].reason ?? '', /boom/);
+    assert.equal(kubes[1].exports.size, 1);
   });
 
   it('a member that is not admitted (not VPC-native) is neither marked nor reconciled here', async () => {
