@@ -24,9 +24,9 @@ import {
   until,
 } from '../../sandbox/scenario';
 import type { ClusterRef } from '../../shared/events/types';
+import { refString } from '../../shared/reconcile/names';
 
 const LABEL = 'spokefleet.io/export';
-const refString = (r: ClusterRef) => `${r.project}/${r.location}/${r.name}`;
 
 describe('e2e: MCS imports, export health and `status --services`', function () {
   this.timeout(90_000);
