@@ -28,6 +28,9 @@ export const STEPS = [
   'namespaces',
   'exports',
   'offboard',
+  // A cluster's reconcile that threw outside every step above (an unexpected error, not a cloud call's): recorded
+  // against the cluster so it is neither lost nor blamed on a step that did not run it.
+  'cluster',
   // A project or fleet request listing the clusters of a project, then publishing one cluster request per cluster
   // (neither a row of its own).
   'list-clusters',

@@ -62,7 +62,7 @@ export async function resolveScope(
   for (const project of projects) {
     if (!ctx.config.projects.includes(project)) {
       records.push(
-        await runStep(ctx, 'spoke', project, async () => ({
+        await runStep(ctx, 'list-clusters', project, async () => ({
           outcome: 'refused',
           reason: `project ${project} is not in the allowed projects; not listed`,
         })),
@@ -137,7 +137,7 @@ export async function reconcileRequest(
   });
   for (const [i, result] of results.entries()) {
     if (result.status === 'fulfilled') records.push(...result.value);
-    else records.push(await failed(ctx, 'spoke', refString(refs[i]), result.reason));
+    else records.push(await failed(ctx, 'cluster', refString(refs[i]), result.reason));
   }
   const durationMs = Math.round(performance.now() - started);
   ctx.log.notice('reconcile request done', {

@@ -58,10 +58,30 @@ describe('reconcileRequest (manual and periodic)', () => {
     });
     assert.equal(refused.clusters, 0);
     assert.deepEqual(
-      refused.records.map((r) => [r.target, r.outcome]),
-      [['not-allowed-prj', 'refused']],
+      refused.records.map((r) => [r.step, r.target, r.outcome]),
+      [['list-clusters', 'not-allowed-prj', 'refused']],
     );
     assert.deepEqual(cloud.log.calls, []);
+  });
+
+  it('a cluster whose reconcile throws outside every step is recorded against the cluster, and the others still run', async () => {
+    const cloud = twoProjects();
+    // The progress hook runs outside every step: its throw stands for any unexpected error there.
+    const result = await reconcileRequest(
+      testContext(cloud).ctx,
+      { scope: 'project', project: OTHER },
+      {
+        onClusterDone: (done) => {
+          if (done === 1) throw new TypeError('unexpected');
+        },
+      },
+    );
+    const failures = result.records.filter((r) => r.outcome === 'failed');
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]?.step, 'cluster', 'not blamed on the spoke check, which passed');
+    assert.match(failures[0]?.target ?? '', new RegExp(`^${OTHER}/us-east4/${OTHER}-c[12]$`));
+    assert.match(failures[0]?.reason ?? '', /unexpected/);
+    assert.equal(cloud.log.writes().filter((c) => c.method === 'createMembership').length, 2);
   });
 
   it('a project whose listing fails is recorded and the other projects still run', async () => {
