@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import type { ClusterRef } from '../../shared/events/types';
 import type { ActionRecord } from '../../shared/reconcile/action';
-import { offboardCluster, reconcileCluster } from '../../shared/reconcile/cluster';
+import { isAdmitted, offboardCluster, reconcileCluster } from '../../shared/reconcile/cluster';
 import { Memo } from '../../shared/reconcile/context';
 import { fallbackMembershipId } from '../../shared/reconcile/names';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
-import { gaxiosError, grpcError } from '../fakes/errors';
+import { gaxiosError, grpcError, kubeError } from '../fakes/errors';
 
 const ref: ClusterRef = { project: PROJECT, location: 'us-east4', name: 'gke-us-east4-cluster-1' };
 const link = `//container.googleapis.com/projects/${PROJECT}/locations/us-east4/clusters/gke-us-east4-cluster-1`;
 const outcomes = (records: ActionRecord[]) => records.map((r) => `${r.step}:${r.outcome}`);
+const ADVERTISE = {
+  controllerUrl: 'https://controller.example.com',
+  username: 'spokefleet',
+  passwordSecret: 'projects/p/secrets/s/versions/1',
+  advertise: { verifyDelayMs: 0 },
+};
 
 describe('reconcileCluster', () => {
   it('onboards a new spoke cluster: every row converges, with the exact writes', async () => {
@@ -124,6 +130,22 @@ describe('reconcileCluster', () => {
       'exports:skipped',
     ]);
     assert.equal(records.find((r) => r.step === 'kube-connect')?.retryable, true);
+    assert.deepEqual(
+      records.slice(-2).map((r) => r.reason),
+      ['the Kubernetes API is unreachable', 'the Kubernetes API is unreachable'],
+    );
+  });
+
+  it('listing the Services to export fails: an exports row fails (transient), after the namespaces were seeded', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref));
+    cloud.log.failures.set(`kube:${PROJECT}/us-east4/gke-us-east4-cluster-1.listServices`, () =>
+      kubeError(503, 'unavailable'),
+    );
+    const records = await reconcileCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(records).slice(-2), ['namespaces:created', 'exports:failed']);
+    assert.equal(records.at(-1)?.retryable, true);
+    assert.match(records.at(-1)?.reason ?? '', /unavailable/);
   });
 
   const refusals: Array<{ name: string; setup: (c: FakeCloud) => void; expect: string[]; reason: RegExp }> = [
@@ -139,6 +161,12 @@ describe('reconcileCluster', () => {
       setup: (c) => c.addCluster(clusterInfo(ref, { vpcNative: false })),
       expect: ['spoke:unchanged', 'vpc-native:refused'],
       reason: /VPC-native/,
+    },
+    {
+      name: 'HttpLoadBalancing add-on off → refused, naming the command that turns it on',
+      setup: (c) => c.addCluster(clusterInfo(ref, { httpLoadBalancing: false })),
+      expect: ['spoke:unchanged', 'vpc-native:refused'],
+      reason: /HttpLoadBalancing add-on is disabled.*--update-addons=HttpLoadBalancing=ENABLED/,
     },
     {
       name: 'cluster gone → skipped',
@@ -170,7 +198,30 @@ describe('reconcileCluster', () => {
     cloud.addCluster(clusterInfo(other));
     const records = await reconcileCluster(testContext(cloud).ctx, other);
     assert.deepEqual(outcomes(records), ['spoke:refused']);
+    assert.equal(records[0].reason, 'project someone-elses is not in the allowed projects');
     assert.deepEqual(cloud.log.calls, []);
+  });
+
+  it('a failed workload identity update stops the membership and the node pools, saying why', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(
+      clusterInfo(ref, { nodePools: [{ name: 'default-pool', metadataMode: 'GCE_METADATA' }] }),
+    );
+    cloud.log.failures.set('clusters.setWorkloadPool', () => grpcError(14, 'unavailable'));
+    const records = await reconcileCluster(testContext(cloud, { retryBudgetMs: 0 }).ctx, ref);
+    const row = (step: string) => records.find((r) => r.step === step);
+    assert.equal(row('workload-identity')?.outcome, 'failed');
+    assert.deepEqual(
+      [row('node-pools'), row('membership')].map((r) => [r?.outcome, r?.reason]),
+      [
+        ['skipped', 'workload identity is failed'],
+        ['skipped', 'workload identity is failed'],
+      ],
+    );
+    assert.deepEqual(
+      cloud.log.calls.filter((c) => c.method === 'updateNodePoolMetadata' || c.method === 'listMemberships'),
+      [],
+    );
   });
 
   it('matches spokes by regex on the network name', async () => {
@@ -178,6 +229,7 @@ describe('reconcileCluster', () => {
     cloud.addCluster(clusterInfo(ref, { network: { project: PROJECT, name: 'gcp-spoke200-us-east4' } }));
     const records = await reconcileCluster(testContext(cloud).ctx, ref);
     assert.equal(records[0].outcome, 'unchanged');
+    assert.equal(records[1].reason, 'VPC-native (alias IPs), HttpLoadBalancing add-on on');
   });
 
   const wiPolicies: Array<{
@@ -529,6 +581,35 @@ describe('reconcileCluster', () => {
     assert.ok(records.every((r) => r.dryRun));
   });
 
+  it('dry run with endpoint access: the planned membership does not stop the Kubernetes rows', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { workloadPool: `${PROJECT}.svc.id.goog` }));
+    const records = await reconcileCluster(testContext(cloud, { kubeAccess: 'endpoint' }, true).ctx, ref);
+    assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'planned');
+    assert.equal(records.find((r) => r.step === 'namespaces')?.outcome, 'planned');
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('with aviatrix.advertise on, the advertise step runs and records its decision', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref, { peeringName: 'gke-n1-peer', ranges: { pods: '10.4.0.0/14' } }));
+    const { ctx } = testContext(cloud, { aviatrix: ADVERTISE });
+    const asked: unknown[] = [];
+    ctx.advertiser = {
+      listGateways: async (vpc) => {
+        asked.push(vpc);
+        return [];
+      },
+      getGateway: async () => undefined,
+      setIncludedCidrs: async () => {},
+    };
+    const records = await reconcileCluster(ctx, ref);
+    const advertise = records.find((r) => r.step === 'advertise');
+    assert.equal(advertise?.outcome, 'refused');
+    assert.match(advertise?.reason ?? '', /lists no spoke gateway/);
+    assert.deepEqual(asked, [{ project: PROJECT, network: 'gcp-spoke100-us-east4' }]);
+  });
+
   it('a transient failure is recorded as retryable and later rows that need it are skipped', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(clusterInfo(ref));
@@ -578,10 +659,62 @@ describe('offboardCluster', () => {
     });
     const records = await offboardCluster(testContext(cloud).ctx, ref);
     assert.deepEqual(outcomes(records), ['offboard:deleted']);
+    assert.equal(records[0].reason, `membership ${managed}`);
     assert.deepEqual(
       cloud.log.writes().map((c) => [c.method, c.args]),
       [['deleteMembership', [managed]]],
     );
+  });
+
+  const owned = { 'managed-by': 'spokefleet', 'spokefleet-owner': 'spokefleet' };
+
+  it('dry run: planned, nothing deleted', async () => {
+    const cloud = new FakeCloud();
+    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: { ...owned } });
+    const records = await offboardCluster(testContext(cloud, {}, true).ctx, ref);
+    assert.deepEqual(outcomes(records), ['offboard:planned']);
+    assert.equal(records[0].reason, `would be deleted: membership ${managed}`);
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('deleted meanwhile (404 on delete): unchanged; another delete error fails the row', async () => {
+    const cloud = new FakeCloud();
+    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: { ...owned } });
+    cloud.log.failures.set('fleet.deleteMembership', () => gaxiosError(404, 'NOT_FOUND', 'gone'));
+    const gone = await offboardCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(
+      gone.map((r) => [r.step, r.outcome, r.reason]),
+      [['offboard', 'unchanged', 'membership already gone']],
+    );
+    cloud.log.failures.set('fleet.deleteMembership', () => gaxiosError(503, 'UNAVAILABLE', 'busy'));
+    const busy = await offboardCluster(testContext(cloud, { retryBudgetMs: 0 }).ctx, ref);
+    assert.deepEqual(outcomes(busy), ['offboard:failed']);
+    assert.equal(busy[0].retryable, true);
+  });
+
+  it('a project that is not allowed is refused without a read', async () => {
+    const cloud = new FakeCloud();
+    const records = await offboardCluster(testContext(cloud).ctx, { ...ref, project: 'someone-elses' });
+    assert.deepEqual(outcomes(records), ['offboard:refused']);
+    assert.equal(records[0].reason, 'project someone-elses is not in the allowed projects');
+    assert.deepEqual(cloud.log.calls, []);
+  });
+
+  it('with aviatrix.advertise on, only a cluster actually offboarded gets the note that its ranges stay', async () => {
+    const withAdvertise = (cloud: FakeCloud) => testContext(cloud, { aviatrix: ADVERTISE }).ctx;
+    const cloud = new FakeCloud();
+    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: { ...owned } });
+    assert.deepEqual(outcomes(await offboardCluster(withAdvertise(cloud), ref)), [
+      'offboard:deleted',
+      'advertise:skipped',
+    ]);
+    // Refused (not an allowed project) and skipped (the cluster exists again): no note.
+    assert.deepEqual(
+      outcomes(await offboardCluster(withAdvertise(cloud), { ...ref, project: 'someone-elses' })),
+      ['offboard:refused'],
+    );
+    cloud.addCluster(clusterInfo(ref));
+    assert.deepEqual(outcomes(await offboardCluster(withAdvertise(cloud), ref)), ['offboard:skipped']);
   });
 
   for (const [labels, why] of [
@@ -600,28 +733,33 @@ describe('offboardCluster', () => {
 
   it('leaves an unmanaged membership alone', async () => {
     const cloud = new FakeCloud();
-    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: {} });
+    cloud.memberships.set(managed, {
+      name: managed,
+      resourceLink: link,
+      labels: { 'spokefleet-owner': 'spokefleet' },
+    });
     const records = await offboardCluster(testContext(cloud).ctx, ref);
     assert.deepEqual(outcomes(records), ['offboard:skipped']);
+    assert.equal(records[0].reason, `membership ${managed} was not created by Spokefleet; left alone`);
     assert.deepEqual(cloud.log.writes(), []);
   });
 
   it('does not offboard a cluster that exists again (late delete entry)', async () => {
     const cloud = new FakeCloud();
     cloud.addCluster(clusterInfo(ref));
-    cloud.memberships.set(managed, {
-      name: managed,
-      resourceLink: link,
-      labels: { 'managed-by': 'spokefleet' },
-    });
+    // A membership this deployment owns: only the cluster's existence keeps it.
+    cloud.memberships.set(managed, { name: managed, resourceLink: link, labels: { ...owned } });
     const records = await offboardCluster(testContext(cloud).ctx, ref);
     assert.deepEqual(outcomes(records), ['offboard:skipped']);
+    assert.equal(records[0].reason, 'the cluster exists; not offboarding');
     assert.deepEqual(cloud.log.writes(), []);
   });
 
   it('no membership → unchanged; twice → still nothing written', async () => {
     const cloud = new FakeCloud();
-    assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
+    const first = await offboardCluster(testContext(cloud).ctx, ref);
+    assert.deepEqual(outcomes(first), ['offboard:unchanged']);
+    assert.equal(first[0].reason, 'no membership for this cluster');
     assert.deepEqual(outcomes(await offboardCluster(testContext(cloud).ctx, ref)), ['offboard:unchanged']);
     assert.deepEqual(cloud.log.writes(), []);
   });
@@ -637,5 +775,25 @@ describe('spokes from the Aviatrix Controller', () => {
     const records = await reconcileCluster({ ...ctx, memo: new Memo() }, ref);
     assert.equal(records[0].outcome, 'unchanged');
     assert.match(records[0].reason ?? '', /is a spoke/);
+  });
+});
+
+describe('isAdmitted: the admission checks for a cluster a project or fleet request listed', () => {
+  it('true only when spoke and prerequisites both pass', async () => {
+    const { ctx } = testContext(new FakeCloud());
+    assert.equal(await isAdmitted(ctx, clusterInfo(ref)), true);
+    assert.equal(await isAdmitted(ctx, clusterInfo(ref, { vpcNative: false })), false);
+    assert.equal(await isAdmitted(ctx, clusterInfo(ref, { httpLoadBalancing: false })), false);
+    assert.equal(
+      await isAdmitted(ctx, clusterInfo(ref, { network: { project: PROJECT, name: 'shared-services' } })),
+      false,
+    );
+  });
+
+  it('a spoke look-up that fails counts as not admitted', async () => {
+    const { ctx } = testContext(new FakeCloud());
+    ctx.extraSpokes = () => Promise.reject(grpcError(14, 'controller down'));
+    const outside = clusterInfo(ref, { network: { project: PROJECT, name: 'gcp-spoke300-us-east4' } });
+    assert.equal(await isAdmitted(ctx, outside), false);
   });
 });

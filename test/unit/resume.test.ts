@@ -5,13 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { operationTarget, runningOn } from '../../shared/cloud/clusters';
-import { withDeadline } from '../../shared/deadline';
+import { invocationDeadline, withDeadline } from '../../shared/deadline';
 import { GCP_DURATIONS, nodePoolBatches } from '../../shared/durations';
-import { classify, TransientError } from '../../shared/errors';
+import { classify, PermanentError, TransientError } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
 import { ensureMembership } from '../../shared/reconcile/membership';
 import { ensurePeeringExport } from '../../shared/reconcile/peering';
-import { blocking, nodePoolExpectedMs, startWithin } from '../../shared/reconcile/resume';
+import {
+  awaitClusterOperations,
+  awaitNetworkOperations,
+  blocking,
+  describeOperations,
+  nodePoolExpectedMs,
+  seconds,
+  startWithin,
+} from '../../shared/reconcile/resume';
 import { ensureNodePoolMetadata, ensureWorkloadIdentity } from '../../shared/reconcile/workload-identity';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
@@ -120,6 +128,29 @@ describe('resumable writes', () => {
       });
     });
 
+    it('starts when the time left is exactly the typical duration', async () => {
+      await withDeadline(10_000, async () => {
+        const end = (invocationDeadline() ?? 0) - 250; // the answer's reserve
+        startWithin('x', 1_000, end - 1_000);
+        assert.throws(() => startWithin('x', 1_000, end - 999), /not started/);
+      });
+    });
+
+    it('a write as long as the work time (budget less the answer reserve), or a little longer, starts at once', async () => {
+      await withDeadline(10_000, async () => {
+        const start = (invocationDeadline() ?? 0) - 10_000 + 1;
+        startWithin('as long', 9_750, start);
+        startWithin('a little longer', 9_800, start);
+      });
+    });
+
+    it('durations in reasons: tenths below 10 s, whole seconds from 10 s', () => {
+      assert.deepEqual(
+        [seconds(4_000), seconds(9_940), seconds(10_000), seconds(61_400)],
+        ['4.0 s', '9.9 s', '10 s', '61 s'],
+      );
+    });
+
     it('node-pool recreation: one typical batch per surge batch of the nodes of every zone', () => {
       assert.equal(nodePoolBatches(3, 1, 0), 3);
       assert.equal(nodePoolBatches(3, 2, 1), 1);
@@ -134,6 +165,88 @@ describe('resumable writes', () => {
       assert.equal(
         nodePoolExpectedMs(scaled, { name: 'p', metadataMode: 'GCE_METADATA', maxSurge: 1 }),
         batch * 0.01,
+      );
+    });
+  });
+
+  describe('waiting for operations found running', () => {
+    const target = `${PROJECT}/us-east4/c1`;
+    const waitFails = (cloud: FakeCloud, error: unknown) => {
+      cloud.log.failures.set('clusters.waitOperation', () => error);
+      cloud.log.failures.set('peering.waitOperation', () => error);
+    };
+    const network = (ctx: ReturnType<typeof testContext>['ctx'], op: { name: string; type: string }) =>
+      awaitNetworkOperations(ctx, PROJECT, 'vpc-1', [op]);
+
+    it('a wait that runs out: transient "operation-running", naming the operation, its target, keeping the cause', async () => {
+      const cloud = new FakeCloud();
+      const timeout = new TransientError('did not finish', 'operation-timeout');
+      waitFails(cloud, timeout);
+      const { ctx } = testContext(cloud);
+      const check = (message: string) => (e: unknown) => {
+        assert.ok(e instanceof TransientError);
+        assert.equal(e.reason, 'operation-running');
+        assert.equal(e.cause, timeout);
+        assert.equal(e.message, message);
+        return true;
+      };
+      await assert.rejects(
+        awaitClusterOperations(ctx, REF, [{ name: 'op-1', type: 'UPDATE_CLUSTER' }]),
+        check(
+          `UPDATE_CLUSTER op-1 on cluster ${target} is still running; waiting for it is left to the redelivery`,
+        ),
+      );
+      await assert.rejects(
+        network(ctx, { name: 'op-p', type: 'updatePeering' }),
+        check(
+          `updatePeering op-p on network ${PROJECT}/vpc-1 is still running; waiting for it is left to the redelivery`,
+        ),
+      );
+    });
+
+    it('another transient error from the wait is rethrown as it is', async () => {
+      const cloud = new FakeCloud();
+      const busy = new TransientError('unavailable', 'rate-limited');
+      waitFails(cloud, busy);
+      const { ctx } = testContext(cloud);
+      await assert.rejects(
+        awaitClusterOperations(ctx, REF, [{ name: 'op-1', type: 'UPDATE_CLUSTER' }]),
+        (e) => e === busy,
+      );
+      await assert.rejects(network(ctx, { name: 'op-p', type: 'updatePeering' }), (e) => e === busy);
+    });
+
+    it('an operation that ended in an error has ended: logged, and the step goes on to read the result', async () => {
+      const cloud = new FakeCloud();
+      waitFails(cloud, new PermanentError('operation failed: node pool busy', 'operation-failed'));
+      const { ctx, transport } = testContext(cloud);
+      const ops = [
+        { name: 'op-1', type: 'UPGRADE_NODES', nodePool: 'np' },
+        { name: 'op-2', type: 'UPDATE_CLUSTER' },
+      ];
+      assert.deepEqual(await awaitClusterOperations(ctx, REF, ops), ops);
+      await network(ctx, { name: 'op-p', type: 'updatePeering' });
+      assert.deepEqual(
+        transport.records().map((r) => [r.message, r.operation, r.type]),
+        [
+          ['a running operation ended in an error; the step reads the result', 'op-1', 'UPGRADE_NODES'],
+          ['a running operation ended in an error; the step reads the result', 'op-2', 'UPDATE_CLUSTER'],
+          [
+            'a running peering operation ended in an error; the step reads the result',
+            'op-p',
+            'updatePeering',
+          ],
+        ],
+      );
+    });
+
+    it('describeOperations names each operation, and its node pool when it has one', () => {
+      assert.equal(
+        describeOperations([
+          { name: 'op-1', type: 'UPGRADE_NODES', nodePool: 'np' },
+          { name: 'op-2', type: 'UPDATE_CLUSTER' },
+        ]),
+        'UPGRADE_NODES op-1 (node pool np), UPDATE_CLUSTER op-2',
       );
     });
   });
