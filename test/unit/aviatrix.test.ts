@@ -223,6 +223,44 @@ describe('Aviatrix client: the spoke list cache', () => {
   });
 });
 
+describe('Aviatrix client: overlapping reads', () => {
+  const settle = async (done: () => boolean) => {
+    for (let i = 0; i < 100 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(done());
+  };
+
+  it('two overlapping reads that both fail, the newer first: nothing cached, no unhandled rejection (it would end the instance)', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const fake = new FakeController();
+      let now = 0;
+      const c = client(fake, { cacheSeconds: 60, now: () => now });
+      const pending: Array<(r: Response) => void> = [];
+      fake.override = (action) =>
+        action === 'list_vpcs_summary'
+          ? new Promise<Response>((resolve) => pending.push(resolve))
+          : undefined;
+      const older = c.listSpokes();
+      await settle(() => pending.length === 1);
+      now = 61_000;
+      const newer = c.listSpokes();
+      await settle(() => pending.length === 2);
+      pending[1](new Response(null, { status: 503 }));
+      await assert.rejects(newer, TransientError);
+      pending[0](new Response(null, { status: 503 }));
+      await assert.rejects(older, TransientError);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(unhandled, []);
+      fake.override = undefined;
+      assert.equal((await c.listSpokes()).length, 1);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+});
+
 describe('Aviatrix client: the session', () => {
   it('no API token: permanent, and the password is never sent', async () => {
     for (const results of [{}, { api_token: '' }, undefined]) {
