@@ -215,7 +215,10 @@ export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
       const answer = await this.request(method, { ...params, CID: cid });
       const reason = String(answer.reason ?? '');
       if (answer.return !== true && SESSION_EXPIRED.test(reason)) {
-        if (this.session && (await this.session.catch(() => undefined)) === cid) this.session = undefined;
+        // Forget this session only: a concurrent caller may already have logged in again while this one waited.
+        const session = this.session;
+        if (session && (await session.catch(() => undefined)) === cid && this.session === session)
+          this.session = undefined;
         if (attempt < 2) continue;
         throw new TransientError(
           `Aviatrix ${params.action}: the session expired again right after logging in`,
@@ -286,8 +289,8 @@ export class AviatrixController implements SpokeDirectory, GatewayAdvertiser {
         'aviatrix-redirect',
       );
     }
+    // The body was read within the call's time (a read body cannot be cancelled: that would throw a TypeError).
     if (response.status === 429 || response.status >= 500) {
-      await response.body?.cancel();
       throw new TransientError(
         `Aviatrix Controller answered ${response.status} to ${action}`,
         'aviatrix-unavailable',

@@ -66,10 +66,12 @@ function nothingWanted(cluster: ClusterInfo, options: AdvertiseOptions): string 
     options.pods ? 'pods' : '',
     options.services ? 'services' : '',
   ].filter(Boolean);
-  const why = cluster.peeringName
-    ? ''
-    : ' (no master range: Private Service Connect or public control plane)';
-  return `nothing to advertise: the cluster reports no ${asked.join('/') || 'range'} range asked for${why}`;
+  if (asked.length === 0) return 'nothing to advertise: aviatrix.advertise asks for no range';
+  const why =
+    options.controlPlane && !cluster.peeringName
+      ? ' (no master range: Private Service Connect or public control plane)'
+      : '';
+  return `nothing to advertise: the cluster reports no ${asked.join('/')} range asked for${why}`;
 }
 
 /** The one spoke gateway for the cluster: the VPC's only one, else the only one in the cluster's region. */

@@ -12,7 +12,9 @@ import {
   covers,
   defaultAdvertisement,
   isAdvertised,
+  parseIpv4Cidr,
   planIncludeList,
+  regionOfZone,
   wantedRanges,
 } from '../../shared/policy/advertise';
 import type { GatewayAdvertiser, SpokeGateway } from '../../shared/policy/aviatrix';
@@ -95,11 +97,31 @@ describe('advertise: CIDR arithmetic', () => {
     ['172.16.0.0/28', '172.16.0.16/28', false],
     ['0.0.0.0/0', '34.118.224.0/20', true],
     ['not-a-cidr', '10.4.0.0/14', false],
+    // A narrower outer range that holds the inner range's first address still does not cover it.
+    ['10.0.0.0/14', '10.0.0.0/8', false],
+    // The same network written with host bits set.
+    ['10.4.0.0/14', '10.6.0.0/14', true],
+    // An entry that is not a CIDR matches only itself, surrounding blanks aside.
+    ['custom-entry ', ' custom-entry', true],
   ];
   for (const [outer, inner, expected] of cases) {
     it(`${outer} ${expected ? 'covers' : 'does not cover'} ${inner}`, () =>
       assert.equal(covers(outer, inner), expected));
   }
+
+  it('parseIpv4Cidr: IPv4 CIDR notation only, blanks around it allowed', () => {
+    assert.deepEqual(parseIpv4Cidr(' 10.4.0.0/14 '), { address: '10.4.0.0', prefix: 14 });
+    assert.deepEqual(parseIpv4Cidr('10.4.0.1/32'), { address: '10.4.0.1', prefix: 32 });
+    for (const text of ['10.4.0.0/33', 'x10.4.0.0/14', '10.4.0.0/14x', '10.4.0.0', '10.4.0/14', 'fd00::/8']) {
+      assert.equal(parseIpv4Cidr(text), undefined, text);
+    }
+  });
+
+  it('regionOfZone: a zone gives its region (two-digit regions too), a region stays', () => {
+    assert.equal(regionOfZone('us-east4-a'), 'us-east4');
+    assert.equal(regionOfZone('europe-west10-b'), 'europe-west10');
+    assert.equal(regionOfZone('us-east4'), 'us-east4');
+  });
 
   it('isAdvertised: any entry covering the range', () => {
     assert.equal(isAdvertised(['192.168.0.0/24', '10.0.0.0/8'], '10.4.0.0/14'), true);
@@ -135,6 +157,16 @@ describe('advertise: the include list plan', () => {
     assert.deepEqual(plan.after, ['10.0.0.0/8', '172.16.0.0/12']);
   });
 
+  it('an empty list with nothing to add stays empty: the default advertisement is not written out', () => {
+    const inside = { kind: 'pods' as const, cidr: '192.168.100.128/25' };
+    assert.deepEqual(planIncludeList([], ['192.168.100.0/24'], [inside]), {
+      before: [],
+      after: [],
+      added: [],
+      defaults: [],
+    });
+  });
+
   it('property: every entry kept in place, every wanted range advertised afterwards', () => {
     const pool = ['10.0.0.0/8', '10.4.0.0/14', '10.8.0.0/14', '172.16.0.16/28', '192.168.0.0/16', 'x'];
     fc.assert(
@@ -163,6 +195,7 @@ describe('advertise: the include list plan', () => {
     assert.deepEqual(wantedRanges(ranges, { controlPlane: false, pods: false, services: true }), [
       { kind: 'services', cidr: '34.118.224.0/20' },
     ]);
+    assert.deepEqual(wantedRanges(undefined, { controlPlane: false, pods: false, services: true }), []);
   });
 
   it('defaultAdvertisement: every subnet, or only the gateway region with Global VPC', () => {
@@ -178,8 +211,15 @@ describe('advertise: the include list plan', () => {
       ok: true,
       cidrs: ['192.168.2.0/24'],
     });
-    assert.equal(defaultAdvertisement(subnets, { name: 'gw', globalVpc: true }).ok, false);
-    assert.equal(defaultAdvertisement([], { name: 'gw', globalVpc: false }).ok, false);
+    assert.deepEqual(defaultAdvertisement(subnets, { name: 'gw', globalVpc: true }), {
+      ok: false,
+      reason: 'gateway gw has Global VPC on but reports no region, so the subnets it advertises are unknown',
+    });
+    assert.deepEqual(defaultAdvertisement([], { name: 'gw', globalVpc: false }), {
+      ok: false,
+      reason:
+        'no subnet ranges found for gateway gw; writing an include list now could withdraw what it advertises',
+    });
   });
 });
 
@@ -203,6 +243,10 @@ describe('advertise: the step', () => {
     assert.match(
       decision.reason ?? '',
       /include list \[\] \(default: the VPC subnets\) → \[192\.168\.100\.0\/24, /,
+    );
+    assert.match(
+      decision.reason ?? '',
+      /; the list was empty, so the 2 subnet range\(s\) it advertised by default are written too \(192\.168\.100\.0\/24, 192\.168\.110\.0\/24\);/,
     );
   });
 
@@ -286,9 +330,150 @@ describe('advertise: the step', () => {
     await assert.rejects(ensureAdvertised(ctx, peered()), (error: unknown) => {
       assert.ok(error instanceof TransientError);
       assert.equal(classify(error), 'transient');
+      assert.equal(error.reason, 'aviatrix-concurrent-writes');
+      assert.match(
+        error.message,
+        /^gateway spoke100-gw: the include list kept changing under concurrent writers; 172\.16\.0\.16\/28 \(control plane\), 10\.4\.0\.0\/14 \(pods\) not confirmed after 4 writes$/,
+      );
       return true;
     });
     assert.equal(advertiser.writes().length, 4);
+  });
+});
+
+describe('advertise: the step decides', () => {
+  const withAdvertise = (advertise: Record<string, unknown>) => ({
+    aviatrix: { ...ADVERTISE.aviatrix, advertise: { verifyDelayMs: 0, ...advertise } },
+  });
+  const OFF = { outcome: 'skipped', reason: 'aviatrix.advertise is off' };
+
+  it('off: skipped without a Controller call, when the option or the Controller client is missing', async () => {
+    const off = setup([gateway()], {});
+    assert.deepEqual(await ensureAdvertised(off.ctx, peered()), OFF);
+    assert.deepEqual(off.advertiser.calls, []);
+    const noClient = setup([gateway()]);
+    noClient.ctx.advertiser = undefined;
+    assert.deepEqual(await ensureAdvertised(noClient.ctx, peered()), OFF);
+  });
+
+  it('nothing to advertise: the reason says which ranges were asked for and why the master range is missing', async () => {
+    const reason = async (advertise: Record<string, unknown>, cluster: ClusterInfo) => {
+      const { ctx, advertiser } = setup([gateway()], withAdvertise(advertise));
+      const decision = await ensureAdvertised(ctx, cluster);
+      assert.equal(decision.outcome, 'unchanged');
+      assert.deepEqual(advertiser.calls, []);
+      return decision.reason;
+    };
+    assert.equal(
+      await reason({}, peered({ peeringName: undefined, ranges: undefined })),
+      'nothing to advertise: the cluster reports no control plane/pods range asked for (no master range: Private Service Connect or public control plane)',
+    );
+    assert.equal(
+      await reason(
+        { controlPlane: false, services: true },
+        peered({ peeringName: undefined, ranges: { master: '172.16.0.16/28' } }),
+      ),
+      'nothing to advertise: the cluster reports no pods/services range asked for',
+    );
+    assert.equal(
+      await reason({ controlPlane: false, pods: false }, peered()),
+      'nothing to advertise: aviatrix.advertise asks for no range',
+    );
+  });
+
+  it('no gateway in the VPC: refused, naming the VPC', async () => {
+    const decision = await ensureAdvertised(setup([]).ctx, peered());
+    assert.deepEqual(decision, {
+      outcome: 'refused',
+      reason: `VPC ${PROJECT}/${NET}: the Aviatrix Controller lists no spoke gateway for it`,
+    });
+  });
+
+  it('several gateways and none in the region: refused, naming them and the region', async () => {
+    const two = [gateway({ name: 'a', region: 'us-west1' }), gateway({ name: 'b', region: undefined })];
+    assert.deepEqual(await ensureAdvertised(setup(two).ctx, peered()), {
+      outcome: 'refused',
+      reason: `VPC ${PROJECT}/${NET}: 2 spoke gateways (a, b) and not exactly one in us-east4; not choosing`,
+    });
+  });
+
+  it('the VPC’s only gateway is used whatever its region', async () => {
+    const { ctx, advertiser } = setup([gateway({ region: 'us-west1', includeCidrs: ['192.168.100.0/24'] })]);
+    assert.equal((await ensureAdvertised(ctx, peered())).outcome, 'updated');
+    assert.equal(advertiser.writes()[0][1], 'spoke100-gw');
+  });
+
+  it('a gateway listed but gone by the time it is read: refused, nothing written', async () => {
+    const { ctx, advertiser } = setup([gateway()]);
+    advertiser.getGateway = async () => undefined;
+    assert.deepEqual(await ensureAdvertised(ctx, peered()), {
+      outcome: 'refused',
+      reason: 'gateway spoke100-gw is not reported by the Controller',
+    });
+    assert.deepEqual(advertiser.writes(), []);
+  });
+
+  it('a customised list does not need the VPC subnets: updated even when they cannot be read', async () => {
+    const { ctx, advertiser, cloud } = setup([gateway({ includeCidrs: ['192.168.100.0/24'] })]);
+    cloud.subnets.clear();
+    assert.equal((await ensureAdvertised(ctx, peered())).outcome, 'updated');
+    assert.equal(advertiser.writes().length, 1);
+  });
+
+  it('some ranges already advertised: only the missing one is added, in one write', async () => {
+    const { ctx, advertiser } = setup([gateway({ includeCidrs: ['192.168.100.0/24', '10.4.0.0/14'] })]);
+    const decision = await ensureAdvertised(ctx, peered());
+    assert.deepEqual(decision, {
+      outcome: 'updated',
+      reason:
+        'gateway spoke100-gw: adds 172.16.0.16/28 (control plane); include list [192.168.100.0/24, 10.4.0.0/14] → ' +
+        '[192.168.100.0/24, 10.4.0.0/14, 172.16.0.16/28]',
+    });
+    assert.equal(advertiser.writes().length, 1);
+  });
+
+  it('a concurrent writer that drops our ranges after our write: caught at the read-back verifyDelayMs later, written again', async () => {
+    const { ctx, advertiser } = setup(
+      [gateway({ includeCidrs: ['192.168.100.0/24'] })],
+      withAdvertise({ verifyDelayMs: 50 }),
+    );
+    const original = advertiser.setIncludedCidrs.bind(advertiser);
+    let raced = false;
+    advertiser.setIncludedCidrs = async (name, cidrs) => {
+      await original(name, cidrs);
+      if (raced) return;
+      raced = true;
+      // Another instance read the list before our write and writes its own addition 10 ms after it.
+      setTimeout(() => {
+        advertiser.gateways[0].includeCidrs = ['192.168.100.0/24', '10.8.0.0/14'];
+      }, 10);
+    };
+    const decision = await ensureAdvertised(ctx, peered());
+    assert.equal(decision.outcome, 'updated');
+    assert.match(decision.reason ?? '', /; written 2 times \(a concurrent writer dropped it\)$/);
+    assert.deepEqual(advertiser.gateways[0].includeCidrs, [
+      '192.168.100.0/24',
+      '10.8.0.0/14',
+      '172.16.0.16/28',
+      '10.4.0.0/14',
+    ]);
+  });
+
+  it('two clusters of one gateway reconciled at once in this instance: one writer at a time, one write each', async () => {
+    const { ctx, advertiser } = setup([gateway({ includeCidrs: ['192.168.100.0/24'] })]);
+    const a = peered({ peeringName: undefined, ranges: { pods: '10.4.0.0/14' } });
+    const b = peered({
+      ref: { ...ref, name: 'gke-2' },
+      peeringName: undefined,
+      ranges: { pods: '10.8.0.0/14' },
+    });
+    const decisions = await Promise.all([ensureAdvertised(ctx, a), ensureAdvertised(ctx, b)]);
+    assert.deepEqual(
+      decisions.map((d) => d.outcome),
+      ['updated', 'updated'],
+    );
+    assert.equal(advertiser.writes().length, 2);
+    assert.deepEqual(advertiser.gateways[0].includeCidrs, ['192.168.100.0/24', '10.4.0.0/14', '10.8.0.0/14']);
   });
 });
 

@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseConfig } from '../../shared/config';
 import { TransientError } from '../../shared/errors';
-import { matchesNetworkPattern, networkPatternProblem } from '../../shared/policy/network-pattern';
-import { decideSpoke, isSpokeNetwork } from '../../shared/policy/spokes';
+import {
+  compileNetworkPattern,
+  matchesNetworkPattern,
+  networkPatternProblem,
+} from '../../shared/policy/network-pattern';
+import { decideSpoke, isSpokeNetwork, parseNetworkPath } from '../../shared/policy/spokes';
 import { reconcileCluster } from '../../shared/reconcile/cluster';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { PROJECT, testContext } from '../fakes/context';
@@ -101,6 +105,65 @@ describe('spoke check: the network must be in an allowed project', () => {
   });
 });
 
+describe('spoke check: which network is which', () => {
+  const NAME = 'gcp-spoke100-us-east4';
+
+  it('a cluster in a project outside projects: a final refusal (the Controller is not asked) that names the project', () => {
+    assert.deepEqual(decideSpoke(config([{ network: NAME }]), FOREIGN, { project: ALLOWED, name: NAME }), {
+      allowed: false,
+      final: true,
+      reason: `project ${FOREIGN} is not in the allowed projects`,
+    });
+  });
+
+  it('a refusal that the Controller could change is not final; an admission names the spoke', () => {
+    const refused = decideSpoke(config([{ network: 'other-vpc' }]), ALLOWED, {
+      project: ALLOWED,
+      name: NAME,
+    });
+    assert.deepEqual(refused, {
+      allowed: false,
+      reason: `network ${ALLOWED}/${NAME} is not a configured spoke`,
+    });
+    const admitted = decideSpoke(config([{ network: NAME }]), ALLOWED, { project: ALLOWED, name: NAME });
+    assert.deepEqual(admitted, { allowed: true, reason: `network ${ALLOWED}/${NAME} is a spoke` });
+  });
+
+  it('a spoke with a project matches only the network of that project, not a same-named one in another allowed project', () => {
+    const spokes = config([{ project: HOST, network: NAME }], [ALLOWED, HOST]);
+    assert.equal(isSpokeNetwork(spokes, { project: HOST, name: NAME }), true);
+    assert.equal(isSpokeNetwork(spokes, { project: ALLOWED, name: NAME }), false);
+  });
+
+  it('a spoke the Controller reports matches by project and network name together', () => {
+    const spokes = config([{ network: 'other-vpc' }], [ALLOWED, HOST]);
+    const reported = [{ project: HOST, network: NAME }];
+    assert.equal(isSpokeNetwork(spokes, { project: HOST, name: NAME }, reported), true);
+    assert.equal(isSpokeNetwork(spokes, { project: ALLOWED, name: NAME }, reported), false);
+    assert.equal(isSpokeNetwork(spokes, { project: HOST, name: 'gcp-spoke200-us-east4' }, reported), false);
+  });
+
+  it('parseNetworkPath reads a network path or selfLink, nothing else', () => {
+    const expected = { project: 'spoke-prj-one', name: NAME };
+    assert.deepEqual(parseNetworkPath(`projects/spoke-prj-one/global/networks/${NAME}`), expected);
+    assert.deepEqual(
+      parseNetworkPath(
+        `https://www.googleapis.com/compute/v1/projects/spoke-prj-one/global/networks/${NAME}`,
+      ),
+      expected,
+    );
+    for (const path of [
+      NAME,
+      `xprojects/spoke-prj-one/global/networks/${NAME}`,
+      `projects/spoke-prj-one/global/networks/${NAME}/peerings/p`,
+      `projects/spoke-prj-one/global/networks/`,
+      'projects/spoke-prj-one/regions/us-east4/subnetworks/s',
+    ]) {
+      assert.equal(parseNetworkPath(path), undefined, path);
+    }
+  });
+});
+
 describe('networkPattern: matched in linear time, RE2 syntax', () => {
   /** Patterns that backtrack exponentially in JavaScript's RegExp on a long run of matching characters. */
   const CATASTROPHIC: [string, (n: number) => string][] = [
@@ -145,6 +208,14 @@ describe('networkPattern: matched in linear time, RE2 syntax', () => {
     assert.equal(matchesNetworkPattern('spoke', 'gcp-spoke100'), true, 'unanchored: found anywhere');
     assert.equal(matchesNetworkPattern('^spoke$', 'gcp-spoke100'), false);
     assert.equal(matchesNetworkPattern('^gcp-spoke[0-9]+-us-east4$', 'gcp-spoke100-us-east4'), true);
+  });
+
+  it('a pattern is compiled once and reused by every later spoke check', () => {
+    const source = '^gcp-spoke\\d+-us-(east|west)\\d$';
+    const first = compileNetworkPattern(source);
+    assert.equal(compileNetworkPattern(source), first);
+    assert.equal(matchesNetworkPattern(source, 'gcp-spoke7-us-west1'), true);
+    assert.equal(compileNetworkPattern(source), first);
   });
 
   it('refuses at config load what RE2 cannot run in linear time: lookaround and backreferences', () => {
