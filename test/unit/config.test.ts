@@ -441,6 +441,11 @@ describe('config: refusals', () => {
       `endpoints.resourcemanager: ${loopbackMessage}`,
     ],
     ['endpoints.connectGateway', 'http://127.0.0.1.nip.io', `endpoints.connectGateway: ${loopbackMessage}`],
+    [
+      'endpoints.connectGateway',
+      'https://127.0.0.1:8443/base',
+      'endpoints.connectGateway: must contain {location}',
+    ],
     ['endpoints.container', 'https://[::2]:443', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.container', 'http://', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.token', '', 'endpoints.token: Too small'],
@@ -506,6 +511,16 @@ describe('config: refusals', () => {
         'projects.1: Invalid input: expected string, received number',
         'spokes.0.project: project zzz-other-1 is not in projects',
       ],
+    ],
+    [
+      'spokes naming a project, without a projects list: the missing list, nothing else',
+      { fleetProject: 'fleet-host-prj', spokes: [{ project: 'spoke-prj-one', network: 'vpc-a' }] },
+      ['projects: Invalid input: expected array, received undefined'],
+    ],
+    [
+      'projects without a spokes list: the missing list, nothing else',
+      { fleetProject: 'fleet-host-prj', projects: ['spoke-prj-one'], spokes: { network: 'vpc-a' } },
+      ['spokes: Invalid input: expected array, received object'],
     ],
     [
       'the https rule still runs when a type error elsewhere aborts the object',
