@@ -505,6 +505,11 @@ describe('config: refusals', () => {
       ['aviatrix.controllerUrl: Invalid URL'],
     ],
     [
+      'a controller URL that is not a string is one problem, its type, even when it reads like an http URL',
+      { ...base(), aviatrix: aviatrix({ controllerUrl: ['http://avx.example.com'] }) },
+      ['aviatrix.controllerUrl: Invalid input: expected string, received array'],
+    ],
+    [
       'the spoke cross-check still runs when another entry of projects has the wrong type',
       { ...base(), projects: ['spoke-prj-one', 5], spokes: [{ project: 'zzz-other-1', network: 'vpc-a' }] },
       [
