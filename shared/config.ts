@@ -37,13 +37,9 @@ export function isLoopbackUrl(value: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-/** The scheme is case-insensitive: `HTTPS://host` is https too. */
+/** The scheme is case-insensitive: `HTTPS://host` is https too. Only for a value that parses as a URL. */
 function isHttpsUrl(value: string): boolean {
-  try {
-    return new URL(value).protocol === 'https:';
-  } catch {
-    return false;
-  }
+  return new URL(value).protocol === 'https:';
 }
 
 const loopback = z.string().refine(isLoopbackUrl, {

@@ -111,11 +111,11 @@ async function recordStep(
 export function wrote(
   ctx: ReconcileContext,
   outcome: 'created' | 'updated' | 'deleted',
-  reason?: string,
+  reason: string,
 ): Decision {
   return {
     outcome: ctx.dryRun ? 'planned' : outcome,
-    reason: ctx.dryRun ? `would be ${outcome}: ${reason ?? ''}`.trim() : reason,
+    reason: ctx.dryRun ? `would be ${outcome}: ${reason}` : reason,
   };
 }
 

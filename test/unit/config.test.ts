@@ -441,6 +441,11 @@ describe('config: refusals', () => {
       `endpoints.resourcemanager: ${loopbackMessage}`,
     ],
     ['endpoints.connectGateway', 'http://127.0.0.1.nip.io', `endpoints.connectGateway: ${loopbackMessage}`],
+    [
+      'endpoints.connectGateway',
+      'https://127.0.0.1:8443/base',
+      'endpoints.connectGateway: must contain {location}',
+    ],
     ['endpoints.container', 'https://[::2]:443', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.container', 'http://', `endpoints.container: ${loopbackMessage}`],
     ['endpoints.token', '', 'endpoints.token: Too small'],
@@ -500,12 +505,27 @@ describe('config: refusals', () => {
       ['aviatrix.controllerUrl: Invalid URL'],
     ],
     [
+      'a controller URL that is not a string is one problem, its type, even when it reads like an http URL',
+      { ...base(), aviatrix: aviatrix({ controllerUrl: ['http://avx.example.com'] }) },
+      ['aviatrix.controllerUrl: Invalid input: expected string, received array'],
+    ],
+    [
       'the spoke cross-check still runs when another entry of projects has the wrong type',
       { ...base(), projects: ['spoke-prj-one', 5], spokes: [{ project: 'zzz-other-1', network: 'vpc-a' }] },
       [
         'projects.1: Invalid input: expected string, received number',
         'spokes.0.project: project zzz-other-1 is not in projects',
       ],
+    ],
+    [
+      'spokes naming a project, without a projects list: the missing list, nothing else',
+      { fleetProject: 'fleet-host-prj', spokes: [{ project: 'spoke-prj-one', network: 'vpc-a' }] },
+      ['projects: Invalid input: expected array, received undefined'],
+    ],
+    [
+      'projects without a spokes list: the missing list, nothing else',
+      { fleetProject: 'fleet-host-prj', projects: ['spoke-prj-one'], spokes: { network: 'vpc-a' } },
+      ['spokes: Invalid input: expected array, received object'],
     ],
     [
       'the https rule still runs when a type error elsewhere aborts the object',

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { localWait } from '../../shared/cloud';
 import { waitFor } from '../../shared/cloud/operations';
-import { ANSWER_RESERVE_MS, invocationDeadline, withDeadline, workDeadline } from '../../shared/deadline';
+import {
+  ANSWER_RESERVE_MS,
+  invocationBudgetMs,
+  invocationDeadline,
+  withDeadline,
+  workDeadline,
+} from '../../shared/deadline';
 import { classify, withRetry } from '../../shared/errors';
 import { grpcError } from '../fakes/errors';
 
@@ -10,11 +16,13 @@ const unavailable = () => grpcError(14, 'unavailable');
 describe('invocation deadline', () => {
   it('is unset outside an invocation and set inside, also across awaits', async () => {
     assert.equal(invocationDeadline(), undefined);
+    assert.equal(invocationBudgetMs(), undefined);
     await withDeadline(1_000, async () => {
       const deadline = invocationDeadline();
       assert.ok(deadline && deadline > Date.now());
       await new Promise((resolve) => setTimeout(resolve, 1));
       assert.equal(invocationDeadline(), deadline);
+      assert.equal(invocationBudgetMs(), 1_000);
     });
   });
 

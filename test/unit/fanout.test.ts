@@ -66,7 +66,9 @@ describe('fan-out: project and fleet requests publish one cluster request per cl
     const cloud = fleetOf(3);
     const publisher = new RecordingPublisher();
     const { ctx, transport } = testContext(cloud, { fanOut: { clustersPerMinute: 6000 } });
+    const before = performance.now();
     const result = await reconcileRequest({ ...ctx, publisher }, { scope: 'fleet', requestId: 'r-1' });
+    const took = performance.now() - before;
     assert.deepEqual(
       publisher.published.map((r) => `${r.project}/${r.cluster}`).sort(),
       [...refs(3), ...refs(3, OTHER)].map((r) => `${r.project}/${r.name}`).sort(),
@@ -84,6 +86,12 @@ describe('fan-out: project and fleet requests publish one cluster request per cl
     assert.equal(summary?.requestId, 'r-1');
     assert.equal((summary?.published as string[] | undefined)?.length, 6);
     assert.equal(summary?.willRetry, false);
+    assert.equal(summary?.target, 'fleet');
+    assert.ok(
+      result.durationMs >= 0 && result.durationMs <= Math.ceil(took),
+      `${result.durationMs} of ${took}`,
+    );
+    assert.equal(summary?.durationMs, result.durationMs);
   });
 
   it('each published request is a valid cluster request carrying dryRun and requestId', async () => {
@@ -208,16 +216,30 @@ describe('fan-out pacing', () => {
 
   it('a slow pace publishes each request in its own slice, at most a second before its slot', async () => {
     const clock = new FakeClock();
+    const start = Date.now();
+    clock.t = start;
     const publisher = new RecordingPublisher(clock);
     const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 20 } });
     await fanOut(ctx, publisher, { scope: 'fleet' }, refs(4), clock);
-    const times = publisher.calls.map((c) => c.at);
+    const times = publisher.calls.map((c) => c.at - start);
     assert.deepEqual(
       publisher.calls.map((c) => c.requests.length),
       [1, 1, 1, 1],
     );
     // 20/min = one every 3 s; each slice publishes what falls due within the next second.
     assert.deepEqual(times, [0, 2000, 5000, 8000]);
+    // Done at the last publish: no wait after it.
+    assert.equal(clock.t - start, 8000);
+  });
+
+  it('with the real clock the pace is kept by waiting between slices', async () => {
+    const publisher = new RecordingPublisher({ now: () => performance.now() });
+    // At timeScale 0.01, 20/min is one request every 30 ms, each published up to a 10 ms slice early.
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 20 }, timeScale: 0.01 });
+    await fanOut(ctx, publisher, { scope: 'fleet' }, refs(3));
+    const times = publisher.calls.map((c) => c.at - (publisher.calls[0]?.at ?? 0));
+    assert.equal(times.length, 3);
+    assert.ok((times[1] ?? 0) >= 19 && (times[2] ?? 0) >= 49, times.join(', '));
   });
 
   it('a pace that cannot finish before the deadline is raised to fit, with a warning', async () => {
@@ -307,9 +329,24 @@ describe('fan-out failures', () => {
     const publisher = new RecordingPublisher(clock, () => denied);
     const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
     const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(2), clock);
+    assert.equal(result.records[0].step, 'fan-out');
     assert.equal(result.records[0].outcome, 'failed');
     assert.equal(result.records[0].retryable, false);
-    assert.match(result.records[0].reason ?? '', /published 0 of 2/);
+    assert.match(result.records[0].reason ?? '', /published 0 of 2 .*2 failed: .*PERMISSION_DENIED/);
+  });
+
+  it('permanent and transient failures together: retryable, and the reason names the transient cause', async () => {
+    const clock = new FakeClock();
+    const denied = grpcError(7, '7 PERMISSION_DENIED: User not authorized');
+    const unavailable = grpcError(14, '14 UNAVAILABLE: no connection');
+    const publisher = new RecordingPublisher(clock, (r) =>
+      r.cluster === 'c-0' ? denied : r.cluster === 'c-1' ? unavailable : undefined,
+    );
+    const { ctx } = testContext(new FakeCloud(), { fanOut: { clustersPerMinute: 6000 } });
+    const result = await fanOut(ctx, publisher, { scope: 'fleet' }, refs(3), clock);
+    const [record] = result.records;
+    assert.equal(record.retryable, true, 'the redelivery may publish what was unavailable');
+    assert.match(record.reason ?? '', /published 1 of 3 .*2 failed: .*UNAVAILABLE/);
   });
 });
 

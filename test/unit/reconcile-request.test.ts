@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import type { MemoryTransport } from '../../shared/log';
 import { reconcileCluster } from '../../shared/reconcile/cluster';
-import { reconcileRequest } from '../../shared/reconcile/request';
+import { reconcileRequest, SUMMARY } from '../../shared/reconcile/request';
 import { clusterInfo, FakeCloud } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
 import { grpcError } from '../fakes/errors';
@@ -128,5 +129,131 @@ describe('reconcileRequest (manual and periodic)', () => {
     assert.equal(records.find((r) => r.step === 'membership')?.outcome, 'planned');
     assert.equal(records.find((r) => r.step === 'namespaces')?.outcome, 'planned');
     assert.deepEqual(cloud.log.writes(), []);
+  });
+  it('a cluster request reconciles that cluster alone: nothing listed, its own records only', async () => {
+    const cloud = twoProjects();
+    const result = await reconcileRequest(testContext(cloud).ctx, {
+      scope: 'cluster',
+      project: PROJECT,
+      location: 'us-east4',
+      cluster: `${PROJECT}-c1`,
+    });
+    assert.equal(result.clusters, 1);
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'list').length, 0);
+    const created = cloud.log.writes().filter((c) => c.method === 'createMembership');
+    assert.equal(created.length, 1);
+    // Every record is about this cluster (or what is in it), or the fleet-wide feature it needs.
+    for (const r of result.records)
+      assert.ok(
+        r.target?.startsWith(`${PROJECT}/us-east4/${PROJECT}-c1`) ||
+          (r.step === 'mcs-feature' && r.target === FLEET),
+        `${r.step} ${r.target}`,
+      );
+  });
+});
+
+describe('reconcileRequest: the summary line a follower reads', () => {
+  const OTHER_PRJ = OTHER;
+  const summaryOf = (transport: MemoryTransport) => {
+    const lines = transport.records().filter((l) => l.summary === SUMMARY);
+    assert.equal(lines.length, 1, 'one summary line per request');
+    return lines[0] as Record<string, unknown>;
+  };
+  function fleet() {
+    const cloud = new FakeCloud();
+    for (const project of [PROJECT, OTHER_PRJ])
+      cloud.addCluster(clusterInfo({ project, location: 'us-east4', name: `${project}-c1` }));
+    return cloud;
+  }
+
+  it('names its target by scope: the cluster P/L/C, the project, or the fleet', async () => {
+    const targets: unknown[] = [];
+    for (const request of [
+      { scope: 'cluster', project: PROJECT, location: 'us-east4', cluster: `${PROJECT}-c1` },
+      { scope: 'project', project: OTHER_PRJ },
+      { scope: 'fleet' },
+    ] as const) {
+      const { ctx, transport } = testContext(fleet());
+      await reconcileRequest(ctx, request);
+      const summary = summaryOf(transport);
+      assert.equal(summary.stage, 'done');
+      assert.equal(summary.scope, request.scope);
+      targets.push(summary.target);
+    }
+    assert.deepEqual(targets, [`${PROJECT}/us-east4/${PROJECT}-c1`, OTHER_PRJ, 'fleet']);
+  });
+
+  it('a converged fleet: outcomes counted, no problems, will not come back', async () => {
+    const cloud = fleet();
+    await reconcileRequest(testContext(cloud).ctx, { scope: 'fleet' });
+    const { ctx, transport } = testContext(cloud);
+    const result = await reconcileRequest(ctx, { scope: 'fleet' });
+    const summary = summaryOf(transport);
+    const counts: Record<string, number> = {};
+    for (const r of result.records) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    assert.deepEqual(summary.outcomes, counts);
+    assert.ok((counts.unchanged ?? 0) >= 2, JSON.stringify(counts));
+    assert.equal(counts.failed, undefined);
+    assert.equal(summary.problems, 0);
+    assert.equal(summary.willRetry, false);
+    assert.equal(summary.clusters, 2);
+  });
+
+  it('a transient listing failure among reconciled clusters: one problem, and the request comes back', async () => {
+    const cloud = fleet();
+    const list = cloud.clusters.list;
+    cloud.clusters.list = async (project: string) => {
+      if (project === PROJECT) throw grpcError(14, 'unavailable');
+      return list(project);
+    };
+    const { ctx, transport } = testContext(cloud);
+    const result = await reconcileRequest(ctx, { scope: 'fleet' });
+    assert.ok(result.records.length > 1, 'the other project’s cluster was reconciled');
+    const summary = summaryOf(transport);
+    assert.equal(summary.problems, 1);
+    assert.equal((summary.outcomes as Record<string, number>).failed, 1);
+    assert.equal(summary.willRetry, true);
+  });
+
+  it('a permanent listing failure is a problem that does not bring the request back', async () => {
+    const cloud = fleet();
+    const list = cloud.clusters.list;
+    cloud.clusters.list = async (project: string) => {
+      if (project === PROJECT) throw grpcError(7, 'PERMISSION_DENIED: container.clusters.list');
+      return list(project);
+    };
+    const { ctx, transport } = testContext(cloud);
+    await reconcileRequest(ctx, { scope: 'fleet' });
+    const summary = summaryOf(transport);
+    assert.equal(summary.problems, 1);
+    assert.equal(summary.willRetry, false);
+  });
+
+  it('a project outside the config: refused with the reason, one problem, not retried', async () => {
+    const { ctx, transport } = testContext(fleet());
+    const result = await reconcileRequest(ctx, { scope: 'project', project: 'not-allowed-prj' });
+    assert.match(result.records[0]?.reason ?? '', /not-allowed-prj is not in the allowed projects/);
+    const summary = summaryOf(transport);
+    assert.equal(summary.problems, 1);
+    assert.deepEqual(summary.outcomes, { refused: 1 });
+    assert.equal(summary.willRetry, false);
+  });
+
+  it('durationMs is the time the request took', async () => {
+    const cloud = fleet();
+    const list = cloud.clusters.list;
+    cloud.clusters.list = async (project: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return list(project);
+    };
+    const { ctx, transport } = testContext(cloud);
+    const before = performance.now();
+    const result = await reconcileRequest(ctx, { scope: 'project', project: PROJECT });
+    const took = performance.now() - before;
+    assert.ok(
+      result.durationMs >= 29 && result.durationMs <= Math.ceil(took),
+      `${result.durationMs} of ${took}`,
+    );
+    assert.equal(summaryOf(transport).durationMs, result.durationMs);
   });
 });
