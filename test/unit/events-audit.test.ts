@@ -322,17 +322,27 @@ const cases: Case[] = [
 
   // Malformed or hostile: refused with a PermanentError and its reason.
   { name: 'message data that is not base64', input: eventOf('not base64!'), reason: 'data-not-base64' },
-  { name: 'bytes that are not JSON', input: Buffer.from('{"protoPayload": '), reason: 'not-json' },
+  {
+    name: 'bytes that are not JSON',
+    input: Buffer.from('{"protoPayload": '),
+    reason: 'not-json',
+    says: 'LogEntry is not JSON',
+  },
   {
     name: 'bytes that are not UTF-8',
     input: Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
     reason: 'not-utf8',
     says: 'LogEntry',
   },
-  { name: 'a JSON array', input: bytes([audit('create-cluster-v1-last-zonal.json')]), reason: 'not-object' },
-  { name: 'a JSON number', input: Buffer.from('42'), reason: 'not-object' },
-  { name: 'JSON null', input: Buffer.from('null'), reason: 'not-object' },
-  { name: 'a JSON string', input: Buffer.from('"protoPayload"'), reason: 'not-object' },
+  {
+    name: 'a JSON array',
+    input: bytes([audit('create-cluster-v1-last-zonal.json')]),
+    reason: 'not-object',
+    says: 'LogEntry must be a JSON object, got an array',
+  },
+  { name: 'a JSON number', input: Buffer.from('42'), reason: 'not-object', says: 'got a number' },
+  { name: 'JSON null', input: Buffer.from('null'), reason: 'not-object', says: 'got null' },
+  { name: 'a JSON string', input: Buffer.from('"protoPayload"'), reason: 'not-object', says: 'got a string' },
   {
     name: 'a huge payload',
     input: edit('k8s-service-create.json', (e) => {
@@ -344,6 +354,7 @@ const cases: Case[] = [
     name: 'deep nesting',
     input: Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`),
     reason: 'too-deep',
+    says: 'nests deeper than 64 levels',
   },
   {
     name: 'deep nesting inside a real entry',
