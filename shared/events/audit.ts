@@ -188,10 +188,8 @@ function eventMeta(entry: LogEntry, meta: RouteMeta): EventMeta {
   const result: EventMeta = { eventId: meta.eventId };
   const time = isTimestamp(entry.timestamp) ? entry.timestamp : meta.publishTime;
   if (time !== undefined) result.time = time;
+  // A string or absent: parseLogEntry refuses any other principal.
   const principal = entry.protoPayload?.authenticationInfo?.principalEmail;
-  if (principal !== undefined && typeof principal !== 'string') {
-    throw new PermanentError('authenticationInfo.principalEmail is not a string', 'invalid-log-entry');
-  }
   if (principal) result.principal = principal;
   return result;
 }

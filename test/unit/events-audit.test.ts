@@ -58,7 +58,7 @@ const ADMIN = 'platform-admin@acme.example';
 
 type Case = { name: string; input: Buffer | CloudEvent<unknown> } & (
   | { expected: DomainEvent }
-  | { reason: string }
+  | { reason: string /** What the message must quote for the operator reading it. */; says?: string }
 );
 
 const cases: Case[] = [
@@ -301,6 +301,13 @@ const cases: Case[] = [
     expected: ignored('not-audit-log', '2024-12-06T13:00:22Z'),
   },
   {
+    name: 'a protoPayload that is not an AuditLog, on an otherwise actionable entry',
+    input: edit('create-cluster-v1-last-zonal.json', (e) => {
+      e.protoPayload['@type'] = 'type.googleapis.com/google.cloud.bigquery.logging.v1.AuditData';
+    }),
+    expected: ignored('not-audit-log', '2024-12-05T15:37:13.512347915Z'),
+  },
+  {
     name: 'an audit entry from the system-event log',
     input: edit('create-cluster-v1-last-zonal.json', (e) => {
       e.logName = 'projects/acme-spokes-prod/logs/cloudaudit.googleapis.com%2Fsystem_event';
@@ -315,16 +322,27 @@ const cases: Case[] = [
 
   // Malformed or hostile: refused with a PermanentError and its reason.
   { name: 'message data that is not base64', input: eventOf('not base64!'), reason: 'data-not-base64' },
-  { name: 'bytes that are not JSON', input: Buffer.from('{"protoPayload": '), reason: 'not-json' },
+  {
+    name: 'bytes that are not JSON',
+    input: Buffer.from('{"protoPayload": '),
+    reason: 'not-json',
+    says: 'LogEntry is not JSON',
+  },
   {
     name: 'bytes that are not UTF-8',
     input: Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
     reason: 'not-utf8',
+    says: 'LogEntry',
   },
-  { name: 'a JSON array', input: bytes([audit('create-cluster-v1-last-zonal.json')]), reason: 'not-object' },
-  { name: 'a JSON number', input: Buffer.from('42'), reason: 'not-object' },
-  { name: 'JSON null', input: Buffer.from('null'), reason: 'not-object' },
-  { name: 'a JSON string', input: Buffer.from('"protoPayload"'), reason: 'not-object' },
+  {
+    name: 'a JSON array',
+    input: bytes([audit('create-cluster-v1-last-zonal.json')]),
+    reason: 'not-object',
+    says: 'LogEntry must be a JSON object, got an array',
+  },
+  { name: 'a JSON number', input: Buffer.from('42'), reason: 'not-object', says: 'got a number' },
+  { name: 'JSON null', input: Buffer.from('null'), reason: 'not-object', says: 'got null' },
+  { name: 'a JSON string', input: Buffer.from('"protoPayload"'), reason: 'not-object', says: 'got a string' },
   {
     name: 'a huge payload',
     input: edit('k8s-service-create.json', (e) => {
@@ -336,6 +354,7 @@ const cases: Case[] = [
     name: 'deep nesting',
     input: Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`),
     reason: 'too-deep',
+    says: 'nests deeper than 64 levels',
   },
   {
     name: 'deep nesting inside a real entry',
@@ -350,11 +369,13 @@ const cases: Case[] = [
       e.resource.labels = { project_id: 'acme-spokes-prod' };
     }),
     reason: 'missing-resource-labels',
+    says: 'project_id, location and cluster_name',
   },
   {
     name: 'no resource at all',
     input: edit('create-cluster-v1-last-zonal.json', (e) => delete e.resource),
     reason: 'wrong-resource-type',
+    says: 'resource.type undefined, expected gke_cluster',
   },
   {
     name: 'a CreateCluster entry on a k8s_cluster resource',
@@ -362,6 +383,7 @@ const cases: Case[] = [
       e.resource.type = 'k8s_cluster';
     }),
     reason: 'wrong-resource-type',
+    says: 'resource.type "k8s_cluster"',
   },
   {
     name: 'a Service entry on a gke_cluster resource',
@@ -376,6 +398,7 @@ const cases: Case[] = [
       e.resource.labels.cluster_name = ['gke-us-east4-cluster-1'];
     }),
     reason: 'invalid-log-entry',
+    says: 'resource.labels.cluster_name',
   },
   {
     name: 'a Service resourceName with ..',
@@ -390,6 +413,7 @@ const cases: Case[] = [
       e.protoPayload.resourceName = 'core/v1/namespaces/mcs-common/services/nginx/proxy';
     }),
     reason: 'malformed-resource-name',
+    says: '"core/v1/namespaces/mcs-common/services/nginx/proxy"',
   },
   {
     name: 'a Service resourceName with an empty segment',
@@ -416,6 +440,7 @@ const cases: Case[] = [
       e.protoPayload.resourceName = 'core/v1/namespaces/MCS_Common/services/nginx';
     }),
     reason: 'invalid-namespace',
+    says: '"MCS_Common"',
   },
   {
     name: 'a namespace with a Cyrillic look-alike letter',
@@ -437,6 +462,7 @@ const cases: Case[] = [
       e.protoPayload.resourceName = 'core/v1/namespaces/mcs-common/services/1nginx';
     }),
     reason: 'invalid-service-name',
+    says: '"1nginx"',
   },
   {
     name: 'a 64-character Service name',
@@ -465,6 +491,7 @@ const cases: Case[] = [
       e.resource.labels.cluster_name = 'gke-us-east4-cluster-';
     }),
     reason: 'invalid-cluster-name',
+    says: '"gke-us-east4-cluster-"',
   },
   {
     name: 'a 5-character project id',
@@ -472,6 +499,7 @@ const cases: Case[] = [
       e.resource.labels.project_id = 'acme1';
     }),
     reason: 'invalid-project-id',
+    says: '"acme1"',
   },
   {
     name: 'a project id with upper case',
@@ -493,6 +521,7 @@ const cases: Case[] = [
       e.resource.labels.location = '../us-east4';
     }),
     reason: 'invalid-location',
+    says: '"../us-east4"',
   },
   {
     name: 'a resourceName naming another cluster than the labels',
@@ -501,6 +530,7 @@ const cases: Case[] = [
         'projects/acme-spokes-prod/zones/us-east4-a/clusters/gke-us-east4-cluster-9';
     }),
     reason: 'resource-name-mismatch',
+    says: '"projects/acme-spokes-prod/zones/us-east4-a/clusters/gke-us-east4-cluster-9"',
   },
   {
     name: 'a resourceName in another project than the labels',
@@ -516,6 +546,7 @@ const cases: Case[] = [
       e.protoPayload.resourceName = 'projects/acme-spokes-prod/clusters/gke-us-east4-cluster-1';
     }),
     reason: 'malformed-resource-name',
+    says: '"projects/acme-spokes-prod/clusters/gke-us-east4-cluster-1"',
   },
   {
     name: 'a cluster resourceName with .. and extra segments',
@@ -525,6 +556,74 @@ const cases: Case[] = [
     }),
     reason: 'malformed-resource-name',
   },
+  // One defect each, so every check is the one that decides.
+  ...[
+    'projects/acme-spokes-prod/zones/us-east4-a/clusters/gke-us-east4-cluster-1/nodePools',
+    'projects//zones/us-east4-a/clusters/gke-us-east4-cluster-1',
+    'projects/acme-spokes-prod/zones/./clusters/gke-us-east4-cluster-1',
+    'projects/acme-spokes-prod/zones/us-east4-a/clusters/..',
+    'folders/acme-spokes-prod/zones/us-east4-a/clusters/gke-us-east4-cluster-1',
+    'projects/acme-spokes-prod/regions/us-east4-a/clusters/gke-us-east4-cluster-1',
+    'projects/acme-spokes-prod/zones/us-east4-a/nodePools/gke-us-east4-cluster-1',
+    `projects/acme-spokes-prod/zones/us-east4-a/clusters/${'x'.repeat(461)}`,
+  ].map(
+    (resourceName): Case => ({
+      name: `a malformed cluster resourceName (${resourceName.length} characters): ${resourceName.slice(0, 80)}`,
+      input: edit('create-cluster-v1-last-zonal.json', (e) => {
+        e.protoPayload.resourceName = resourceName;
+      }),
+      reason: 'malformed-resource-name',
+    }),
+  ),
+  {
+    name: 'a 512-character cluster resourceName naming another cluster',
+    input: edit('create-cluster-v1-last-zonal.json', (e) => {
+      e.protoPayload.resourceName = `projects/acme-spokes-prod/zones/us-east4-a/clusters/${'x'.repeat(460)}`;
+    }),
+    reason: 'resource-name-mismatch',
+  },
+  {
+    name: 'a resourceName in another zone than the labels',
+    input: edit('create-cluster-v1-last-zonal.json', (e) => {
+      e.protoPayload.resourceName =
+        'projects/acme-spokes-prod/zones/us-east4-b/clusters/gke-us-east4-cluster-1';
+    }),
+    reason: 'resource-name-mismatch',
+  },
+  ...[
+    'core/v1/namespaces/./services/nginx',
+    'apps/v1/namespaces/mcs-common/services/nginx',
+    'core/v2/namespaces/mcs-common/services/nginx',
+    'core/v1/nodes/mcs-common/services/nginx',
+    `core/v1/namespaces/${'a'.repeat(479)}/services/nginx`,
+  ].map(
+    (resourceName): Case => ({
+      name: `a malformed Service resourceName (${resourceName.length} characters): ${resourceName.slice(0, 80)}`,
+      input: edit('k8s-service-patch.json', (e) => {
+        e.protoPayload.resourceName = resourceName;
+      }),
+      reason: 'malformed-resource-name',
+    }),
+  ),
+  {
+    name: 'a 512-character Service resourceName, its namespace too long',
+    input: edit('k8s-service-patch.json', (e) => {
+      e.protoPayload.resourceName = `core/v1/namespaces/${'a'.repeat(478)}/services/nginx`;
+    }),
+    reason: 'invalid-namespace',
+  },
+  {
+    name: 'a gke_cluster resource without labels',
+    input: edit('create-cluster-v1-last-zonal.json', (e) => delete e.resource.labels),
+    reason: 'missing-resource-labels',
+  },
+  ...['project_id', 'location', 'cluster_name'].map(
+    (label): Case => ({
+      name: `resource labels without ${label}`,
+      input: edit('delete-cluster-v1-last.json', (e) => delete e.resource.labels[label]),
+      reason: 'missing-resource-labels',
+    }),
+  ),
   {
     name: 'a principal forged as a number',
     input: edit('k8s-service-patch.json', (e) => {
@@ -552,6 +651,7 @@ const cases: Case[] = [
       e.protoPayload.status.code = '0';
     }),
     reason: 'invalid-log-entry',
+    says: 'protoPayload.status.code',
   },
   {
     name: 'a timestamp that is not RFC 3339',
@@ -600,7 +700,7 @@ describe('events/audit: CloudEvent → LogEntry → DomainEvent', () => {
       });
     } else {
       it(`refuses ${c.name} (${c.reason})`, () => {
-        assert.throws(() => auditEventFromCloudEvent(event), permanent(c.reason));
+        assert.throws(() => auditEventFromCloudEvent(event), permanent(c.reason, c.says));
       });
     }
   }
@@ -615,6 +715,54 @@ describe('events/audit: CloudEvent → LogEntry → DomainEvent', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.ok(event.kind === 'ServiceChanged');
     assert.equal(event.namespace, 'mcs-common');
+  });
+});
+
+describe('events/audit: what a refusal tells the operator', () => {
+  const refusal = (input: Buffer) => {
+    try {
+      auditEventFromCloudEvent(eventOf(input));
+    } catch (error) {
+      assert.ok(error instanceof PermanentError);
+      return error;
+    }
+    assert.fail('not refused');
+  };
+
+  it('a hostile value is quoted cut to 100 characters', () => {
+    const resourceName = `projects/acme-spokes-prod/zones/us-east4-a/clusters/${'x'.repeat(600)}`;
+    const error = refusal(
+      edit('create-cluster-v1-last-zonal.json', (e) => {
+        e.protoPayload.resourceName = resourceName;
+      }),
+    );
+    assert.equal(error.reason, 'malformed-resource-name');
+    assert.ok(error.message.includes(JSON.stringify(resourceName.slice(0, 100))), error.message);
+    assert.ok(!error.message.includes(resourceName.slice(0, 101)), error.message);
+  });
+
+  it('every schema problem is named by its path, the list cut to 1000 characters', () => {
+    const error = refusal(
+      edit('k8s-service-patch.json', (e) => {
+        e.operation = { last: 'yes' };
+        e.protoPayload.authorizationInfo = Array.from({ length: 200 }, () => ({ granted: 'yes' }));
+      }),
+    );
+    assert.equal(error.reason, 'invalid-log-entry');
+    assert.ok(error.message.includes('operation.last: '), error.message);
+    assert.ok(error.message.includes('protoPayload.authorizationInfo.0.granted: '), error.message);
+    assert.ok(error.message.length <= 'not a LogEntry: '.length + 1000, `${error.message.length} characters`);
+  });
+});
+
+describe('events/audit: routeAuditEntry', () => {
+  it('an entry without timestamp, routed without a publish time, has no time', () => {
+    const entry = parseLogEntry(edit('delete-cluster-v1-last.json', (e) => delete e.timestamp));
+    assert.deepStrictEqual(routeAuditEntry(entry, { eventId: EVENT_ID }), {
+      kind: 'ClusterDeleted',
+      cluster: cluster1,
+      eventId: EVENT_ID,
+    });
   });
 });
 
@@ -924,10 +1072,11 @@ function keyPaths(value: unknown, prefix = '', depth = 0): string[] {
   return paths;
 }
 
-function permanent(expected: string) {
+function permanent(expected: string, says?: string) {
   return (error: unknown) => {
     assert.ok(error instanceof PermanentError, `expected a PermanentError, got ${error}`);
     assert.equal(error.reason, expected);
+    if (says !== undefined) assert.ok(error.message.includes(says), `${error.message} does not say ${says}`);
     return true;
   };
 }

@@ -148,6 +148,20 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
         topic: 'projects/acme-spokes-prod/topics/spokefleet-audit',
       },
     },
+    {
+      name: 'a 256-character message id',
+      event: withMessage({ ...eventarc, id: undefined }, (m) => {
+        m.messageId = '1'.repeat(256);
+      }),
+      expected: {
+        messageId: '1'.repeat(256),
+        publishTime: '2024-12-05T15:37:15.321Z',
+        attributes: { 'logging.googleapis.com/timestamp': '2024-12-05T15:37:13.512347915Z' },
+        data: logEntry('create-cluster-v1-last-zonal.json'),
+        subscription: 'projects/acme-spokes-prod/subscriptions/eventarc-us-east4-spokefleet-audit-419',
+        topic: 'projects/acme-spokes-prod/topics/spokefleet-audit',
+      },
+    },
   ];
   for (const c of valid) {
     it(c.name, () => {
@@ -155,7 +169,12 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
     });
   }
 
-  const invalid: Array<{ name: string; event: unknown; reason: string }> = [
+  const invalid: Array<{
+    name: string;
+    event: unknown;
+    reason: string /** What the message must say. */;
+    says?: string;
+  }> = [
     { name: 'null instead of an event', event: null, reason: 'not-a-cloudevent' },
     { name: 'a string instead of an event', event: 'hello', reason: 'not-a-cloudevent' },
     { name: 'an array instead of an event', event: [eventarc], reason: 'not-a-cloudevent' },
@@ -163,25 +182,42 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
       name: 'a Cloud Storage event',
       event: { ...eventarc, type: 'google.cloud.storage.object.v1.finalized' },
       reason: 'wrong-event-type',
+      says: 'CloudEvent type "google.cloud.storage.object.v1.finalized" is not google.cloud.pubsub.topic.v1.messagePublished',
     },
     {
       name: 'the legacy background type',
       event: { ...eventarc, type: 'google.pubsub.topic.publish' },
       reason: 'wrong-event-type',
     },
-    { name: 'no type at all', event: { ...eventarc, type: undefined }, reason: 'wrong-event-type' },
+    {
+      name: 'no type at all',
+      event: { ...eventarc, type: undefined },
+      reason: 'wrong-event-type',
+    },
     {
       name: 'a source that is not Pub/Sub',
       event: { ...eventarc, source: '//storage.googleapis.com/projects/_/buckets/b' },
       reason: 'wrong-event-source',
+      says: '"//storage.googleapis.com/projects/_/buckets/b" is not Pub/Sub',
     },
     {
       name: 'data is a string (text/plain body)',
       event: { ...eventarc, data: 'eyJ9' },
       reason: 'data-not-object',
+      says: 'got a string',
     },
-    { name: 'data is raw bytes', event: { ...eventarc, data: Buffer.from('{}') }, reason: 'data-not-object' },
-    { name: 'data is an array', event: { ...eventarc, data: [eventarc.data] }, reason: 'data-not-object' },
+    {
+      name: 'data is raw bytes',
+      event: { ...eventarc, data: Buffer.from('{}') },
+      reason: 'data-not-object',
+      says: 'got raw bytes',
+    },
+    {
+      name: 'data is an array',
+      event: { ...eventarc, data: [eventarc.data] },
+      reason: 'data-not-object',
+      says: 'got an array',
+    },
     { name: 'data is missing', event: { ...eventarc, data: undefined }, reason: 'data-not-object' },
     {
       name: 'data.message is missing',
@@ -192,6 +228,7 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
       name: 'data.message is a string',
       event: { ...eventarc, data: { message: 'eyJ9' } },
       reason: 'message-not-object',
+      says: 'data.message must be an object, got a string',
     },
     {
       name: 'message data is not base64',
@@ -227,6 +264,7 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
         m.data = 'A'.repeat(14 * 1024 * 1024);
       }),
       reason: 'message-too-large',
+      says: '14680064 characters of base64, more than the 10485760 bytes accepted',
     },
     {
       name: 'no message id anywhere',
@@ -250,6 +288,7 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
         m.publishTime = 'yesterday';
       }),
       reason: 'invalid-publish-time',
+      says: 'publishTime "yesterday"',
     },
     {
       name: 'attributes with a non-string value',
@@ -265,12 +304,82 @@ describe('events/cloudevent: decodePubsubCloudEvent', () => {
       }),
       reason: 'invalid-attributes',
     },
+    {
+      name: 'a source that is not a string',
+      event: { ...eventarc, source: 42 },
+      reason: 'wrong-event-source',
+      says: 'CloudEvent source a number',
+    },
+    { name: 'data is null', event: { ...eventarc, data: null }, reason: 'data-not-object', says: 'got null' },
+    {
+      name: 'data.message is a Map',
+      event: { ...eventarc, data: { message: new Map() } },
+      reason: 'message-not-object',
+      says: 'got a non-plain object',
+    },
+    {
+      name: 'an empty message id',
+      event: withMessage({ ...eventarc, id: '' }, (m) => {
+        m.messageId = '';
+        m.message_id = '';
+      }),
+      reason: 'missing-message-id',
+    },
+    {
+      name: 'a 257-character message id',
+      event: withMessage(eventarc, (m) => {
+        m.messageId = '1'.repeat(257);
+      }),
+      reason: 'missing-message-id',
+    },
   ];
   for (const c of invalid) {
     it(`refuses ${c.name}`, () => {
-      assert.throws(() => decodePubsubCloudEvent(c.event as functions.CloudEvent<unknown>), reason(c.reason));
+      assert.throws(
+        () => decodePubsubCloudEvent(c.event as functions.CloudEvent<unknown>),
+        reason(c.reason, c.says),
+      );
     });
   }
+});
+
+describe('events/cloudevent: topic and subscription are kept only when they are names', () => {
+  const eventarc = fixture('eventarc-binary.received.json');
+  const decoded = (event: unknown) => decodePubsubCloudEvent(event as functions.CloudEvent<unknown>);
+  const topicOf = (name: string) => decoded({ ...eventarc, source: `//pubsub.googleapis.com/${name}` }).topic;
+  const subscriptionOf = (subscription: unknown) =>
+    decoded({ ...eventarc, data: { ...eventarc.data, subscription } }).subscription;
+
+  it('topic', () => {
+    const at512 = `projects/p/topics/${'t'.repeat(494)}`;
+    assert.equal(at512.length, 512);
+    assert.equal(topicOf(at512), at512);
+    assert.equal(topicOf(`${at512}t`), undefined);
+    assert.equal(topicOf('spokefleet-audit'), undefined);
+    assert.equal(topicOf('projects/p/subscriptions/s'), undefined);
+  });
+
+  it('subscription', () => {
+    const at512 = `projects/p/subscriptions/${'s'.repeat(487)}`;
+    assert.equal(at512.length, 512);
+    assert.equal(subscriptionOf(at512), at512);
+    assert.equal(subscriptionOf(`${at512}s`), undefined);
+    assert.equal(subscriptionOf('eventarc-sandbox'), undefined);
+    // An array's string form would match the pattern.
+    assert.equal(subscriptionOf(['projects/p/subscriptions/s']), undefined);
+  });
+
+  it('a hostile type is quoted cut to 100 characters', () => {
+    const type = `google.cloud.pubsub.${'x'.repeat(300)}`;
+    assert.throws(
+      () => decoded({ ...eventarc, type }),
+      (error: unknown) => {
+        assert.ok(error instanceof PermanentError);
+        assert.ok(error.message.includes(`${JSON.stringify(type.slice(0, 100))} is not`), error.message);
+        return true;
+      },
+    );
+  });
 });
 
 describe('events/cloudevent: size before parsing', () => {
@@ -306,7 +415,7 @@ describe('events/cloudevent: size before parsing', () => {
 
   it('the base64 scan accepts exactly what padded standard base64 is', () => {
     const PADDED = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-    const alphabet = fc.constantFrom(...'ABCxyz019+/=-_ *\n'.split(''));
+    const alphabet = fc.constantFrom(...'ABCxyz019+/=-_ *\n{~é'.split(''));
     fc.assert(
       fc.property(fc.string({ unit: alphabet, maxLength: 24 }), (text) => {
         assert.equal(isBase64(text), PADDED.test(text), JSON.stringify(text));
@@ -327,10 +436,11 @@ function withMessage(event: Record<string, unknown>, mutate: (message: Record<st
   return copy;
 }
 
-function reason(expected: string) {
+function reason(expected: string, says?: string) {
   return (error: unknown) => {
     assert.ok(error instanceof PermanentError, `expected a PermanentError, got ${error}`);
     assert.equal(error.reason, expected);
+    if (says !== undefined) assert.ok(error.message.includes(says), `${error.message} does not say ${says}`);
     return true;
   };
 }

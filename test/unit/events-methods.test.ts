@@ -112,7 +112,12 @@ describe('events/methods: sinkFilter', () => {
   const refused = ['', 'a"b@example.com', 'evil\\@example.com', 'line\nbreak@example.com'];
   for (const principal of refused) {
     it(`refuses the principal ${JSON.stringify(principal)} rather than quoting it wrongly`, () => {
-      assert.throws(() => sinkFilter({ excludePrincipals: [principal] }), RangeError);
+      assert.throws(
+        () => sinkFilter({ excludePrincipals: [principal] }),
+        (error: unknown) =>
+          error instanceof RangeError &&
+          error.message === `not usable in a Logging query: ${JSON.stringify(principal)}`,
+      );
     });
   }
 
@@ -122,5 +127,17 @@ describe('events/methods: sinkFilter', () => {
       (_, i) => `automation-${i}@acme-spokes-prod.iam.gserviceaccount.com`,
     );
     assert.throws(() => sinkFilter({ excludePrincipals: many }), RangeError);
+  });
+
+  it('accepts a filter of exactly 20,000 characters; one more is refused, with both lengths', () => {
+    const principal = (n: number) => `${'a'.repeat(n)}@acme.example`;
+    const n = MAX_FILTER_LENGTH - sinkFilter({ excludePrincipals: [principal(0)] }).length;
+    assert.equal(sinkFilter({ excludePrincipals: [principal(n)] }).length, MAX_FILTER_LENGTH);
+    assert.throws(
+      () => sinkFilter({ excludePrincipals: [principal(n + 1)] }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message === 'sink filter is 20001 characters, Cloud Logging accepts 20000',
+    );
   });
 });

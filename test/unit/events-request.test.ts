@@ -140,7 +140,12 @@ describe('events/request: parseReconcileRequest', () => {
       input: Buffer.from('{"scope":"fleet","__proto__":{"dryRun":false}}'),
       reason: 'invalid-reconcile-request',
     },
-    { name: 'an array', input: json([{ scope: 'fleet' }]), reason: 'not-object' },
+    {
+      name: 'an array',
+      input: json([{ scope: 'fleet' }]),
+      reason: 'not-object',
+      message: 'reconcile request must be a JSON object, got an array',
+    },
     { name: 'null', input: Buffer.from('null'), reason: 'not-object' },
     { name: 'a number', input: Buffer.from('7'), reason: 'not-object' },
     { name: 'a string', input: json('fleet'), reason: 'not-object' },
