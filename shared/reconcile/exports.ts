@@ -140,9 +140,10 @@ export async function reconcileExports(
   for (const existing of exports) {
     const { namespace, name } = metaOf(existing);
     if (wanted.has(exportKey({ namespace, name })) || !ownsExport(ctx.config, existing)) continue;
+    // Only labelled Services were listed: whether this one was deleted or unlabelled is not known here.
     records.push(
       await runStep(ctx, 'exports', `${cluster}/${namespace}/${name}`, () =>
-        converge(ctx, kube, ref, namespace, name, undefined, existing),
+        deleteExport(ctx, kube, ref, namespace, name, 'no Service labelled for export'),
       ),
     );
   }
