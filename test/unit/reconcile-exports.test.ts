@@ -349,6 +349,36 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
       records.map((r) => `${r.step}:${r.outcome}`),
       ['spoke:unchanged', 'vpc-native:unchanged', 'exports:skipped'],
     );
+    assert.deepEqual(
+      [records[2].target, records[2].reason],
+      ['spoke-prj-one/us-east4/cluster-1/mcs-common/nginx', 'the cluster is not a fleet member yet'],
+    );
+  });
+
+  it('with kubeAccess: endpoint, the cluster is reached at its endpoint: no membership looked up', async () => {
+    const cloud = new FakeCloud();
+    const [kube] = fleet(cloud, 1);
+    kube.addService('mcs-common', 'nginx', LABEL);
+    const records = await reconcileService(
+      testContext(cloud, { kubeAccess: 'endpoint' }).ctx,
+      ref,
+      'mcs-common',
+      'nginx',
+    );
+    assert.equal(records.at(-1)?.outcome, 'created', records.at(-1)?.reason);
+    assert.equal(cloud.connects[0].membership, undefined);
+  });
+
+  it('a cluster that names its membership is connected through it without listing the fleet', async () => {
+    const cloud = new FakeCloud();
+    const membership = `projects/${FLEET}/locations/global/memberships/${PROJECT}-cluster-1`;
+    cloud
+      .addCluster(clusterInfo(ref, { fleetMembership: `//gkehub.googleapis.com/${membership}` }))
+      .addService('mcs-common', 'nginx', {});
+    const records = await reconcileService(testContext(cloud).ctx, ref, 'mcs-common', 'nginx');
+    assert.equal(records.at(-1)?.outcome, 'unchanged', records.at(-1)?.reason);
+    assert.equal(cloud.connects[0].membership, membership);
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'listMemberships').length, 0);
   });
 
   it('a Service event on a member cluster exports through its membership', async () => {
@@ -374,6 +404,7 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
       ['kube-connect:failed', 'exports:skipped'],
     );
     assert.equal(records.at(-2)?.retryable, true);
+    assert.equal(records.at(-1)?.reason, 'the Kubernetes API is unreachable');
   });
 
   it('a Service event whose fleet memberships cannot be read fails kube-connect (the gateway address)', async () => {
