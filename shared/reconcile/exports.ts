@@ -36,8 +36,8 @@ export function managedExportLabels(config: Config): Record<string, string> {
 }
 
 /** Created by this deployment: the only ServiceExports it ever deletes. */
-export function ownsExport(config: Config, e: KubeServiceExport | undefined): boolean {
-  const labels = e?.metadata.labels;
+export function ownsExport(config: Config, e: KubeServiceExport): boolean {
+  const labels = e.metadata.labels;
   return labels?.[MANAGED_BY_LABEL] === MANAGED_BY && labels[OWNER_LABEL] === config.owner;
 }
 
