@@ -584,6 +584,21 @@ describe('ServiceExport writes that meet another writer', () => {
     assert.equal(`${record.outcome}: ${record.reason}`, 'unchanged: exported (created concurrently)');
   });
 
+  for (const write of ['createServiceExport', 'deleteServiceExport'] as const) {
+    it(`${write} answering 503: the step fails transiently`, async () => {
+      const cloud = new FakeCloud();
+      const [kube] = fleet(cloud, 1);
+      if (write === 'createServiceExport') kube.addService('mcs-common', 'nginx', LABEL);
+      else kube.addExport('mcs-common', 'nginx', MANAGED);
+      cloud.log.failures.set(`kube:${kube.cluster}.${write}`, () => kubeError(503, 'unavailable'));
+      const record = await syncServiceExport(testContext(cloud).ctx, kube, ref, 'mcs-common', 'nginx');
+      assert.deepEqual(
+        [record.outcome, record.retryable, record.reason],
+        ['failed', true, '503 ServiceUnavailable: unavailable'],
+      );
+    });
+  }
+
   it('an export deleted right after its create fails transiently (the redelivery checks again)', async () => {
     const cloud = new FakeCloud();
     const [kube] = fleet(cloud, 1);
