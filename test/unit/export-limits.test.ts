@@ -380,6 +380,30 @@ describe('MCS limits under concurrent invocations', () => {
     );
   });
 
+  for (const [what, beforeSecond] of [
+    ['withdrawn by the recount', (k: FakeKube) => k.addExport(NS, 'nginx', OWNED)],
+    ['refused', () => {}],
+  ] as const) {
+    it(`a cluster ${what} earlier in a fleet request holds no place once one is freed`, async () => {
+      const cloud = new FakeCloud();
+      const [first, second, third] = members(cloud, 3);
+      // cluster-1's export is the oldest and its Service is gone; cluster-2 wants one too; limit: one cluster.
+      first.kube.addExport(NS, 'nginx', OWNED);
+      second.kube.addService(NS, 'nginx', LABEL);
+      beforeSecond(second.kube);
+      third.kube.addService(NS, 'nginx', LABEL);
+      const { ctx } = testContext(cloud, { limits: { maxClustersPerService: 1 } });
+      const records = [];
+      for (const m of [second, first, third]) records.push(...(await reconcileExports(ctx, m.kube, m.ref)));
+      assert.deepEqual(
+        records
+          .filter((r) => r.outcome !== 'deleted' || r.target.includes('cluster-1'))
+          .map((r) => `${r.target.split('/')[2]}: ${r.outcome}`),
+        ['cluster-2: refused', 'cluster-1: deleted', 'cluster-3: created'],
+      );
+    });
+  }
+
   it('property: after concurrent label events and the periodic reconcile, no limit is exceeded, nothing within a limit was withdrawn, and nothing that fits is missing', async () => {
     const limits = { maxClustersPerService: 2, maxServicesPerFleet: 2 };
     const overrides: Partial<ConfigInput> = { limits };
