@@ -417,6 +417,8 @@ export function fleetView(ctx: ReconcileContext): Promise<FleetView> {
 }
 
 async function releaseFromView(ctx: ReconcileContext, ref: ClusterRef, namespace: string, name: string) {
+  // The cluster's list, if held, still has it: a fleet view built later in this invocation lists the cluster again.
+  ctx.memo.forget(`serviceexports:${refString(ref)}`);
   const view = await ctx.memo.peek<FleetView>('fleet-view')?.catch(() => undefined);
   view?.release(namespace, name, refString(ref));
 }

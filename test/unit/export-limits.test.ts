@@ -380,6 +380,26 @@ describe('MCS limits under concurrent invocations', () => {
     );
   });
 
+  it('an export deleted before the fleet view is read is not counted in it later in the same invocation', async () => {
+    const cloud = new FakeCloud();
+    const [first, second] = members(cloud, 2);
+    first.kube.addExport(NS, 'stale', OWNED);
+    second.kube.addService(NS, 'new-one', LABEL);
+    const { ctx } = testContext(cloud, { limits: { maxServicesPerFleet: 1 } });
+    const records = [
+      ...(await reconcileExports(ctx, first.kube, first.ref)),
+      ...(await reconcileExports(ctx, second.kube, second.ref)),
+    ];
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['stale: deleted', 'new-one: created'],
+    );
+    assert.deepEqual(
+      second.kube.events.filter((e) => e.reason === 'ExportRefused'),
+      [],
+    );
+  });
+
   for (const [what, beforeSecond] of [
     ['withdrawn by the recount', (k: FakeKube) => k.addExport(NS, 'nginx', OWNED)],
     ['refused', () => {}],
