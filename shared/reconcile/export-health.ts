@@ -147,14 +147,16 @@ function memberImports(ctx: ReconcileContext, kube: KubePort, cluster: string) {
   return ctx.memo.get(`serviceimports:${cluster}`, () => kube.listServiceImports());
 }
 
-interface MemberNamespaceView {
-  cluster: string;
-  hasNamespace?: boolean;
-  namespaceCreated?: boolean;
-  /** `namespace/name` of the ServiceImports the member holds. */
-  imports?: Set<string>;
-  error?: string;
-}
+type MemberNamespaceView =
+  | {
+      cluster: string;
+      hasNamespace: boolean;
+      namespaceCreated: boolean;
+      /** `namespace/name` of the ServiceImports the member holds. */
+      imports: Set<string>;
+      error?: undefined;
+    }
+  | { cluster: string; error: string };
 
 /**
  * Every member's view of one namespace, read once per invocation: a cluster reconcile checks each of its exported
@@ -197,7 +199,7 @@ export async function readMemberImports(
           cluster: m.cluster,
           hasNamespace: m.hasNamespace,
           namespaceCreated: m.namespaceCreated,
-          imported: m.imports?.has(`${namespace}/${name}`) ?? false,
+          imported: m.imports.has(`${namespace}/${name}`),
         },
   );
 }

@@ -36,8 +36,8 @@ export function managedExportLabels(config: Config): Record<string, string> {
 }
 
 /** Created by this deployment: the only ServiceExports it ever deletes. */
-export function ownsExport(config: Config, e: KubeServiceExport | undefined): boolean {
-  const labels = e?.metadata.labels;
+export function ownsExport(config: Config, e: KubeServiceExport): boolean {
+  const labels = e.metadata.labels;
   return labels?.[MANAGED_BY_LABEL] === MANAGED_BY && labels[OWNER_LABEL] === config.owner;
 }
 
@@ -140,9 +140,10 @@ export async function reconcileExports(
   for (const existing of exports) {
     const { namespace, name } = metaOf(existing);
     if (wanted.has(exportKey({ namespace, name })) || !ownsExport(ctx.config, existing)) continue;
+    // Only labelled Services were listed: whether this one was deleted or unlabelled is not known here.
     records.push(
       await runStep(ctx, 'exports', `${cluster}/${namespace}/${name}`, () =>
-        converge(ctx, kube, ref, namespace, name, undefined, existing),
+        deleteExport(ctx, kube, ref, namespace, name, 'no Service labelled for export'),
       ),
     );
   }
@@ -416,6 +417,8 @@ export function fleetView(ctx: ReconcileContext): Promise<FleetView> {
 }
 
 async function releaseFromView(ctx: ReconcileContext, ref: ClusterRef, namespace: string, name: string) {
+  // The cluster's list, if held, still has it: a fleet view built later in this invocation lists the cluster again.
+  ctx.memo.forget(`serviceexports:${refString(ref)}`);
   const view = await ctx.memo.peek<FleetView>('fleet-view')?.catch(() => undefined);
   view?.release(namespace, name, refString(ref));
 }

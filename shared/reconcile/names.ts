@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterRef } from '../events/types';
-import { isDns1123Label } from '../validators';
 
 /** Kubernetes label on namespaces and ServiceExports that Spokefleet created. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -56,10 +55,6 @@ export function toDnsLabel(raw: string, max = 63): string {
     .slice(0, max)
     .replace(/^-+|-+$/g, '');
   return cleaned || 'cluster';
-}
-
-export function isDnsLabel(value: string): boolean {
-  return isDns1123Label(value);
 }
 
 /** The preferred membership id: the template filled in, made a DNS-1123 label. */

@@ -178,10 +178,19 @@ describe('MCS limits under concurrent invocations', () => {
       m.kube.addService(NS, 'nginx', LABEL);
       m.kube.addExport(NS, 'nginx', OWNED);
     }
-    for (const m of fleet) await reconcileCluster(cloud, m, { projects: [PROJECT] });
+    const records = [];
+    for (const m of fleet) records.push(await reconcileCluster(cloud, m, { projects: [PROJECT] }));
     assert.deepEqual(
       fleet.map((m) => m.kube.exports.has(`${NS}/nginx`)),
       [true, true, true, true, true, false, false, false],
+    );
+    // The sixth cluster's pass: the withdrawal, then the Service's refusal.
+    assert.deepEqual(
+      records[5].map((r) => `${r.step} ${r.target}: ${r.outcome} (${r.reason})`),
+      [
+        `exports ${PROJECT}/us-east4/cluster-6/${NS}/nginx: deleted (withdrawn, beyond the MCS limits: ${NS}/nginx is already exported by 5 clusters, the MCS limit is 5)`,
+        `exports ${PROJECT}/us-east4/cluster-6/${NS}/nginx: refused (${NS}/nginx is already exported by 5 clusters, the MCS limit is 5)`,
+      ],
     );
     for (const m of fleet.slice(5)) {
       assert.equal(m.kube.events.length, 1);
@@ -202,6 +211,218 @@ describe('MCS limits under concurrent invocations', () => {
     // And the oldest five, within the limit, are never withdrawn to make room.
     assert.equal(cloud.log.calls.filter((c) => c.method === 'deleteServiceExport').length, 0);
   });
+
+  it('the recount withdraws only this deployment’s exports beyond a limit, also among a user’s exports', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    // Oldest first: `kept` within the limit, then `newer` (ours) and `theirs` (the user's) beyond it.
+    for (const [name, labels] of [
+      ['kept', OWNED],
+      ['newer', OWNED],
+      ['theirs', {}],
+    ] as const) {
+      m.kube.addService(NS, name, LABEL);
+      m.kube.addExport(NS, name, labels);
+    }
+    const records = await reconcileExports(
+      testContext(cloud, { limits: { maxServicesPerFleet: 1 } }).ctx,
+      m.kube,
+      m.ref,
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['newer: deleted', 'kept: unchanged', 'newer: refused', 'theirs: unchanged'],
+    );
+    assert.deepEqual([...m.kube.exports.keys()].sort(), [`${NS}/kept`, `${NS}/theirs`]);
+  });
+
+  it('dry run: the recount plans the withdrawal and writes nothing', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    for (const name of ['kept', 'newer']) {
+      m.kube.addService(NS, name, LABEL);
+      m.kube.addExport(NS, name, OWNED);
+    }
+    const { ctx } = testContext(cloud, { limits: { maxServicesPerFleet: 1 } }, true);
+    const records = await reconcileExports(ctx, m.kube, m.ref);
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['newer: planned', 'kept: unchanged', 'newer: refused'],
+    );
+    assert.match(
+      records[0].reason ?? '',
+      /^would be deleted: withdrawn, beyond the MCS limits: the fleet already/,
+    );
+    assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('the recount finds the export already gone: withdrawn all the same', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    for (const name of ['kept', 'newer']) {
+      m.kube.addService(NS, name, LABEL);
+      m.kube.addExport(NS, name, OWNED);
+    }
+    const remove = m.kube.deleteServiceExport.bind(m.kube);
+    m.kube.deleteServiceExport = async (ns, name) => {
+      await remove(ns, name);
+      throw kubeError(404, 'not found');
+    };
+    const records = await reconcileExports(
+      testContext(cloud, { limits: { maxServicesPerFleet: 1 } }).ctx,
+      m.kube,
+      m.ref,
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['newer: deleted', 'kept: unchanged', 'newer: refused'],
+    );
+  });
+
+  it('the recount cannot delete an export: that step fails transiently and the export is kept as it is', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    for (const name of ['kept', 'newer']) {
+      m.kube.addService(NS, name, LABEL);
+      m.kube.addExport(NS, name, OWNED);
+    }
+    m.kube.deleteServiceExport = async () => {
+      throw kubeError(503, 'unavailable');
+    };
+    const records = await reconcileExports(
+      testContext(cloud, { limits: { maxServicesPerFleet: 1 } }).ctx,
+      m.kube,
+      m.ref,
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}${r.retryable ? ' (retryable)' : ''}`),
+      ['newer: failed (retryable)', 'kept: unchanged', 'newer: unchanged'],
+    );
+    assert.ok(m.kube.exports.has(`${NS}/newer`));
+  });
+
+  it('the fleet view is read only when the cluster has exports the recount could withdraw', async () => {
+    const cloud = new FakeCloud();
+    const [m, other] = members(cloud, 2);
+    // Exported by the user, and a managed export whose Service is gone: nothing the recount could withdraw.
+    m.kube.addService(NS, 'theirs', LABEL);
+    m.kube.addExport(NS, 'theirs', {});
+    m.kube.addExport(NS, 'stale', OWNED);
+    const records = await reconcileExports(testContext(cloud).ctx, m.kube, m.ref);
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['theirs: unchanged', 'stale: deleted'],
+    );
+    assert.equal(
+      cloud.log.calls.filter(
+        (c) => c.api === `kube:${other.kube.cluster}` && c.method === 'listServiceExports',
+      ).length,
+      0,
+    );
+  });
+
+  it('a recount that cannot read the fleet is one failed step; the Services are still converged', async () => {
+    const cloud = new FakeCloud();
+    const [m, other] = members(cloud, 2);
+    m.kube.addService(NS, 'nginx', LABEL);
+    m.kube.addExport(NS, 'nginx', OWNED);
+    m.kube.addService(NS, 'new-one', LABEL);
+    cloud.log.failures.set(`kube:${other.kube.cluster}.listServiceExports`, () =>
+      kubeError(403, 'serviceexports is forbidden'),
+    );
+    const records = await reconcileExports(testContext(cloud).ctx, m.kube, m.ref);
+    assert.deepEqual(
+      records.map((r) => `${r.step} ${r.target}: ${r.outcome}${r.retryable ? ' (retryable)' : ''}`),
+      [
+        `exports ${m.kube.cluster} (limits recount): failed (retryable)`,
+        `exports ${m.kube.cluster}/${NS}/nginx: unchanged`,
+        `exports ${m.kube.cluster}/${NS}/new-one: failed (retryable)`,
+      ],
+    );
+  });
+
+  it('three labelled Services in one cluster pass, a fleet limit of two: the third is refused, not raced', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    for (const name of ['a', 'b', 'c']) m.kube.addService(NS, name, LABEL);
+    const records = await reconcileExports(
+      testContext(cloud, { limits: { maxServicesPerFleet: 2 } }).ctx,
+      m.kube,
+      m.ref,
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome} (${r.reason})`),
+      [
+        'a: created (ServiceExport)',
+        'b: created (ServiceExport)',
+        'c: refused (the fleet already exports 2 distinct Services, the MCS limit is 2)',
+      ],
+    );
+    assert.equal(cloud.log.calls.filter((c) => c.method === 'deleteServiceExport').length, 0);
+  });
+
+  it('an export deleted in one cluster frees its place for another cluster in the same invocation', async () => {
+    const cloud = new FakeCloud();
+    const [first, second] = members(cloud, 2);
+    first.kube.addService(NS, 'kept', LABEL);
+    first.kube.addExport(NS, 'kept', OWNED);
+    first.kube.addExport(NS, 'stale', OWNED);
+    second.kube.addService(NS, 'new-one', LABEL);
+    // One invocation (a fleet request) reconciling both clusters: one memo, one fleet view.
+    const { ctx } = testContext(cloud, { limits: { maxServicesPerFleet: 2 } });
+    const records = [
+      ...(await reconcileExports(ctx, first.kube, first.ref)),
+      ...(await reconcileExports(ctx, second.kube, second.ref)),
+    ];
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['kept: unchanged', 'stale: deleted', 'new-one: created'],
+    );
+  });
+
+  it('an export deleted before the fleet view is read is not counted in it later in the same invocation', async () => {
+    const cloud = new FakeCloud();
+    const [first, second] = members(cloud, 2);
+    first.kube.addExport(NS, 'stale', OWNED);
+    second.kube.addService(NS, 'new-one', LABEL);
+    const { ctx } = testContext(cloud, { limits: { maxServicesPerFleet: 1 } });
+    const records = [
+      ...(await reconcileExports(ctx, first.kube, first.ref)),
+      ...(await reconcileExports(ctx, second.kube, second.ref)),
+    ];
+    assert.deepEqual(
+      records.map((r) => `${r.target.split('/').at(-1)}: ${r.outcome}`),
+      ['stale: deleted', 'new-one: created'],
+    );
+    assert.deepEqual(
+      second.kube.events.filter((e) => e.reason === 'ExportRefused'),
+      [],
+    );
+  });
+
+  for (const [what, beforeSecond] of [
+    ['withdrawn by the recount', (k: FakeKube) => k.addExport(NS, 'nginx', OWNED)],
+    ['refused', () => {}],
+  ] as const) {
+    it(`a cluster ${what} earlier in a fleet request holds no place once one is freed`, async () => {
+      const cloud = new FakeCloud();
+      const [first, second, third] = members(cloud, 3);
+      // cluster-1's export is the oldest and its Service is gone; cluster-2 wants one too; limit: one cluster.
+      first.kube.addExport(NS, 'nginx', OWNED);
+      second.kube.addService(NS, 'nginx', LABEL);
+      beforeSecond(second.kube);
+      third.kube.addService(NS, 'nginx', LABEL);
+      const { ctx } = testContext(cloud, { limits: { maxClustersPerService: 1 } });
+      const records = [];
+      for (const m of [second, first, third]) records.push(...(await reconcileExports(ctx, m.kube, m.ref)));
+      assert.deepEqual(
+        records
+          .filter((r) => r.outcome !== 'deleted' || r.target.includes('cluster-1'))
+          .map((r) => `${r.target.split('/')[2]}: ${r.outcome}`),
+        ['cluster-2: refused', 'cluster-1: deleted', 'cluster-3: created'],
+      );
+    });
+  }
 
   it('property: after concurrent label events and the periodic reconcile, no limit is exceeded, nothing within a limit was withdrawn, and nothing that fits is missing', async () => {
     const limits = { maxClustersPerService: 2, maxServicesPerFleet: 2 };
@@ -328,6 +549,67 @@ describe('a member cluster whose ServiceExports cannot be read', () => {
     cloud.log.failures.clear();
     const again = await syncServiceExport(testContext(cloud).ctx, first.kube, first.ref, NS, 'new-one');
     assert.equal(again.outcome, 'created', again.reason);
+  });
+});
+
+describe('which member clusters the limits count', () => {
+  it('two members that cannot be read are both named', async () => {
+    const cloud = new FakeCloud();
+    const fleet = members(cloud, 3);
+    fleet[0].kube.addService(NS, 'nginx', LABEL);
+    for (const m of fleet.slice(1))
+      cloud.log.failures.set(`kube:${m.kube.cluster}.listServiceExports`, () =>
+        kubeError(503, 'unavailable'),
+      );
+    const record = await syncServiceExport(testContext(cloud).ctx, fleet[0].kube, fleet[0].ref, NS, 'nginx');
+    assert.equal(record.retryable, true);
+    assert.equal(
+      record.reason,
+      `the MCS limits cannot be checked: could not read the ServiceExports of member clusters ${fleet[1].kube.cluster} (503 ServiceUnavailable: unavailable), ${fleet[2].kube.cluster} (503 ServiceUnavailable: unavailable)`,
+    );
+  });
+
+  it('a member whose cluster is gone is skipped, not unreadable', async () => {
+    const cloud = new FakeCloud();
+    const [m, gone] = members(cloud, 2);
+    gone.kube.addExport(NS, 'nginx', OWNED);
+    cloud.clusterStore.delete(gone.kube.cluster);
+    m.kube.addService(NS, 'nginx', LABEL);
+    const record = await syncServiceExport(
+      testContext(cloud, { limits: { maxClustersPerService: 1 } }).ctx,
+      m.kube,
+      m.ref,
+      NS,
+      'nginx',
+    );
+    assert.equal(record.outcome, 'created', record.reason);
+  });
+
+  it('members in projects this deployment does not manage, or not GKE clusters, are neither read nor counted', async () => {
+    const cloud = new FakeCloud();
+    const [m] = members(cloud, 1);
+    const [foreign] = members(cloud, 1, PROJECT_2, 2);
+    foreign.kube.addExport(NS, 'nginx', OWNED);
+    cloud.memberships.set(`projects/${FLEET}/locations/global/memberships/attached`, {
+      name: `projects/${FLEET}/locations/global/memberships/attached`,
+      resourceLink: '//eks.amazonaws.com/clusters/elsewhere',
+      labels: {},
+    });
+    m.kube.addService(NS, 'nginx', LABEL);
+    const record = await syncServiceExport(
+      testContext(cloud, { projects: [PROJECT] }).ctx,
+      m.kube,
+      m.ref,
+      NS,
+      'nginx',
+    );
+    assert.equal(record.outcome, 'created', record.reason);
+    // Only this cluster is connected to (the fleet view's list of it, and the health check's read).
+    assert.deepEqual(
+      [...new Set(cloud.connects.map((c) => `${c.ref.project}/${c.ref.name}`))],
+      [`${PROJECT}/cluster-1`],
+    );
+    assert.equal(cloud.log.calls.filter((c) => c.api === `kube:${foreign.kube.cluster}`).length, 0);
   });
 });
 
