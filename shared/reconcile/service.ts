@@ -20,12 +20,15 @@ export async function reconcileService(
   const cluster = await admitCluster(ctx, ref, records);
   if (!cluster) return records;
   let membership = cluster.fleetMembership ? membershipResourceName(cluster.fleetMembership) : undefined;
-  if (!membership && ctx.config.kubeAccess === 'connectGateway') {
+  if (!membership) {
+    // A ServiceExport counts only in a fleet member, whichever way the cluster is reached: exported before the
+    // membership exists, the check after the create would find no member and withdraw it, on every redelivery.
     try {
       membership = findMembershipFor(await fleetMemberships(ctx), ref)?.name;
     } catch (error) {
-      // The fleet's memberships name the Connect gateway address: reading them is part of connecting.
-      records.push(await failed(ctx, 'kube-connect', target, error));
+      // Through the Connect gateway the memberships name the address, so reading them is part of connecting.
+      const step = ctx.config.kubeAccess === 'connectGateway' ? 'kube-connect' : 'exports';
+      records.push(await failed(ctx, step, target, error));
       return records;
     }
     if (!membership) {

@@ -355,7 +355,7 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
     );
   });
 
-  it('with kubeAccess: endpoint, the cluster is reached at its endpoint: no membership looked up', async () => {
+  it('with kubeAccess: endpoint, a member cluster is reached and its Service exported', async () => {
     const cloud = new FakeCloud();
     const [kube] = fleet(cloud, 1);
     kube.addService('mcs-common', 'nginx', LABEL);
@@ -366,7 +366,39 @@ describe('reconcileExports (whole cluster) and reconcileService', () => {
       'nginx',
     );
     assert.equal(records.at(-1)?.outcome, 'created', records.at(-1)?.reason);
-    assert.equal(cloud.connects[0].membership, undefined);
+    assert.equal(kube.exports.has('mcs-common/nginx'), true);
+    assert.equal(cloud.log.writes().filter((c) => c.method === 'createServiceExport').length, 1);
+  });
+
+  it('with kubeAccess: endpoint, a Service event for a cluster that is not a member yet is skipped: nothing created', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref)).addService('mcs-common', 'nginx', LABEL);
+    const records = await reconcileService(
+      testContext(cloud, { kubeAccess: 'endpoint' }).ctx,
+      ref,
+      'mcs-common',
+      'nginx',
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.step}:${r.outcome}`),
+      ['spoke:unchanged', 'vpc-native:unchanged', 'exports:skipped'],
+    );
+    assert.equal(records[2]?.reason, 'the cluster is not a fleet member yet');
+    assert.equal(cloud.connects.length, 0, 'the cluster was not even connected to');
+  });
+
+  it('with kubeAccess: endpoint, memberships that cannot be read fail the export transiently (not kube-connect)', async () => {
+    const cloud = new FakeCloud();
+    cloud.addCluster(clusterInfo(ref)).addService('mcs-common', 'nginx', LABEL);
+    cloud.log.failures.set('fleet.listMemberships', () => grpcError(14, 'unavailable'));
+    const records = await reconcileService(
+      testContext(cloud, { kubeAccess: 'endpoint' }).ctx,
+      ref,
+      'mcs-common',
+      'nginx',
+    );
+    const last = records.at(-1);
+    assert.deepEqual([last?.step, last?.outcome, last?.retryable], ['exports', 'failed', true]);
   });
 
   it('a cluster that names its membership is connected through it without listing the fleet', async () => {
