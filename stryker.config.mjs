@@ -2,7 +2,7 @@
 // The mocha runner loads the specs once per worker and, with per-test coverage, runs for each mutant only the tests
 // that reach it. @stryker-mutator/mocha-runner 10.1.1 looks for mocha's CLI helpers without an extension, and mocha
 // 12 ships them as .cjs: scripts/mocha-cjs-compat.cjs lets Node find them, loaded here for Stryker's own process
-// (which loads the plugin to validate the options) and preloaded into the test-runner processes.
+// (which loads the plugin to validate the options) and preloaded into the processes it starts.
 // Incremental: reports/stryker-incremental.json remembers each mutant's result and the tests that covered it, so a
 // re-run tests only mutants whose code or covering tests changed; `-- --force` retests every mutant.
 // A smaller run for one file or a few:
@@ -15,6 +15,10 @@ import { fileURLToPath } from 'node:url';
 
 const compat = fileURLToPath(new URL('./scripts/mocha-cjs-compat.cjs', import.meta.url));
 createRequire(import.meta.url)(compat);
+// Every process Stryker starts loads the plugins too: they inherit the preload through NODE_OPTIONS.
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(compat)}`]
+  .filter(Boolean)
+  .join(' ');
 const list = (value, fallback) => (value ? value.split(',') : fallback);
 
 // The unit tests of the logic, and the one wire test that needs no local cloud (the Aviatrix Controller client's,
@@ -33,7 +37,6 @@ const LOGIC_TESTS = [
 
 export default {
   testRunner: 'mocha',
-  testRunnerNodeArgs: ['--require', compat],
   // .mocharc.json still supplies the tsx loader and test/setup.ts; only the spec list is Stryker's.
   mochaOptions: { config: '.mocharc.json', spec: list(process.env.SPEC, LOGIC_TESTS) },
   coverageAnalysis: 'perTest',
