@@ -116,14 +116,21 @@ export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: Clu
   const running = await ctx.cloud.clusters.runningOperations(cluster.ref);
   const moved: NodePoolInfo[] = [];
   const found: string[] = [];
+  const gone: string[] = [];
   // Read again after listing: an operation that ended between the first read and the list left no trace in it.
   let fresh = await ctx.cloud.clusters.get(cluster.ref);
   for (const pool of pending) {
     const waited = await awaitClusterOperations(ctx, cluster.ref, blocking(running, pool.name));
     for (const op of waited) running.splice(running.indexOf(op), 1);
     if (waited.length > 0) fresh = await ctx.cloud.clusters.get(cluster.ref);
-    const now = fresh?.nodePools.find((p) => p.name === pool.name);
-    if (!now || now.metadataMode === 'GKE_METADATA') {
+    // Nothing to move in a cluster or pool deleted meanwhile; the later steps see the cluster gone for themselves.
+    if (!fresh) return { outcome: 'skipped', reason: 'the cluster was deleted meanwhile' };
+    const now = fresh.nodePools.find((p) => p.name === pool.name);
+    if (!now) {
+      gone.push(pool.name);
+      continue;
+    }
+    if (now.metadataMode === 'GKE_METADATA') {
       found.push(
         `${pool.name}${waited.length > 0 ? ` (after ${describeOperations(waited)})` : ' (moved meanwhile)'}`,
       );
@@ -133,10 +140,15 @@ export async function ensureNodePoolMetadata(ctx: ReconcileContext, cluster: Clu
     await ctx.cloud.clusters.updateNodePoolMetadata(cluster.ref, pool.name);
     moved.push(pool);
   }
-  const already = found.length > 0 ? `node pools on the GKE metadata server: ${found.join(', ')}` : '';
-  if (moved.length === 0) return { outcome: 'unchanged', reason: already };
+  const notes = [
+    found.length > 0 ? `node pools on the GKE metadata server: ${found.join(', ')}` : '',
+    gone.length > 0 ? `node pools deleted meanwhile: ${gone.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  if (moved.length === 0) return { outcome: 'unchanged', reason: notes };
   const reason = `node pools ${names(moved)} moved to the GKE metadata server (their nodes are recreated)`;
-  return wrote(ctx, 'updated', already ? `${reason}; ${already}` : reason);
+  return wrote(ctx, 'updated', notes ? `${reason}; ${notes}` : reason);
 }
 
 const names = (pools: readonly NodePoolInfo[]) => pools.map((p) => p.name).join(', ');

@@ -181,11 +181,30 @@ describe('ensureNodePoolMetadata', () => {
     assert.deepEqual(cloud.log.writes(), []);
   });
 
-  it('the cluster deleted since the step’s read: nothing written, nothing thrown', async () => {
+  it('the cluster deleted since the step’s read: skipped as deleted, nothing written, nothing thrown', async () => {
     const cloud = new FakeCloud();
     const decision = await ensureNodePoolMetadata(testContext(cloud).ctx, newCluster([gce('a')]));
-    assert.equal(decision.outcome, 'unchanged');
+    assert.deepEqual(decision, { outcome: 'skipped', reason: 'the cluster was deleted meanwhile' });
     assert.deepEqual(cloud.log.writes(), []);
+  });
+
+  it('pools deleted since the step’s read are named as deleted, and the others still move', async () => {
+    const on = (name: string): NodePoolInfo => ({ name, metadataMode: 'GKE_METADATA' });
+    const cloud = snapshotCloud(newCluster([gce('b'), on('d')]));
+    const decision = await ensureNodePoolMetadata(
+      testContext(cloud).ctx,
+      newCluster([gce('a'), gce('b'), gce('c'), gce('d')]),
+    );
+    assert.deepEqual(decision, {
+      outcome: 'updated',
+      reason:
+        'node pools b moved to the GKE metadata server (their nodes are recreated); ' +
+        'node pools on the GKE metadata server: d (moved meanwhile); node pools deleted meanwhile: a, c',
+    });
+    assert.deepEqual(
+      cloud.log.writes().map((c) => c.args[1]),
+      ['b'],
+    );
   });
 
   it('after waiting for an operation the cluster is read again: a pool it moved is not updated twice', async () => {
