@@ -7,7 +7,7 @@
 // re-run tests only mutants whose code or covering tests changed; `-- --force` retests every mutant.
 // A smaller run for one file or a few:
 //   MUTATE=shared/deadline.ts SPEC=test/unit/deadline.test.ts npm run test:mutation
-// The whole scope took 13 minutes on 2 shared cores (docs/reliability.md).
+// The whole scope took 9 minutes on 2 shared cores (docs/reliability.md).
 // docs/reliability.md records what was run and the score measured.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
