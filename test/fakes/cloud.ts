@@ -22,6 +22,7 @@ import type {
 } from '../../shared/cloud/ports';
 import { TransientError } from '../../shared/errors';
 import type { ClusterRef } from '../../shared/events/types';
+import { FLEET, PROJECT } from './context';
 import { gaxiosError, grpcError, kubeError } from './errors';
 
 export interface Call {
@@ -85,6 +86,25 @@ export function clusterInfo(ref: ClusterRef, overrides: Partial<ClusterInfo> = {
     nodePools: [],
     ...overrides,
   };
+}
+
+/** Member clusters `cluster-FROM…` in `project`, each with a fleet membership Spokefleet can find. */
+export function memberClusters(
+  cloud: FakeCloud,
+  n: number,
+  project = PROJECT,
+  from = 1,
+): Array<{ ref: ClusterRef; kube: FakeKube }> {
+  return Array.from({ length: n }, (_, i) => {
+    const ref = { project, location: 'us-east4', name: `cluster-${from + i}` };
+    const name = `projects/${FLEET}/locations/global/memberships/${project}-${ref.name}`;
+    cloud.memberships.set(name, {
+      name,
+      resourceLink: `//container.googleapis.com/projects/${project}/locations/us-east4/clusters/${ref.name}`,
+      labels: {},
+    });
+    return { ref, kube: cloud.addCluster(clusterInfo(ref)) };
+  });
 }
 
 /** The fake's Event name: stands for the adapter's deterministic one (same object, reason, message). */

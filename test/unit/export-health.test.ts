@@ -4,7 +4,6 @@
  * read it never fails the export).
  */
 import assert from 'node:assert/strict';
-import type { ClusterRef } from '../../shared/events/types';
 import {
   assessExport,
   badConditions,
@@ -13,31 +12,12 @@ import {
   fleetMembers,
   healthMessage,
 } from '../../shared/reconcile/export-health';
-import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
+import { FakeCloud, type FakeKube, memberClusters } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
 import { kubeError } from '../fakes/errors';
 
 const NS = 'mcs-common';
 const SERVICE = { metadata: { uid: 'uid-nginx' } };
-
-/** Member clusters `cluster-1…n` in `project`, each with a membership Spokefleet can find. */
-function fleet(
-  cloud: FakeCloud,
-  n: number,
-  project = PROJECT,
-  from = 1,
-): Array<{ ref: ClusterRef; kube: FakeKube }> {
-  return Array.from({ length: n }, (_, i) => {
-    const ref = { project, location: 'us-east4', name: `cluster-${from + i}` };
-    const name = `projects/${FLEET}/locations/global/memberships/${project}-${ref.name}`;
-    cloud.memberships.set(name, {
-      name,
-      resourceLink: `//container.googleapis.com/projects/${project}/locations/us-east4/clusters/${ref.name}`,
-      labels: {},
-    });
-    return { ref, kube: cloud.addCluster(clusterInfo(ref)) };
-  });
-}
 
 function imported(kube: FakeKube, namespace = NS, name = 'nginx'): void {
   kube.imports.set(`${namespace}/${name}`, {
@@ -148,9 +128,9 @@ describe('export health: assessment and its line', () => {
 describe('export health: the member clusters', () => {
   it('only members in the projects this deployment manages, and only GKE clusters', async () => {
     const cloud = new FakeCloud();
-    fleet(cloud, 1);
-    fleet(cloud, 1, 'spoke-prj-two', 2);
-    fleet(cloud, 1, 'elsewhere', 3);
+    memberClusters(cloud, 1);
+    memberClusters(cloud, 1, 'spoke-prj-two', 2);
+    memberClusters(cloud, 1, 'elsewhere', 3);
     cloud.memberships.set(`projects/${FLEET}/locations/global/memberships/attached`, {
       name: `projects/${FLEET}/locations/global/memberships/attached`,
       resourceLink: '//eks.amazonaws.com/clusters/elsewhere',
@@ -165,7 +145,7 @@ describe('export health: the member clusters', () => {
 
   it('namespaces: auto creates the namespace in every member that lacks it, and says so', async () => {
     const cloud = new FakeCloud();
-    const [one, two, three] = fleet(cloud, 3);
+    const [one, two, three] = memberClusters(cloud, 3);
     one.kube.namespaces.set(NS, {});
     imported(one.kube);
     const { ctx, transport } = testContext(cloud, { namespaces: 'auto' });
@@ -201,7 +181,7 @@ describe('export health: the member clusters', () => {
 
   it('namespaces: auto, created concurrently by someone else: there, not created by us, its imports read', async () => {
     const cloud = new FakeCloud();
-    const [one, two] = fleet(cloud, 2);
+    const [one, two] = memberClusters(cloud, 2);
     one.kube.namespaces.set(NS, {});
     const create = two.kube.createNamespace.bind(two.kube);
     two.kube.createNamespace = async (name, labels) => {
@@ -218,7 +198,7 @@ describe('export health: the member clusters', () => {
 
   it('namespaces: auto, the create is forbidden: that member could not be read, and the WARNING says why', async () => {
     const cloud = new FakeCloud();
-    const [one, two] = fleet(cloud, 2);
+    const [one, two] = memberClusters(cloud, 2);
     one.kube.namespaces.set(NS, {});
     cloud.log.failures.set(`kube:${two.kube.cluster}.createNamespace`, () =>
       kubeError(403, 'namespaces is forbidden'),
@@ -237,7 +217,7 @@ describe('export health: the member clusters', () => {
 
   it('a member without the namespace is not asked for its ServiceImports', async () => {
     const cloud = new FakeCloud();
-    const [one, two] = fleet(cloud, 2);
+    const [one, two] = memberClusters(cloud, 2);
     one.kube.namespaces.set(NS, {});
     const health = await checkExportHealth(testContext(cloud).ctx, one.kube, one.ref, NS, 'nginx', SERVICE);
     assert.deepEqual(health?.missingNamespace, [two.kube.cluster]);
@@ -247,7 +227,7 @@ describe('export health: the member clusters', () => {
 
   it('each namespace is looked up in each member for itself', async () => {
     const cloud = new FakeCloud();
-    const [one, two] = fleet(cloud, 2);
+    const [one, two] = memberClusters(cloud, 2);
     for (const m of [one, two]) m.kube.namespaces.set('team-a', {});
     one.kube.namespaces.set(NS, {});
     const { ctx } = testContext(cloud);
@@ -261,7 +241,7 @@ describe('export health: the member clusters', () => {
 describe('export health: Events and log lines', () => {
   it('the Event is on the Service; a Normal one is one INFO line naming the cluster and the Service', async () => {
     const cloud = new FakeCloud();
-    const [one] = fleet(cloud, 1);
+    const [one] = memberClusters(cloud, 1);
     one.kube.namespaces.set(NS, {});
     imported(one.kube);
     one.kube.addExport(NS, 'nginx');
@@ -290,7 +270,7 @@ describe('export health: Events and log lines', () => {
 
   it('the same health again: no new Event and no line; an unreadable member is logged again with why', async () => {
     const cloud = new FakeCloud();
-    const [one, two, three] = fleet(cloud, 3);
+    const [one, two, three] = memberClusters(cloud, 3);
     one.kube.namespaces.set(NS, {});
     three.kube.namespaces.set(NS, {});
     const healthLines = (t: ReturnType<typeof testContext>['transport']) =>
@@ -316,7 +296,7 @@ describe('export health: Events and log lines', () => {
 
   it('an export gone by the time its health is read: assessed without conditions', async () => {
     const cloud = new FakeCloud();
-    const [one] = fleet(cloud, 1);
+    const [one] = memberClusters(cloud, 1);
     one.kube.namespaces.set(NS, {});
     const health = await checkExportHealth(testContext(cloud).ctx, one.kube, one.ref, NS, 'nginx', SERVICE);
     assert.equal(health?.ok, true);
@@ -326,7 +306,7 @@ describe('export health: Events and log lines', () => {
 
   it('without a Service: the health is returned, nothing recorded', async () => {
     const cloud = new FakeCloud();
-    const [one] = fleet(cloud, 1);
+    const [one] = memberClusters(cloud, 1);
     one.kube.namespaces.set(NS, {});
     const health = await checkExportHealth(testContext(cloud).ctx, one.kube, one.ref, NS, 'nginx', undefined);
     assert.equal(health?.dnsName, `nginx.${NS}.svc.clusterset.local`);
@@ -336,7 +316,7 @@ describe('export health: Events and log lines', () => {
 
   it('health that cannot be read is one WARNING line, never a failure of the export', async () => {
     const cloud = new FakeCloud();
-    const [one] = fleet(cloud, 1);
+    const [one] = memberClusters(cloud, 1);
     one.kube.namespaces.set(NS, {});
     cloud.log.failures.set(`kube:${one.kube.cluster}.listEventNames`, () =>
       kubeError(403, 'events is forbidden'),
@@ -361,7 +341,7 @@ describe('export health: Events and log lines', () => {
 
   it('each cluster’s health Events are listed from that cluster, once per invocation', async () => {
     const cloud = new FakeCloud();
-    const [one, two] = fleet(cloud, 2);
+    const [one, two] = memberClusters(cloud, 2);
     for (const m of [one, two]) m.kube.namespaces.set(NS, {});
     const { ctx } = testContext(cloud);
     for (const name of ['a', 'b']) {

@@ -9,7 +9,7 @@ import type { ConfigInput } from '../../shared/config';
 import type { ClusterRef } from '../../shared/events/types';
 import type { ActionRecord } from '../../shared/reconcile/action';
 import { reconcileExports, syncServiceExport } from '../../shared/reconcile/exports';
-import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
+import { FakeCloud, type FakeKube, memberClusters } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
 import { kubeError } from '../fakes/errors';
 
@@ -21,20 +21,6 @@ const NS = 'mcs-common';
 interface Member {
   ref: ClusterRef;
   kube: FakeKube;
-}
-
-/** Member clusters `cluster-1…n` in `project`, each with a membership Spokefleet can find. */
-function members(cloud: FakeCloud, n: number, project = PROJECT, from = 1): Member[] {
-  return Array.from({ length: n }, (_, i) => {
-    const ref = { project, location: 'us-east4', name: `cluster-${from + i}` };
-    const name = `projects/${FLEET}/locations/global/memberships/${project}-${ref.name}`;
-    cloud.memberships.set(name, {
-      name,
-      resourceLink: `//container.googleapis.com/projects/${project}/locations/us-east4/clusters/${ref.name}`,
-      labels: {},
-    });
-    return { ref, kube: cloud.addCluster(clusterInfo(ref)) };
-  });
 }
 
 /** One event, redelivered (a new invocation each time) while it fails transiently, like Pub/Sub. */
@@ -133,7 +119,7 @@ describe('MCS limits under concurrent invocations', () => {
   it('8 clusters label one Service at once: 5 exports (the limit), the other 3 refused with an Event', async () => {
     const cloud = new FakeCloud();
     cloud.log.tickPerCreate = 0; // all in the same second: the tie-break decides
-    const fleet = members(cloud, 8);
+    const fleet = memberClusters(cloud, 8);
     for (const m of fleet) m.kube.addService(NS, 'nginx', LABEL);
     const records = await Promise.all(fleet.map((m) => deliver(cloud, m, 'nginx', { projects: [PROJECT] })));
     const exporters = fleet.filter((m) => m.kube.exports.has(`${NS}/nginx`));
@@ -161,7 +147,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('46 Services exported, 8 new ones labelled at once: 50 distinct Services (the limit), 4 refused', async () => {
     const cloud = new FakeCloud();
-    const fleet = members(cloud, 9);
+    const fleet = memberClusters(cloud, 9);
     for (let i = 0; i < 46; i++) fleet[8].kube.addExport(NS, `old-${i}`, OWNED);
     for (const m of fleet.slice(0, 8)) m.kube.addService(NS, `new-${m.ref.name}`, LABEL);
     const records = await Promise.all(fleet.slice(0, 8).map((m) => deliver(cloud, m, `new-${m.ref.name}`)));
@@ -172,7 +158,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the periodic reconcile withdraws the newest managed exports beyond the limit, with the refusal Event', async () => {
     const cloud = new FakeCloud();
-    const fleet = members(cloud, 8);
+    const fleet = memberClusters(cloud, 8);
     // Over the limit already (as the racing invocations of an older version left it): created one second apart.
     for (const m of fleet) {
       m.kube.addService(NS, 'nginx', LABEL);
@@ -200,7 +186,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the recount counts exports Spokefleet does not own but never withdraws them', async () => {
     const cloud = new FakeCloud();
-    const fleet = members(cloud, 7);
+    const fleet = memberClusters(cloud, 7);
     for (const [i, m] of fleet.entries()) {
       m.kube.addService(NS, 'nginx', LABEL);
       // The two newest are the user's own.
@@ -214,7 +200,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the recount withdraws only this deployment’s exports beyond a limit, also among a user’s exports', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     // Oldest first: `kept` within the limit, then `newer` (ours) and `theirs` (the user's) beyond it.
     for (const [name, labels] of [
       ['kept', OWNED],
@@ -238,7 +224,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('dry run: the recount plans the withdrawal and writes nothing', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     for (const name of ['kept', 'newer']) {
       m.kube.addService(NS, name, LABEL);
       m.kube.addExport(NS, name, OWNED);
@@ -258,7 +244,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the recount finds the export already gone: withdrawn all the same', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     for (const name of ['kept', 'newer']) {
       m.kube.addService(NS, name, LABEL);
       m.kube.addExport(NS, name, OWNED);
@@ -281,7 +267,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the recount cannot delete an export: that step fails transiently and the export is kept as it is', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     for (const name of ['kept', 'newer']) {
       m.kube.addService(NS, name, LABEL);
       m.kube.addExport(NS, name, OWNED);
@@ -303,7 +289,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('the fleet view is read only when the cluster has exports the recount could withdraw', async () => {
     const cloud = new FakeCloud();
-    const [m, other] = members(cloud, 2);
+    const [m, other] = memberClusters(cloud, 2);
     // Exported by the user, and a managed export whose Service is gone: nothing the recount could withdraw.
     m.kube.addService(NS, 'theirs', LABEL);
     m.kube.addExport(NS, 'theirs', {});
@@ -323,7 +309,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('a recount that cannot read the fleet is one failed step; the Services are still converged', async () => {
     const cloud = new FakeCloud();
-    const [m, other] = members(cloud, 2);
+    const [m, other] = memberClusters(cloud, 2);
     m.kube.addService(NS, 'nginx', LABEL);
     m.kube.addExport(NS, 'nginx', OWNED);
     m.kube.addService(NS, 'new-one', LABEL);
@@ -343,7 +329,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('three labelled Services in one cluster pass, a fleet limit of two: the third is refused, not raced', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     for (const name of ['a', 'b', 'c']) m.kube.addService(NS, name, LABEL);
     const records = await reconcileExports(
       testContext(cloud, { limits: { maxServicesPerFleet: 2 } }).ctx,
@@ -363,7 +349,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('an export deleted in one cluster frees its place for another cluster in the same invocation', async () => {
     const cloud = new FakeCloud();
-    const [first, second] = members(cloud, 2);
+    const [first, second] = memberClusters(cloud, 2);
     first.kube.addService(NS, 'kept', LABEL);
     first.kube.addExport(NS, 'kept', OWNED);
     first.kube.addExport(NS, 'stale', OWNED);
@@ -382,7 +368,7 @@ describe('MCS limits under concurrent invocations', () => {
 
   it('an export deleted before the fleet view is read is not counted in it later in the same invocation', async () => {
     const cloud = new FakeCloud();
-    const [first, second] = members(cloud, 2);
+    const [first, second] = memberClusters(cloud, 2);
     first.kube.addExport(NS, 'stale', OWNED);
     second.kube.addService(NS, 'new-one', LABEL);
     const { ctx } = testContext(cloud, { limits: { maxServicesPerFleet: 1 } });
@@ -406,7 +392,7 @@ describe('MCS limits under concurrent invocations', () => {
   ] as const) {
     it(`a cluster ${what} earlier in a fleet request holds no place once one is freed`, async () => {
       const cloud = new FakeCloud();
-      const [first, second, third] = members(cloud, 3);
+      const [first, second, third] = memberClusters(cloud, 3);
       // cluster-1's export is the oldest and its Service is gone; cluster-2 wants one too; limit: one cluster.
       first.kube.addExport(NS, 'nginx', OWNED);
       second.kube.addService(NS, 'nginx', LABEL);
@@ -440,7 +426,7 @@ describe('MCS limits under concurrent invocations', () => {
         async (s, labels, duplicates, tick) => {
           const cloud = new FakeCloud();
           cloud.log.tickPerCreate = tick;
-          const fleet = [...members(cloud, 3), ...members(cloud, 2, PROJECT_2, 4)];
+          const fleet = [...memberClusters(cloud, 3), ...memberClusters(cloud, 2, PROJECT_2, 4)];
           for (const m of fleet) schedule(s, m.kube, cloud);
           for (const { c, s: svc } of labels) fleet[c].kube.addService(NS, `svc-${svc}`, LABEL);
           // Every label event at once, some delivered twice.
@@ -516,7 +502,7 @@ describe('a member cluster whose ServiceExports cannot be read', () => {
 
   it('fails a new export transiently, naming the member; other Services are not held up; exported once readable', async () => {
     const cloud = new FakeCloud();
-    const fleet = members(cloud, 9);
+    const fleet = memberClusters(cloud, 9);
     const [first] = fleet;
     first.kube.addService(NS, 'new-one', LABEL);
     first.kube.addService(NS, 'exported', LABEL);
@@ -555,7 +541,7 @@ describe('a member cluster whose ServiceExports cannot be read', () => {
 describe('which member clusters the limits count', () => {
   it('two members that cannot be read are both named', async () => {
     const cloud = new FakeCloud();
-    const fleet = members(cloud, 3);
+    const fleet = memberClusters(cloud, 3);
     fleet[0].kube.addService(NS, 'nginx', LABEL);
     for (const m of fleet.slice(1))
       cloud.log.failures.set(`kube:${m.kube.cluster}.listServiceExports`, () =>
@@ -571,7 +557,7 @@ describe('which member clusters the limits count', () => {
 
   it('a member whose cluster is gone is skipped, not unreadable', async () => {
     const cloud = new FakeCloud();
-    const [m, gone] = members(cloud, 2);
+    const [m, gone] = memberClusters(cloud, 2);
     gone.kube.addExport(NS, 'nginx', OWNED);
     cloud.clusterStore.delete(gone.kube.cluster);
     m.kube.addService(NS, 'nginx', LABEL);
@@ -587,8 +573,8 @@ describe('which member clusters the limits count', () => {
 
   it('members in projects this deployment does not manage, or not GKE clusters, are neither read nor counted', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
-    const [foreign] = members(cloud, 1, PROJECT_2, 2);
+    const [m] = memberClusters(cloud, 1);
+    const [foreign] = memberClusters(cloud, 1, PROJECT_2, 2);
     foreign.kube.addExport(NS, 'nginx', OWNED);
     cloud.memberships.set(`projects/${FLEET}/locations/global/memberships/attached`, {
       name: `projects/${FLEET}/locations/global/memberships/attached`,
@@ -616,7 +602,7 @@ describe('which member clusters the limits count', () => {
 describe('a withdraw that fails', () => {
   it('is logged as an ERROR and fails the event transiently', async () => {
     const cloud = new FakeCloud();
-    const [first, second] = members(cloud, 2);
+    const [first, second] = memberClusters(cloud, 2);
     first.kube.addService(NS, 'nginx', LABEL);
     // The re-check after the create cannot read the other member, and the withdraw of the unverified export fails.
     let lists = 0;
@@ -652,7 +638,7 @@ describe('ownership per deployment (config owner)', () => {
 
   it('labels what it creates with its owner; two deployments never delete each other’s exports', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     m.kube.addService(NS, 'nginx', LABEL);
     assert.equal((await deliver(cloud, m, 'nginx', A)).outcome, 'created');
     assert.deepEqual(m.kube.exports.get(`${NS}/nginx`)?.metadata.labels, {
@@ -673,7 +659,7 @@ describe('ownership per deployment (config owner)', () => {
 
   it('a managed export without an owner label (an older version) is left alone', async () => {
     const cloud = new FakeCloud();
-    const [m] = members(cloud, 1);
+    const [m] = memberClusters(cloud, 1);
     m.kube.addExport(NS, 'old', { 'app.kubernetes.io/managed-by': 'spokefleet' });
     const records = await reconcileCluster(cloud, m);
     assert.deepEqual(records, []);

@@ -3,7 +3,7 @@ import type { ClusterRef } from '../../shared/events/types';
 import type { ActionRecord } from '../../shared/reconcile/action';
 import { reconcileExports, syncServiceExport } from '../../shared/reconcile/exports';
 import { reconcileService } from '../../shared/reconcile/service';
-import { clusterInfo, FakeCloud, type FakeKube } from '../fakes/cloud';
+import { clusterInfo, FakeCloud, type FakeKube, memberClusters } from '../fakes/cloud';
 import { FLEET, PROJECT, testContext } from '../fakes/context';
 import { grpcError, kubeError } from '../fakes/errors';
 
@@ -13,16 +13,7 @@ const MANAGED = { 'app.kubernetes.io/managed-by': 'spokefleet', 'spokefleet.io/o
 
 /** A fleet of `n` member clusters in `project`, each with a membership Spokefleet can find. */
 function fleet(cloud: FakeCloud, n: number, project = PROJECT): FakeKube[] {
-  return Array.from({ length: n }, (_, i) => {
-    const r = { project, location: 'us-east4', name: `cluster-${i + 1}` };
-    const name = `projects/${FLEET}/locations/global/memberships/${project}-${r.name}`;
-    cloud.memberships.set(name, {
-      name,
-      resourceLink: `//container.googleapis.com/projects/${project}/locations/us-east4/clusters/${r.name}`,
-      labels: {},
-    });
-    return cloud.addCluster(clusterInfo(r));
-  });
+  return memberClusters(cloud, n, project).map((m) => m.kube);
 }
 
 describe('ServiceExport decisions', () => {
