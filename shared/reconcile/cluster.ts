@@ -180,12 +180,7 @@ export async function reconcileCluster(
     records.push(skipped('exports', target, ctx, EXPORTS_BY_PARENT));
     return records;
   }
-  try {
-    records.push(...(await reconcileExports(ctx, kube, ref)));
-  } catch (error) {
-    // Listing Services or ServiceExports failed; the per-Service records cover everything else.
-    records.push(await failed(ctx, 'exports', target, error));
-  }
+  records.push(...(await reconcileExports(ctx, kube, ref)));
   return records;
 }
 

@@ -104,8 +104,22 @@ export function syncServiceExport(
 /**
  * The whole cluster: this cluster's exports beyond the fleet's limits are withdrawn first (their Services are
  * then refused, with the Event), labelled Services get exports, managed exports without a labelled Service go.
+ * A failure to list the Services or ServiceExports, or to read the fleet for the recount, is the cluster's one
+ * `exports` record; the per-Service records cover everything else.
  */
 export async function reconcileExports(
+  ctx: ReconcileContext,
+  kube: KubePort,
+  ref: ClusterRef,
+): Promise<ActionRecord[]> {
+  try {
+    return await reconcileClusterExports(ctx, kube, ref);
+  } catch (error) {
+    return [await failed(ctx, 'exports', refString(ref), error)];
+  }
+}
+
+async function reconcileClusterExports(
   ctx: ReconcileContext,
   kube: KubePort,
   ref: ClusterRef,

@@ -71,12 +71,7 @@ export async function reconcileFleetExports(
     } catch (error) {
       return [await failed(ctx, 'kube-connect', name, error)];
     }
-    try {
-      return await reconcileExports(ctx, kube, target.ref);
-    } catch (error) {
-      // Listing Services or ServiceExports failed; the per-Service records cover everything else.
-      return [await failed(ctx, 'exports', name, error)];
-    }
+    return reconcileExports(ctx, kube, target.ref);
   });
   // Each target's failures are records already: the callback above never rejects.
   const records = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
